@@ -1,0 +1,33 @@
+"""S / S^c randomization: break one block's link to the label, keep its joint distribution.
+
+Test inputs are un-rotated (``z = x W^T``), the chosen latent coordinates are replaced by their
+values in a permuted order of the rows (one shared permutation for the whole block), and the
+result is rotated back. Labels are left unchanged.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+def randomize_block(x, rotation, coord_mask, perm):
+  """Permutes the latent coordinates selected by ``coord_mask`` ([dim] bool) across rows."""
+  z = x @ rotation.T
+  z = jnp.where(coord_mask[None, :], z[perm], z)
+  return z @ rotation
+
+
+def randomize_each_coordinate(x, rotation, key, apply_fn, batch_size: int = 8):
+  """``apply_fn(x')`` for every latent coordinate randomized alone, each with its own permutation.
+
+  Returns a stacked output with a leading ``[dim]`` axis. Coordinates are vmapped in chunks of
+  ``batch_size`` so memory stays at ``batch_size`` copies of the test set, whatever ``dim`` is.
+  """
+  dim = x.shape[1]
+  keys = jax.random.split(key, dim)
+
+  def one(args):
+    j, k = args
+    perm = jax.random.permutation(k, x.shape[0])
+    return apply_fn(randomize_block(x, rotation, jnp.arange(dim) == j, perm))
+
+  return jax.lax.map(one, (jnp.arange(dim), keys), batch_size=batch_size)
