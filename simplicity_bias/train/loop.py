@@ -1,0 +1,241 @@
+"""The vmapped fit loop: many members (seeds x dataset parameters) trained by one program.
+
+Every member's parameters, optimizer state, key and data sit on a leading member axis. A
+*segment* of ``eval_every`` updates is one ``lax.scan`` whose body applies a ``vmap``-ed SGD step
+to all members; a *check* then measures every member on its full train and validation sets and
+applies the original stop rule (train accuracy >= 1 - eps, or train loss < eps; then
+``patience`` more updates). Converged members are masked (``where(active, new, old)``), never
+removed, so shapes and the compiled programs never change. The host only loops over segments,
+logs, and shows progress.
+
+Randomness: member ``key`` is split by purpose with ``fold_in``; the shuffle of epoch ``e`` is
+drawn from ``fold_in(key_shuffle, e)`` and dropout of update ``t`` from ``fold_in(key_dropout, t)``,
+so results depend only on (config, seed), never on how the run was cut into segments.
+"""
+
+import dataclasses
+import time
+from typing import Callable, Dict, List, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from simplicity_bias.metrics.classification import accuracy, cross_entropy
+from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_choice
+
+STOP_RULES = ("acc", "loss", "none")
+SELECTIONS = ("best_val", "last")
+_SHUFFLE, _DROPOUT = 1, 2
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+  """Static training settings (they fix the compiled programs)."""
+  batch_size: int = 256
+  max_epochs: int = 100
+  stop_rule: str = "acc"      # 'acc': train acc >= 1 - eps; 'loss': train loss < eps; 'none'
+  stop_eps: float = 1e-4
+  eval_every: int = 0         # updates between checks; 0 = once per epoch
+  patience: int = 0           # updates to keep training after the criterion is first met
+  select: str = "best_val"    # which parameters are evaluated: best validation accuracy, or last
+  eval_batch_size: int = 8192  # chunk size of full-set evaluation
+
+
+class MemberState(NamedTuple):
+  params: dict
+  opt_state: optax.OptState
+  key: jax.Array
+  best_params: dict
+  best_val_acc: jax.Array
+  converged_step: jax.Array   # first check at which the stop criterion held; -1 if never
+  num_updates: jax.Array
+
+
+def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
+  check_choice("train.stop_rule", spec.stop_rule, STOP_RULES)
+  check_choice("train.select", spec.select, SELECTIONS)
+  if spec.batch_size < 1:
+    raise ConfigError(f"train.batch_size={spec.batch_size} must be >= 1.")
+  if spec.batch_size > num_train:
+    raise ConfigError(f"train.batch_size={spec.batch_size} is larger than the training set "
+                      f"(data.num_train={num_train}); lower the batch size or add data.")
+  if spec.max_epochs < 1:
+    raise ConfigError(f"train.max_epochs={spec.max_epochs} must be >= 1.")
+  steps_per_epoch = num_train // spec.batch_size
+  if spec.eval_every < 0 or spec.eval_every > steps_per_epoch:
+    raise ConfigError(f"train.eval_every={spec.eval_every} must be in [0, {steps_per_epoch}] "
+                      "(updates per epoch; 0 means once per epoch).")
+  if spec.patience < 0 or spec.stop_eps <= 0:
+    raise ConfigError("train.patience must be >= 0 and train.stop_eps > 0.")
+
+
+class Trainer:
+  """Compiled segment / check functions for one model, optimizer and dataset shape."""
+
+  def __init__(self, model, optimizer: optax.GradientTransformation, spec: TrainSpec,
+               num_train: int):
+    validate_train_spec(spec, num_train)
+    self.model, self.optimizer, self.spec = model, optimizer, spec
+    self.num_train = num_train
+    self.steps_per_epoch = num_train // spec.batch_size  # the last partial batch is dropped
+    self.eval_every = spec.eval_every or self.steps_per_epoch
+    self.total_steps = spec.max_epochs * self.steps_per_epoch
+    self.segment = jax.jit(self._segment)
+    self.check = jax.jit(self._check)
+
+  # -- single-member pieces (vmapped below) ------------------------------------------------------
+
+  def init(self, key, x_example) -> MemberState:
+    """Initial state of one member; ``x_example`` is one input batch (only its shape matters)."""
+    k_params, k_member = jax.random.split(key)
+    params = self.model.init(k_params, x_example, train=False)["params"]
+    return MemberState(params=params, opt_state=self.optimizer.init(params), key=k_member,
+                       best_params=params, best_val_acc=jnp.float32(-1.0),
+                       converged_step=jnp.int32(-1), num_updates=jnp.int32(0))
+
+  def logits(self, params, x):
+    """Eval-mode logits of a whole set, in chunks of ``eval_batch_size`` rows."""
+    apply = lambda xx: self.model.apply({"params": params}, xx, train=False)
+    n, chunk = x.shape[0], self.spec.eval_batch_size
+    if n <= chunk:
+      return apply(x)
+    num_chunks = -(-n // chunk)
+    padded = jnp.pad(x, [(0, num_chunks * chunk - n)] + [(0, 0)] * (x.ndim - 1))
+    out = jax.lax.map(apply, padded.reshape((num_chunks, chunk) + x.shape[1:]))
+    return out.reshape((num_chunks * chunk,) + out.shape[2:])[:n]
+
+  def _member_update(self, state: MemberState, xb, yb, step, active):
+    dropout_key = jax.random.fold_in(jax.random.fold_in(state.key, _DROPOUT), step)
+
+    def loss_fn(params):
+      logits = self.model.apply({"params": params}, xb, train=True, rngs={"dropout": dropout_key})
+      return cross_entropy(logits, yb)
+
+    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+    new = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state,
+                         num_updates=state.num_updates + 1)
+    kept = jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, state)
+    return kept, jnp.where(active, loss, 0.0)
+
+  def _active(self, state: MemberState, step):
+    not_done = (state.converged_step < 0) | (step < state.converged_step + self.spec.patience)
+    return not_done & (step < self.total_steps)
+
+  # -- member-stacked, compiled ------------------------------------------------------------------
+
+  def _epoch_perms(self, keys, epoch):
+    return jax.vmap(lambda k: jax.random.permutation(
+        jax.random.fold_in(jax.random.fold_in(k, _SHUFFLE), epoch), self.num_train))(keys)
+
+  def _segment(self, states: MemberState, x_train, y_train, step0):
+    """``eval_every`` updates of every member starting at update ``step0``.
+
+    Returns the new states and each member's mean loss over its active updates. A segment spans
+    at most two epochs (``eval_every <= steps_per_epoch``), so both shuffles are drawn up front
+    and each step slices its batch indices from the right one.
+    """
+    batch, spe = self.spec.batch_size, self.steps_per_epoch
+    first_epoch = step0 // spe
+    perms = (self._epoch_perms(states.key, first_epoch),
+             self._epoch_perms(states.key, first_epoch + 1))
+    gather = jax.vmap(lambda a, idx: a[idx])
+
+    def body(carry, t):
+      states, loss_sum, count = carry
+      step = step0 + t
+      start = (step % spe) * batch
+      idx = jnp.where(step // spe == first_epoch,
+                      jax.lax.dynamic_slice_in_dim(perms[0], start, batch, axis=1),
+                      jax.lax.dynamic_slice_in_dim(perms[1], start, batch, axis=1))
+      active = jax.vmap(self._active, in_axes=(0, None))(states, step)
+      states, loss = jax.vmap(self._member_update, in_axes=(0, 0, 0, None, 0))(
+          states, gather(x_train, idx), gather(y_train, idx), step, active)
+      return (states, loss_sum + loss, count + active), None
+
+    num_members = y_train.shape[0]
+    init = (states, jnp.zeros(num_members), jnp.zeros(num_members, jnp.int32))
+    (states, loss_sum, count), _ = jax.lax.scan(body, init, jnp.arange(self.eval_every))
+    return states, loss_sum / jnp.maximum(count, 1)
+
+  def _member_check(self, state: MemberState, x_train, y_train, x_val, y_val, step):
+    logits = self.logits(state.params, x_train)
+    train_acc, train_loss = accuracy(logits, y_train), cross_entropy(logits, y_train)
+    if self.spec.stop_rule == "acc":
+      met = train_acc >= 1.0 - self.spec.stop_eps
+    elif self.spec.stop_rule == "loss":
+      met = train_loss < self.spec.stop_eps
+    else:
+      met = jnp.bool_(False)
+    converged_step = jnp.where((state.converged_step < 0) & met, step, state.converged_step)
+    if x_val.shape[0]:
+      val_acc = accuracy(self.logits(state.params, x_val), y_val)
+    else:
+      val_acc = train_acc  # no validation split: fall back to training accuracy
+    better = val_acc > state.best_val_acc
+    best_params = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), state.params,
+                                         state.best_params)
+    state = state._replace(converged_step=converged_step, best_params=best_params,
+                           best_val_acc=jnp.maximum(val_acc, state.best_val_acc))
+    stats = dict(train_acc=train_acc, train_loss=train_loss, val_acc=val_acc,
+                 converged=converged_step >= 0, done=~self._active(state, step),
+                 num_updates=state.num_updates)
+    return state, stats
+
+  def _check(self, states, x_train, y_train, x_val, y_val, step):
+    return jax.vmap(self._member_check, in_axes=(0, 0, 0, 0, 0, None))(
+        states, x_train, y_train, x_val, y_val, step)
+
+  def final_params(self, states: MemberState):
+    return states.best_params if self.spec.select == "best_val" else states.params
+
+
+def init_members(trainer: Trainer, keys, x_train):
+  """Stacked initial states, one per key (``x_train``: [members, n, ...])."""
+  example = x_train[0, :1]
+  return jax.jit(jax.vmap(trainer.init, in_axes=(0, None)))(keys, example)
+
+
+def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
+        progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
+        description: str = "train"):
+  """Trains every member until all have stopped or ``max_epochs`` is reached.
+
+  ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
+  :class:`NonFiniteLossError` as soon as any member's loss is NaN/inf.
+  Returns ``(states, history)``.
+  """
+  history: List[Dict] = []
+  num_members = y_train.shape[0]
+  step, start = 0, time.perf_counter()
+  bar = tqdm(total=trainer.total_steps, disable=not progress, unit="upd", desc=description,
+             dynamic_ncols=True)
+  while step < trainer.total_steps:
+    states, segment_loss = trainer.segment(states, x_train, y_train, jnp.int32(step))
+    step = min(step + trainer.eval_every, trainer.total_steps)
+    states, stats = trainer.check(states, x_train, y_train, x_val, y_val, jnp.int32(step))
+    stats, segment_loss = jax.device_get((stats, segment_loss))
+    bad = ~(np.isfinite(stats["train_loss"]) & np.isfinite(segment_loss))
+    if bad.any():
+      bar.close()
+      raise NonFiniteLossError(
+          f"training loss became NaN/inf at update {step} for member(s) "
+          f"{np.flatnonzero(bad).tolist()}; lower optim.learning_rate or check the data.")
+    record = {"step": step, "epoch": step / trainer.steps_per_epoch,
+              "elapsed_s": time.perf_counter() - start,
+              "segment_loss": segment_loss.tolist(),
+              **{k: np.asarray(v).tolist() for k, v in stats.items()}}
+    history.append(record)
+    if on_eval is not None:
+      on_eval(record)
+    bar.update(step - bar.n)
+    bar.set_postfix(epoch=f"{record['epoch']:.1f}",
+                    converged=f"{int(np.sum(stats['converged']))}/{num_members}",
+                    min_train_acc=f"{float(np.min(stats['train_acc'])):.4f}")
+    if trainer.spec.stop_rule != "none" and bool(np.all(stats["done"])):
+      break
+  bar.close()
+  return states, history
