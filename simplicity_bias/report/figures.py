@@ -1,0 +1,111 @@
+"""Figures (matplotlib, Agg backend): score histograms, coordinate bars, decision boundaries."""
+
+import os
+from typing import Dict, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+_EVAL_NAMES = {"test": "standard", "s_rand": "S-randomized", "sc_rand": "S$^c$-randomized"}
+
+
+def _save(fig, path: str) -> str:
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + ".tmp.png"
+  fig.savefig(tmp, dpi=110, bbox_inches="tight")
+  plt.close(fig)
+  os.replace(tmp, path)
+  return path
+
+
+def score_histograms(path: str, scores: Dict[str, np.ndarray], labels: np.ndarray,
+                     title: str = "") -> str:
+  """Histograms of ``logit_1 - logit_0`` on positive test points, one panel per evaluation."""
+  names = [n for n in _EVAL_NAMES if n in scores]
+  fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+  positives = np.asarray(labels) == 1
+  for ax, name in zip(axes[0], names):
+    s = np.asarray(scores[name])[positives]
+    ax.hist(s, bins=60, color="tab:blue", alpha=0.8)
+    ax.axvline(0.0, color="k", lw=1, ls="--")
+    ax.set_title(f"{_EVAL_NAMES[name]} (y = 1)")
+    ax.set_xlabel("logit$_1$ − logit$_0$")
+    ax.text(0.02, 0.95, f"frac > 0: {np.mean(s > 0):.3f}", transform=ax.transAxes, va="top")
+  axes[0][0].set_ylabel("test points")
+  fig.suptitle(title, y=1.04)
+  return _save(fig, path)
+
+
+def coordinate_bars(path: str, acc: np.ndarray, simple_coords: Sequence[int],
+                    complex_coords: Sequence[int], ci95: Optional[np.ndarray] = None,
+                    title: str = "") -> str:
+  """Accuracy with each latent coordinate randomized alone (mean over seeds, 95% CI bars)."""
+  acc = np.asarray(acc)
+  dim = acc.shape[0]
+  colors = np.array(["tab:gray"] * dim, dtype=object)
+  colors[list(complex_coords)] = "tab:orange"
+  colors[list(simple_coords)] = "tab:blue"
+  fig, ax = plt.subplots(figsize=(max(6, dim * 0.16), 3.2))
+  ax.bar(np.arange(dim), acc, yerr=ci95, color=list(colors), capsize=1.5)
+  ax.axhline(0.5, color="k", lw=1, ls="--")
+  ax.set_ylim(0.0, 1.05)
+  ax.set_xlabel("latent coordinate randomized (blue: S, orange: S$^c$)")
+  ax.set_ylabel("test accuracy")
+  ax.set_title(title)
+  return _save(fig, path)
+
+
+def decision_boundary(path: str, u: np.ndarray, v: np.ndarray, scores: np.ndarray,
+                      points_u: np.ndarray, points_v: np.ndarray, labels: np.ndarray,
+                      xlabel: str, ylabel: str, title: str = "", max_points: int = 2000) -> str:
+  """Model score over two latent coordinates (others fixed) with test points overlaid."""
+  fig, ax = plt.subplots(figsize=(4.6, 4.0))
+  limit = float(np.max(np.abs(scores))) or 1.0
+  mesh = ax.pcolormesh(u, v, scores, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="auto")
+  ax.contour(u, v, scores, levels=[0.0], colors="k", linewidths=1.2)
+  n = min(max_points, len(labels))
+  ax.scatter(points_u[:n], points_v[:n], c=np.where(labels[:n] == 1, "tab:red", "tab:blue"),
+             s=3, alpha=0.5, linewidths=0)
+  fig.colorbar(mesh, ax=ax, label="logit$_1$ − logit$_0$")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  return _save(fig, path)
+
+
+def metric_over_grid(path: str, rows, param: str, metrics: Sequence[str], title: str = "",
+                     ylabel: str = "") -> str:
+  """Mean +- 95% CI of ``metrics`` against one grid parameter (rows sorted by it)."""
+  rows = sorted(rows, key=lambda r: r["params"][param])
+  x = [r["params"][param] for r in rows]
+  fig, ax = plt.subplots(figsize=(5, 3.4))
+  for m in metrics:
+    mean = [r["summary"][m]["mean"] for r in rows]
+    ci = [r["summary"][m]["ci95"] for r in rows]
+    ax.errorbar(x, mean, yerr=ci, marker="o", capsize=3, label=m)
+  ax.set_xlabel(param)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.legend()
+  return _save(fig, path)
+
+
+def heatmap(path: str, values: np.ndarray, x_values, y_values, xlabel: str, ylabel: str,
+            title: str = "", vmin: float = 0.4, vmax: float = 1.0, fmt: str = "{:.2f}") -> str:
+  """A grid of mean metric values (rows: ``y_values``, columns: ``x_values``), annotated."""
+  values = np.asarray(values)
+  fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(x_values), 0.8 + 0.6 * len(y_values)))
+  im = ax.imshow(values, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
+  for i in range(values.shape[0]):
+    for j in range(values.shape[1]):
+      ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", color="w", fontsize=8)
+  ax.set_xticks(range(len(x_values)), [str(x) for x in x_values])
+  ax.set_yticks(range(len(y_values)), [str(y) for y in y_values])
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  fig.colorbar(im, ax=ax)
+  return _save(fig, path)
