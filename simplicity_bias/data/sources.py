@@ -1,0 +1,342 @@
+"""Image dataset sources: TFDS array_record splits as cached numpy arrays.
+
+Datasets are read with `tfds.data_source` (random-access array_record files),
+never `tfds.load`, so TensorFlow is not needed at run time; only preparing the
+files (`launch/build_datasets.py`, on a machine with internet) needs it.
+
+Decoding tens of thousands of PNG records takes a while, so the first load of a
+split stacks it into numpy arrays and caches them as
+`<data_dir>/simplicity_bias_cache/<name>_<split>.npz`; later loads read only
+that file. Delete the cache folder after re-preparing a dataset.
+
+`sklearn_digits` is an offline stand-in for MNIST built from scikit-learn's
+bundled 8x8 handwritten digits. It is NOT MNIST (1,797 low-resolution images),
+and every split it returns says so through `is_mnist=False` and `note`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+import os
+import re
+import tempfile
+import zipfile
+
+from absl import logging
+import numpy as np
+import tensorflow_datasets as tfds
+
+# TFDS names of the datasets this project reads, with their display names.
+TFDS_DATASETS = {
+    'mnist': 'MNIST',
+    'cifar10': 'CIFAR-10',
+    'svhn_cropped': 'SVHN (cropped digits)',
+    'fashion_mnist': 'Fashion-MNIST',
+}
+SKLEARN_DIGITS = 'sklearn_digits'
+AVAILABLE_SOURCES = tuple(TFDS_DATASETS) + (SKLEARN_DIGITS,)
+
+CACHE_FOLDER = 'simplicity_bias_cache'
+SKLEARN_DIGITS_NOTE = (
+    "digits from scikit-learn's 8x8 set (1,797 images, upsampled to 28x28), "
+    'not MNIST'
+)
+
+# The stand-in copies MNIST's layout: MNIST digits are size-normalised into a
+# 20x20 box centred in a 28x28 frame, whereas the 8x8 digits fill their frame.
+_DIGIT_BOX_SIZE = 20
+_MNIST_SIZE = 28
+_SKLEARN_DIGITS_MAX_VALUE = 16
+# Fixed so that the train/test split of the stand-in never changes.
+_SKLEARN_DIGITS_SPLIT_SEED = 0
+_SKLEARN_DIGITS_TRAIN_FRACTION = 0.8
+
+
+class DatasetNotFoundError(ValueError):
+  """A dataset is not prepared (as array_record files) in the data directory."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ImageSplit:
+  """One split of an image classification dataset, held in memory.
+
+  Attributes:
+    images: uint8 array of shape (N, H, W, C), pixel values 0..255.
+    labels: int32 array of shape (N,), int32 being JAX's default integer width.
+    name: the source name, e.g. 'mnist' or 'sklearn_digits'.
+    split: the split it came from, e.g. 'train'.
+    is_mnist: False whenever the digits are not real MNIST, so that results
+      obtained with a stand-in are never reported as MNIST results.
+    note: empty for the real datasets; says what the data really is otherwise.
+  """
+
+  images: np.ndarray
+  labels: np.ndarray
+  name: str
+  split: str
+  is_mnist: bool
+  note: str = ''
+
+  def __post_init__(self):
+    # Checked here so that a malformed cache or source fails at load time,
+    # not deep inside a training step.
+    if self.images.dtype != np.uint8 or self.images.ndim != 4:
+      raise ValueError(
+          f'{self.name}/{self.split}: images must be uint8 NHWC, got '
+          f'{self.images.dtype} with shape {self.images.shape}.'
+      )
+    if self.labels.ndim != 1 or len(self.labels) != len(self.images):
+      raise ValueError(
+          f'{self.name}/{self.split}: expected {len(self.images)} labels, got '
+          f'shape {self.labels.shape}.'
+      )
+
+  @property
+  def num_examples(self) -> int:
+    return len(self.labels)
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
+  """Returns `data_dir`, else $TFDS_DATA_DIR, else tfds' ~/tensorflow_datasets.
+
+  Resolved here rather than by tfds so that the cache and the error messages
+  name the same directory that tfds searches.
+  """
+  if data_dir is None or not os.fspath(data_dir):
+    data_dir = os.environ.get('TFDS_DATA_DIR') or '~/tensorflow_datasets'
+  return os.path.abspath(os.path.expanduser(os.fspath(data_dir)))
+
+
+def cache_path(
+    name: str, split: str, data_dir: str | os.PathLike[str] | None = None
+) -> str:
+  """Where the stacked arrays of `name`/`split` are cached."""
+  safe_split = split
+  if not re.fullmatch(r'\w+', split):
+    # Sliced splits ('train[:10%]') need a file-system-safe name; the hash
+    # keeps 'train[:10%]' and 'train[10%:]' from sharing a file.
+    digest = hashlib.sha1(split.encode()).hexdigest()[:8]
+    safe_split = re.sub(r'\W+', '_', split).strip('_') + '-' + digest
+  return os.path.join(
+      resolve_data_dir(data_dir), CACHE_FOLDER, f'{name}_{safe_split}.npz'
+  )
+
+
+def load_split(
+    name: str,
+    split: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> ImageSplit:
+  """Loads one split of `name` (see AVAILABLE_SOURCES) as numpy arrays.
+
+  Args:
+    name: a TFDS name from TFDS_DATASETS, or 'sklearn_digits'.
+    split: a TFDS split string ('train', 'test', 'train[:1000]', ...);
+      'sklearn_digits' has only 'train' and 'test'.
+    data_dir: the TFDS data directory; defaults to $TFDS_DATA_DIR, then
+      ~/tensorflow_datasets. Unused by 'sklearn_digits'.
+    use_cache: read and write the .npz cache beside the data.
+
+  Returns:
+    The split as an ImageSplit.
+
+  Raises:
+    DatasetNotFoundError: the dataset is not prepared in `data_dir`.
+    ValueError: unknown source name.
+  """
+  if name == SKLEARN_DIGITS:
+    return load_sklearn_digits(split)
+  if name not in TFDS_DATASETS:
+    raise ValueError(
+        f'Unknown image source {name!r}; choose one of {AVAILABLE_SOURCES}.'
+    )
+  data_dir = resolve_data_dir(data_dir)
+  path = cache_path(name, split, data_dir)
+  if use_cache and os.path.exists(path):
+    cached = _read_cache(path, name, split)
+    if cached is not None:
+      return cached
+  images, labels = _stack_tfds_split(name, split, data_dir)
+  result = ImageSplit(images, labels, name, split, is_mnist=name == 'mnist')
+  if use_cache:
+    _write_cache(path, images, labels)
+  return result
+
+
+def _stack_tfds_split(
+    name: str, split: str, data_dir: str
+) -> tuple[np.ndarray, np.ndarray]:
+  """Reads every record of a TFDS split into (images, labels) arrays."""
+  try:
+    # download=False: downloading here would need TensorFlow and a network.
+    source = tfds.data_source(
+        name, split=split, data_dir=data_dir, download=False
+    )
+  except Exception as error:  # pylint: disable=broad-except
+    # tfds reports a missing dataset in ways that vary by version (here a
+    # NotImplementedError about the TFRECORD format), so the file system,
+    # not the exception type, decides whether the dataset is missing.
+    not_found = preparation_error(name, data_dir)
+    if not_found is not None:
+      raise not_found from error
+    raise
+  num_records = len(source)
+  logging.info(
+      'Stacking %d records of %s/%s; cached after this.',
+      num_records, name, split,
+  )
+  images = None
+  labels = np.empty((num_records,), np.int32)
+  # One record at a time: bulk `__getitems__` is not implemented by every
+  # data source (it fails under tfds' mock), and one image is small.
+  for index in range(num_records):
+    record = source[index]
+    image = np.asarray(record['image'], np.uint8)
+    if images is None:
+      images = np.empty((num_records,) + image.shape, np.uint8)
+    images[index] = image
+    labels[index] = int(record['label'])
+  if images is None:
+    raise ValueError(f'{name}/{split} in {data_dir} has no records.')
+  return images, labels
+
+
+def preparation_error(
+    name: str, data_dir: str | os.PathLike[str] | None = None
+) -> DatasetNotFoundError | None:
+  """Why `name` cannot be read from `data_dir` (None if its files are there).
+
+  Returned rather than raised so that callers can chain it to the tfds error
+  it explains.
+  """
+  data_dir = resolve_data_dir(data_dir)
+  display_name = TFDS_DATASETS[name]
+  prepare = (
+      'on a machine with internet run `pip install -e .[build-data] && python'
+      f' launch/build_datasets.py --datasets={name} --data_dir=DIR`'
+  )
+  dataset_folder = os.path.join(data_dir, name)
+  if not glob.glob(os.path.join(dataset_folder, '*', 'dataset_info.json')):
+    return DatasetNotFoundError(
+        f'{display_name} is not prepared in {data_dir}: {prepare}, then copy'
+        f' DIR/{name} to {data_dir} (or set TFDS_DATA_DIR).'
+    )
+  if not glob.glob(os.path.join(dataset_folder, '*', '*.array_record*')):
+    # Typically prepared earlier by `tfds.load`, which writes TFRecord files
+    # that `tfds.data_source` cannot read.
+    return DatasetNotFoundError(
+        f'{display_name} in {dataset_folder} has no array_record files (it was'
+        f' probably prepared as TFRecord): {prepare} with a fresh DIR, then'
+        f' replace {dataset_folder} with DIR/{name} (or set TFDS_DATA_DIR).'
+    )
+  return None
+
+
+def _read_cache(path: str, name: str, split: str) -> ImageSplit | None:
+  """Reads a cached split; None (so it is rebuilt) if the file is unreadable."""
+  try:
+    with np.load(path) as cached:
+      return ImageSplit(
+          cached['images'], cached['labels'], name, split,
+          is_mnist=name == 'mnist',
+      )
+  except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+    logging.warning('Ignoring unreadable cache %s (%s).', path, error)
+    return None
+
+
+def _write_cache(path: str, images: np.ndarray, labels: np.ndarray) -> None:
+  """Writes the cache atomically, so a crash never leaves a half-written file.
+
+  A read-only data directory only costs speed, so failures are logged, not
+  raised.
+  """
+  cache_folder = os.path.dirname(path)
+  temp_path = None
+  try:
+    os.makedirs(cache_folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        dir=cache_folder, suffix='.npz.tmp', delete=False
+    ) as temp_file:
+      temp_path = temp_file.name
+      # Uncompressed: loading speed matters more than disk space here.
+      np.savez(temp_file, images=images, labels=labels)
+    os.replace(temp_path, path)
+  except OSError as error:
+    logging.warning('Could not write the cache %s (%s).', path, error)
+    if temp_path is not None and os.path.exists(temp_path):
+      os.remove(temp_path)
+
+
+def _bilinear_resize_matrix(source_size: int, target_size: int) -> np.ndarray:
+  """(target_size, source_size) matrix that linearly resamples one axis.
+
+  Uses half-pixel centres (as PIL and tf.image do); each row is a convex
+  combination, so the resampled values stay within the source range.
+  """
+  centres = (np.arange(target_size) + 0.5) * source_size / target_size - 0.5
+  centres = np.clip(centres, 0, source_size - 1)
+  lower = np.floor(centres).astype(int)
+  upper = np.minimum(lower + 1, source_size - 1)
+  upper_weight = centres - lower
+  matrix = np.zeros((target_size, source_size))
+  rows = np.arange(target_size)
+  np.add.at(matrix, (rows, lower), 1 - upper_weight)
+  np.add.at(matrix, (rows, upper), upper_weight)
+  return matrix
+
+
+def sklearn_digits_as_mnist(digits_8x8: np.ndarray) -> np.ndarray:
+  """Turns (N, 8, 8) digits with values 0..16 into MNIST-like uint8 images.
+
+  Bilinear upsampling to 20x20, then 4 px of zero padding, gives 28x28x1
+  images whose digit occupies the same central box as in MNIST.
+  """
+  resize = _bilinear_resize_matrix(digits_8x8.shape[-1], _DIGIT_BOX_SIZE)
+  boxes = np.einsum('ij,njk,lk->nil', resize, digits_8x8, resize)
+  boxes = np.clip(
+      np.rint(boxes * (255 / _SKLEARN_DIGITS_MAX_VALUE)), 0, 255
+  ).astype(np.uint8)
+  margin = (_MNIST_SIZE - _DIGIT_BOX_SIZE) // 2
+  return np.pad(boxes, ((0, 0), (margin, margin), (margin, margin)))[..., None]
+
+
+def load_sklearn_digits(split: str) -> ImageSplit:
+  """scikit-learn's bundled digits shaped like MNIST: an offline stand-in.
+
+  Not MNIST: 1,797 images from 8x8 bitmaps. The split is fixed: a seeded
+  permutation, first 80% train, last 20% test.
+
+  Args:
+    split: 'train' or 'test'.
+
+  Returns:
+    The split as an ImageSplit with `is_mnist=False` and a note saying so.
+  """
+  # Imported here: only this offline stand-in needs scikit-learn.
+  # pylint: disable-next=g-import-not-at-top
+  from sklearn import datasets as sklearn_datasets
+
+  if split not in ('train', 'test'):
+    raise ValueError(
+        f"{SKLEARN_DIGITS} has splits 'train' and 'test', not {split!r}."
+    )
+  digits = sklearn_datasets.load_digits()
+  num_digits = len(digits.target)
+  order = np.random.default_rng(_SKLEARN_DIGITS_SPLIT_SEED).permutation(
+      num_digits
+  )
+  num_train = int(num_digits * _SKLEARN_DIGITS_TRAIN_FRACTION)
+  chosen = order[:num_train] if split == 'train' else order[num_train:]
+  return ImageSplit(
+      images=sklearn_digits_as_mnist(digits.images[chosen]),
+      labels=digits.target[chosen].astype(np.int32),
+      name=SKLEARN_DIGITS,
+      split=split,
+      is_mnist=False,
+      note=SKLEARN_DIGITS_NOTE,
+  )
