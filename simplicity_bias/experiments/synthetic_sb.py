@@ -9,7 +9,7 @@ S^c-randomized accuracy/AUC, coordinate-wise randomized accuracy, and figures.
 import itertools
 import os
 import time
-from typing import Dict, List
+from typing import Dict, List, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -158,19 +158,40 @@ def row_label(point: Dict[str, float]) -> str:
   return ",".join(f"{k}={v:g}" for k, v in point.items()) or "all"
 
 
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  """Trains and evaluates every member; writes results, figures and report when ``workdir``."""
+class Outcome(NamedTuple):
+  """Everything one trained sweep produced (host arrays except ``data`` and ``params``)."""
+  spec: synthetic.SyntheticSpec
+  points: List[Dict[str, float]]
+  rows: List[Dict]
+  metrics: Dict[str, np.ndarray]   # [members, ...]
+  scores: Dict[str, np.ndarray]    # [members, num_test]
+  boundary: tuple
+  data: synthetic.SyntheticData    # member-stacked, on device
+  trainer: Trainer
+  params: dict                     # evaluated parameters, member-stacked
+  history: List[Dict]
+  timing: Dict[str, float]
+
+
+def train_and_evaluate(config, workdir: str = "", progress: bool = True,
+                       data_keys=None, model_keys=None, init_hook=None) -> Outcome:
+  """Builds the member stack, trains it in one program and evaluates every member.
+
+  ``data_keys`` / ``model_keys`` (one per member, grid-point major) replace the per-seed keys,
+  e.g. to give ensemble members one dataset; ``init_hook(trainer, states, data) -> states``
+  replaces
+  the initial parameters (e.g. a non-random initialisation).
+  """
   spec, points, params, model, tspec = validate(config)
   num_seeds, num_points = config.num_seeds, len(points)
   keys, seeds = member_keys(config, num_points)
   fold = lambda tag: jax.vmap(lambda k: jax.random.fold_in(k, tag))(keys)
-  member_params = synthetic.stack_params(
-      [p for p in params for _ in range(num_seeds)])
+  member_params = synthetic.stack_params([p for p in params for _ in range(num_seeds)])
   timing = {}
 
   t0 = time.perf_counter()
   data = jax.jit(jax.vmap(lambda k, p: synthetic.make_dataset(spec, k, p)))(
-      fold(_DATA), member_params)
+      fold(_DATA) if data_keys is None else data_keys, member_params)
   jax.block_until_ready(data)
   timing["data_s"] = time.perf_counter() - t0
 
@@ -178,7 +199,10 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
                              config.optim.momentum, config.optim.weight_decay)
   trainer = Trainer(model, optimizer, tspec, spec.num_train)
   t0 = time.perf_counter()
-  states = init_members(trainer, fold(_MODEL), data.x_train)
+  states = init_members(trainer, fold(_MODEL) if model_keys is None else model_keys,
+                        data.x_train)
+  if init_hook is not None:
+    states = init_hook(trainer, states, data)
   on_eval = JsonlWriter(os.path.join(workdir, "metrics.jsonl")) if workdir else None
   states, history = fit(trainer, states, data.x_train, data.y_train, data.x_val, data.y_val,
                         progress=progress and config.progress, on_eval=on_eval,
@@ -191,7 +215,6 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
   metrics, scores, boundary = evaluate(config, spec, trainer, final, data, fold(_EVAL))
   timing["eval_s"] = time.perf_counter() - t0
   timing["members"] = num_points * num_seeds
-  timing["device"] = str(jax.devices()[0].platform)
 
   last = history[-1]
   rows = []
@@ -210,11 +233,19 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
                                  "ci95": [c["ci95"] for c in stats],
                                  "per_seed": coord.tolist()}
     rows.append(make_row(row_label(point), point, per_seed, **extra))
-  results = build_results(NAME, rows, timing, dataset=synthetic.describe(spec),
-                          model=config.model.to_dict(), selection=tspec.select)
+  return Outcome(spec, points, rows, metrics, scores, boundary, data, trainer, final, history,
+                 timing)
+
+
+def run(config, workdir: str = "", progress: bool = True) -> Dict:
+  """Trains and evaluates every member; writes results, figures and report when ``workdir``."""
+  out = train_and_evaluate(config, workdir, progress)
+  timing = dict(out.timing, device=str(jax.devices()[0].platform))
+  results = build_results(NAME, out.rows, timing, dataset=synthetic.describe(out.spec),
+                          model=config.model.to_dict(), selection=out.trainer.spec.select)
   if workdir:
-    write_outputs(workdir, config, spec, results, metrics, scores, boundary, data, points,
-                  num_seeds)
+    write_outputs(workdir, config, out.spec, results, out.metrics, out.scores, out.boundary,
+                  out.data, out.points, config.num_seeds)
   return results
 
 
