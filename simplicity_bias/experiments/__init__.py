@@ -1,4 +1,9 @@
-"""Experiments, one module per paper claim: ``run(config, workdir) -> results``.
+"""Experiments, one module per paper claim.
+
+Each module has ``validate(config)`` (raises ConfigError, compiles nothing),
+``run(config, workdir="", progress=True) -> results`` (the results.json dict; files are written
+when ``workdir`` is given) and ``claims(results) -> [claim dicts]`` (see ``common.claim``) that
+``launch/reproduce.py`` collects into REPRODUCTION.md.
 
 ``config.experiment`` names the module; :func:`get_experiment` imports it lazily so a config for
 one experiment does not pay for the imports of another.
@@ -9,7 +14,9 @@ import importlib
 from simplicity_bias.validation import ConfigError
 
 EXPERIMENTS = {
-    "synthetic_sb": "simplicity_bias.experiments.synthetic_sb",
+    name: f"simplicity_bias.experiments.{name}"
+    for name in ("synthetic_sb", "sb_models", "sb_training_choices", "sb_hurts_generalization",
+                 "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep")
 }
 
 

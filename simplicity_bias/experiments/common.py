@@ -107,3 +107,23 @@ def heatmap_values(rows: List[Dict], x_param: str, y_param: str, metric: str):
     values[ys.index(r["params"][y_param]), xs.index(r["params"][x_param])] = \
         r["summary"][metric]["mean"]
   return values, xs, ys
+
+
+def find_row(results: Dict, label: str) -> Dict:
+  for row in results["rows"]:
+    if row["label"] == label:
+      return row
+  raise KeyError(f"no row {label!r} in results of {results.get('experiment')!r}; rows: "
+                 f"{[r['label'] for r in results['rows']]}")
+
+
+def claim(results: Dict, row_label: str, metric: str, text: str, published: str,
+          low: float, high: float) -> Dict:
+  """One line of REPRODUCTION.md: a claim, its published value and our mean ± CI vs a band.
+
+  A claim passes when the mean over seeds lies in ``[low, high]``.
+  """
+  summary = find_row(results, row_label)["summary"][metric]
+  return {"experiment": results["experiment"], "claim": text, "published": published,
+          "row": row_label, "metric": metric, "mean": summary["mean"], "ci95": summary["ci95"],
+          "band": [low, high], "pass": bool(low <= summary["mean"] <= high)}
