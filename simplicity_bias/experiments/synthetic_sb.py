@@ -324,3 +324,26 @@ def write_outputs(workdir, config, spec, results, metrics, scores, boundary, dat
            "at a check; the validation split is separate from the test set)."]
   markdown.write_report(workdir, f"Simplicity bias on {spec.name}", intro, results,
                         list(SB_METRICS) + ["train_acc", "updates"], figs, notes)
+
+
+# Published values (Pitfalls of SB, Table 4 / §3) for the named datasets of this experiment.
+_PUBLISHED = {"lms5": ("1.000", "0.507", "1.000"), "ms57": ("1.000", "0.502", "1.000")}
+
+
+def claims(results) -> List[Dict]:
+  """Extreme SB on every row: std AUC ≈ 1, S-rand AUC ≈ .5, S^c-rand AUC ≈ 1."""
+  from simplicity_bias.experiments import common
+  name = results.get("dataset", {}).get("name", "")
+  std, s_rand, sc_rand = _PUBLISHED.get(name, ("≈1", "≈.5", "≈1"))
+  out = []
+  for row in results["rows"]:
+    if "s_rand_auc" not in row["summary"]:
+      continue
+    where = name if row["label"] == "all" else f"{name} {row['label']}"
+    out += [common.claim(results, row["label"], "test_auc", f"{where}: std AUC ≈ 1", std,
+                         0.99, 1.0),
+            common.claim(results, row["label"], "s_rand_auc", f"{where}: S-rand AUC ≈ .5", s_rand,
+                         0.45, 0.55),
+            common.claim(results, row["label"], "sc_rand_auc", f"{where}: S^c-rand AUC ≈ 1",
+                         sc_rand, 0.98, 1.0)]
+  return out

@@ -1,0 +1,43 @@
+"""S-/S^c-randomized AUC over linear margin x slab margin of LMS-5, in ONE compiled run.
+
+  python launch/train.py --config=configs/margin_sweep.py --workdir=/tmp/margins      # GPU-sized
+  python launch/train.py --config=configs/margin_sweep.py:cpu --workdir=/tmp/margins  # CPU
+  python launch/train.py --config=configs/margin_sweep.py:smoke --workdir=/tmp/smoke
+
+Every grid point x seed is a member of one vmapped program. Shows where SB stops being extreme,
+if anywhere: heat-maps of S-rand AUC (0.5 = the slabs are ignored) and S^c-rand AUC. The default
+(5 x 5 grid x 8 seeds = 200 members of 100k samples) needs a GPU's memory and speed; `cpu`
+(4 x 4 x 4 = 64 members of 10k) runs here.
+"""
+
+from simplicity_bias.experiments.synthetic_sb import base_config
+
+
+def get_config(preset: str = ""):
+  c = base_config()
+  c.experiment = "margin_sweep"
+  c.data.name = "lms5"
+  c.eval.coordinatewise = False
+  c.grid.linear_margin = (0.01, 0.05, 0.1, 0.3, 0.6)
+  c.grid.slab_margin = (0.0, 0.05, 0.1, 0.15, 0.2)
+  if preset == "cpu":
+    c.num_seeds = 4
+    c.data.num_train = 10_000
+    c.data.num_val = 1_000
+    c.data.num_test = 4_000
+    c.train.stop_eps = 1e-3
+    c.grid.linear_margin = (0.01, 0.1, 0.3, 0.6)
+    c.grid.slab_margin = (0.0, 0.05, 0.1, 0.2)
+  elif preset == "smoke":
+    c.num_seeds = 2
+    c.data.num_train = 3_000
+    c.data.num_val = 500
+    c.data.num_test = 1_000
+    c.train.stop_eps = 5e-3
+    c.train.max_epochs = 30
+    c.grid.linear_margin = (0.1, 0.4)
+    c.grid.slab_margin = (0.05, 0.1)
+    c.progress = False
+  elif preset:
+    raise ValueError(f"unknown preset {preset!r}; valid: cpu, smoke")
+  return c
