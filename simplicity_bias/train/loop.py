@@ -42,6 +42,7 @@ class TrainSpec:
   patience: int = 0           # updates to keep training after the criterion is first met
   select: str = "best_val"    # which parameters are evaluated: best validation accuracy, or last
   eval_batch_size: int = 8192  # chunk size of full-set evaluation
+  check_size: int = 0         # training examples the stop rule looks at; 0 = all of them
 
 
 class MemberState(NamedTuple):
@@ -52,6 +53,8 @@ class MemberState(NamedTuple):
   best_val_acc: jax.Array
   converged_step: jax.Array   # first check at which the stop criterion held; -1 if never
   num_updates: jax.Array
+  model_state: dict = {}      # non-trainable collections, e.g. {"batch_stats": ...}
+  best_model_state: dict = {}
 
 
 def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
@@ -70,15 +73,26 @@ def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
                       "(updates per epoch; 0 means once per epoch).")
   if spec.patience < 0 or spec.stop_eps <= 0:
     raise ConfigError("train.patience must be >= 0 and train.stop_eps > 0.")
+  if spec.check_size < 0:
+    raise ConfigError(f"train.check_size={spec.check_size} must be >= 0 (0 = whole train set).")
 
 
 class Trainer:
   """Compiled segment / check functions for one model, optimizer and dataset shape."""
 
   def __init__(self, model, optimizer: optax.GradientTransformation, spec: TrainSpec,
-               num_train: int):
+               num_train: int, shared_data: bool = False, mesh=None):
+    """``shared_data``: one dataset for all members (``x_train`` without a member axis), as
+    for images; otherwise every member has its own (synthetic sweeps). ``mesh``: a 1-D
+    ``jax.sharding.Mesh`` with axis ``"data"``; each batch is then split over its devices
+    (data parallel) while parameters stay replicated.
+    """
     validate_train_spec(spec, num_train)
+    if mesh is not None and spec.batch_size % mesh.size:
+      raise ConfigError(f"train.batch_size={spec.batch_size} must be divisible by the "
+                        f"{mesh.size} devices it is split over.")
     self.model, self.optimizer, self.spec = model, optimizer, spec
+    self.shared_data, self.mesh = shared_data, mesh
     self.num_train = num_train
     self.steps_per_epoch = num_train // spec.batch_size  # the last partial batch is dropped
     self.eval_every = spec.eval_every or self.steps_per_epoch
@@ -91,14 +105,26 @@ class Trainer:
   def init(self, key, x_example) -> MemberState:
     """Initial state of one member; ``x_example`` is one input batch (only its shape matters)."""
     k_params, k_member = jax.random.split(key)
-    params = self.model.init(k_params, x_example, train=False)["params"]
+    variables = dict(self.model.init(k_params, x_example, train=False))
+    params = variables.pop("params")
     return MemberState(params=params, opt_state=self.optimizer.init(params), key=k_member,
                        best_params=params, best_val_acc=jnp.float32(-1.0),
-                       converged_step=jnp.int32(-1), num_updates=jnp.int32(0))
+                       converged_step=jnp.int32(-1), num_updates=jnp.int32(0),
+                       model_state=variables, best_model_state=variables)
 
-  def logits(self, params, x):
+  def _constrain_batch(self, x, axis: int):
+    """Splits ``x`` over the mesh along ``axis`` (the example axis) when training sharded."""
+    if self.mesh is None:
+      return x
+    spec = [None] * x.ndim
+    spec[axis] = "data"
+    return jax.lax.with_sharding_constraint(
+        x, jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec(*spec)))
+
+  def logits(self, params, x, model_state=None):
     """Eval-mode logits of a whole set, in chunks of ``eval_batch_size`` rows."""
-    apply = lambda xx: self.model.apply({"params": params}, xx, train=False)
+    variables = {"params": params, **(model_state or {})}
+    apply = lambda xx: self.model.apply(variables, xx, train=False)
     n, chunk = x.shape[0], self.spec.eval_batch_size
     if n <= chunk:
       return apply(x)
@@ -110,14 +136,18 @@ class Trainer:
   def _member_update(self, state: MemberState, xb, yb, step, active):
     dropout_key = jax.random.fold_in(jax.random.fold_in(state.key, _DROPOUT), step)
 
-    def loss_fn(params):
-      logits = self.model.apply({"params": params}, xb, train=True, rngs={"dropout": dropout_key})
-      return cross_entropy(logits, yb)
+    mutable = list(state.model_state)
 
-    loss, grads = jax.value_and_grad(loss_fn)(state.params)
+    def loss_fn(params):
+      out = self.model.apply({"params": params, **state.model_state}, xb, train=True,
+                             rngs={"dropout": dropout_key}, mutable=mutable or False)
+      logits, model_state = out if mutable else (out, {})
+      return cross_entropy(logits, yb), dict(model_state)
+
+    (loss, model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
     new = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state,
-                         num_updates=state.num_updates + 1)
+                         num_updates=state.num_updates + 1, model_state=model_state)
     kept = jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, state)
     return kept, jnp.where(active, loss, 0.0)
 
@@ -142,7 +172,10 @@ class Trainer:
     first_epoch = step0 // spe
     perms = (self._epoch_perms(states.key, first_epoch),
              self._epoch_perms(states.key, first_epoch + 1))
-    gather = jax.vmap(lambda a, idx: a[idx])
+    if self.shared_data:
+      gather = jax.vmap(lambda a, idx: a[idx], in_axes=(None, 0))
+    else:
+      gather = jax.vmap(lambda a, idx: a[idx])
 
     def body(carry, t):
       states, loss_sum, count = carry
@@ -152,17 +185,21 @@ class Trainer:
                       jax.lax.dynamic_slice_in_dim(perms[0], start, batch, axis=1),
                       jax.lax.dynamic_slice_in_dim(perms[1], start, batch, axis=1))
       active = jax.vmap(self._active, in_axes=(0, None))(states, step)
+      xb = self._constrain_batch(gather(x_train, idx), axis=1)
+      yb = self._constrain_batch(gather(y_train, idx), axis=1)
       states, loss = jax.vmap(self._member_update, in_axes=(0, 0, 0, None, 0))(
-          states, gather(x_train, idx), gather(y_train, idx), step, active)
+          states, xb, yb, step, active)
       return (states, loss_sum + loss, count + active), None
 
-    num_members = y_train.shape[0]
+    num_members = states.num_updates.shape[0]
     init = (states, jnp.zeros(num_members), jnp.zeros(num_members, jnp.int32))
     (states, loss_sum, count), _ = jax.lax.scan(body, init, jnp.arange(self.eval_every))
     return states, loss_sum / jnp.maximum(count, 1)
 
   def _member_check(self, state: MemberState, x_train, y_train, x_val, y_val, step):
-    logits = self.logits(state.params, x_train)
+    if self.spec.check_size:
+      x_train, y_train = x_train[:self.spec.check_size], y_train[:self.spec.check_size]
+    logits = self.logits(state.params, x_train, state.model_state)
     train_acc, train_loss = accuracy(logits, y_train), cross_entropy(logits, y_train)
     if self.spec.stop_rule == "acc":
       met = train_acc >= 1.0 - self.spec.stop_eps
@@ -172,13 +209,16 @@ class Trainer:
       met = jnp.bool_(False)
     converged_step = jnp.where((state.converged_step < 0) & met, step, state.converged_step)
     if x_val.shape[0]:
-      val_acc = accuracy(self.logits(state.params, x_val), y_val)
+      val_acc = accuracy(self.logits(state.params, x_val, state.model_state), y_val)
     else:
       val_acc = train_acc  # no validation split: fall back to training accuracy
     better = val_acc > state.best_val_acc
-    best_params = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), state.params,
-                                         state.best_params)
-    state = state._replace(converged_step=converged_step, best_params=best_params,
+    keep_better = lambda new, old: jax.tree_util.tree_map(
+        lambda a, b: jnp.where(better, a, b), new, old)
+    state = state._replace(converged_step=converged_step,
+                           best_params=keep_better(state.params, state.best_params),
+                           best_model_state=keep_better(state.model_state,
+                                                        state.best_model_state),
                            best_val_acc=jnp.maximum(val_acc, state.best_val_acc))
     stats = dict(train_acc=train_acc, train_loss=train_loss, val_acc=val_acc,
                  converged=converged_step >= 0, done=~self._active(state, step),
@@ -186,34 +226,47 @@ class Trainer:
     return state, stats
 
   def _check(self, states, x_train, y_train, x_val, y_val, step):
-    return jax.vmap(self._member_check, in_axes=(0, 0, 0, 0, 0, None))(
+    data_axis = None if self.shared_data else 0
+    return jax.vmap(self._member_check, in_axes=(0,) + (data_axis,) * 4 + (None,))(
         states, x_train, y_train, x_val, y_val, step)
 
   def final_params(self, states: MemberState):
     return states.best_params if self.spec.select == "best_val" else states.params
 
+  def final_model_state(self, states: MemberState):
+    return states.best_model_state if self.spec.select == "best_val" else states.model_state
+
 
 def init_members(trainer: Trainer, keys, x_train):
-  """Stacked initial states, one per key (``x_train``: [members, n, ...])."""
-  example = x_train[0, :1]
+  """Stacked initial states, one per key (``x_train``: [members, n, ...], or [n, ...] when the
+  trainer's data is shared)."""
+  example = x_train[:1] if trainer.shared_data else x_train[0, :1]
   return jax.jit(jax.vmap(trainer.init, in_axes=(0, None)))(keys, example)
 
 
 def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
         progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
-        description: str = "train"):
+        description: str = "train", checkpointer=None, resume: bool = False):
   """Trains every member until all have stopped or ``max_epochs`` is reached.
 
   ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
-  :class:`NonFiniteLossError` as soon as any member's loss is NaN/inf.
+  :class:`NonFiniteLossError` as soon as any member's loss is NaN/inf. With a
+  ``checkpointer`` (``train.checkpoint.Checkpointer``) the state is saved periodically and at
+  the end; ``resume=True`` continues from its latest checkpoint when there is one.
   Returns ``(states, history)``.
   """
   history: List[Dict] = []
-  num_members = y_train.shape[0]
+  num_members = states.num_updates.shape[0]
   step, start = 0, time.perf_counter()
-  bar = tqdm(total=trainer.total_steps, disable=not progress, unit="upd", desc=description,
-             dynamic_ncols=True)
+  if resume and checkpointer is not None and checkpointer.latest_step() is not None:
+    step, states, history = checkpointer.restore(states)
+    if history and _all_done(trainer, history[-1]):
+      return states, history
+  examples_per_update = num_members * trainer.spec.batch_size
+  bar = tqdm(total=trainer.total_steps, initial=step, disable=not progress, unit="upd",
+             desc=description, dynamic_ncols=True)
   while step < trainer.total_steps:
+    segment_start, first_step = time.perf_counter(), step
     states, segment_loss = trainer.segment(states, x_train, y_train, jnp.int32(step))
     step = min(step + trainer.eval_every, trainer.total_steps)
     states, stats = trainer.check(states, x_train, y_train, x_val, y_val, jnp.int32(step))
@@ -232,10 +285,20 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
     if on_eval is not None:
       on_eval(record)
     bar.update(step - bar.n)
+    rate = examples_per_update * (step - first_step) / (time.perf_counter() - segment_start)
     bar.set_postfix(epoch=f"{record['epoch']:.1f}",
                     converged=f"{int(np.sum(stats['converged']))}/{num_members}",
-                    min_train_acc=f"{float(np.min(stats['train_acc'])):.4f}")
-    if trainer.spec.stop_rule != "none" and bool(np.all(stats["done"])):
+                    min_train_acc=f"{float(np.min(stats['train_acc'])):.4f}",
+                    ex_per_s=f"{rate:.0f}")
+    done = _all_done(trainer, record)
+    if checkpointer is not None and (checkpointer.due(step) or done
+                                     or step >= trainer.total_steps):
+      checkpointer.save(step, states, history)
+    if done:
       break
   bar.close()
   return states, history
+
+
+def _all_done(trainer: Trainer, record: Dict) -> bool:
+  return trainer.spec.stop_rule != "none" and bool(np.all(record["done"]))
