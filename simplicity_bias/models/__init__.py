@@ -23,7 +23,7 @@ def register(name: str):
 
 
 # Modules whose import registers their builders; add a module here when you add one.
-_BUILTIN_MODULES = ("mlp", "resnet", "vgg", "densenet", "mobilenet", "googlenet")
+_BUILTIN_MODULES = ("mlp", "vector", "resnet", "vgg", "densenet", "mobilenet", "googlenet")
 
 
 def _load_builtin_models():

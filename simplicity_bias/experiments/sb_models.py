@@ -1,0 +1,203 @@
+"""Extreme SB across model classes (Pitfalls of SB, Table 4 / Fig. 3b).
+
+Cells = datasets {LMS-5, MS-(5,7)} x models {(100,1)-, (100,2)-FCN, (32,7,1)-, (32,7,2)-CNN,
+(100,10,1)-, (100,10,2)-GRU}, plus the wide (2000,1)-FCN on LMS-5 at d = 50 and d = 250. Each cell
+is one compiled member stack of seeds (``common.run_cells``); cells of one dataset share their
+datasets seed by seed, so models are compared on the same draws. Published: S-randomized AUC
+0.49-0.51 and S^c-randomized AUC 1.00 for every model; the wide FCN 0.50 +- .01.
+
+Models are named by spec strings in ``config.sweep.models`` / ``config.sweep.wide_model``:
+
+  fcn:<width>:<depth>                    (h, L)-FCN
+  cnn1d:<filters>:<kernel_size>:<layers> (f, k, L)-CNN
+  gru:<hidden>:<step_size>:<layers>      (h, l, L)-GRU (data.dim must be divisible by l)
+"""
+
+import os
+from typing import Dict, List, Tuple
+
+import ml_collections
+
+from simplicity_bias.experiments import common
+from simplicity_bias.models.vector import check_input_dim
+from simplicity_bias.validation import ConfigError
+
+NAME = "sb_models"
+METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates",
+           "converged")
+# kind -> the model.* fields its spec string gives, in order.
+MODEL_FIELDS = {"fcn": ("width", "depth"),
+                "cnn1d": ("filters", "kernel_size", "layers"),
+                "gru": ("hidden", "step_size", "layers")}
+_PUBLISHED_S, _PUBLISHED_SC, _PUBLISHED_WIDE = "0.49–0.51", "1.00", "0.50 ± 0.01"
+
+
+def parse_model_spec(spec: str) -> Tuple[str, Dict[str, int]]:
+  """``'cnn1d:32:7:1'`` -> ``('cnn1d', {'filters': 32, 'kernel_size': 7, 'layers': 1})``."""
+  formats = "; ".join(f"{k}:{':'.join('<' + f + '>' for f in v)}" for k, v in MODEL_FIELDS.items())
+  if not isinstance(spec, str):
+    raise ConfigError(f"model spec {spec!r} must be a string such as 'fcn:100:2' ({formats}).")
+  kind, *values = spec.strip().split(":")
+  if kind not in MODEL_FIELDS:
+    raise ConfigError(f"model spec {spec!r} has unknown model kind {kind!r}; valid spec "
+                      f"formats: {formats}.")
+  fields = MODEL_FIELDS[kind]
+  if len(values) != len(fields):
+    raise ConfigError(f"model spec {spec!r} needs {len(fields)} sizes after {kind!r} "
+                      f"({kind}:{':'.join('<' + f + '>' for f in fields)}).")
+  try:
+    sizes = [int(v) for v in values]
+  except ValueError:
+    raise ConfigError(f"model spec {spec!r} has a size that is not an integer; write e.g. "
+                      f"{kind}:{':'.join('<' + f + '>' for f in fields)} with integers.") from None
+  if min(sizes) < (0 if kind == "fcn" else 1) or (kind == "fcn" and sizes[0] < 1):
+    raise ConfigError(f"model spec {spec!r} has a size out of range; sizes must be positive "
+                      "integers (an FCN depth may be 0).")
+  return kind, dict(zip(fields, sizes))
+
+
+def model_label(spec: str) -> str:
+  kind, fields = parse_model_spec(spec)
+  return f"{kind}({','.join(str(v) for v in fields.values())})"
+
+
+def _flatten(prefix: str, node) -> Dict[str, object]:
+  out = {}
+  for key, value in node.items():
+    path = f"{prefix}.{key}" if prefix else key
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      out.update(_flatten(path, value))
+    else:
+      out[path] = value
+  return out
+
+
+def sweep_config(c):
+  """Adds the ``sweep`` section (datasets, model specs, wide-FCN dims) to a base config."""
+  s = ml_collections.ConfigDict()
+  s.datasets = ("lms5", "ms57")
+  s.models = ("fcn:100:1", "fcn:100:2", "cnn1d:32:7:1", "cnn1d:32:7:2", "gru:100:10:1",
+              "gru:100:10:2")
+  s.wide_model = "fcn:2000:1"
+  s.wide_dataset = "lms5"
+  s.wide_dims = (50, 250)  # empty: no wide-FCN cells
+  s.skip = ()  # row labels to leave out, e.g. ("ms57 / gru(100,10,2)",)
+  # Overrides applied to every cell of a dataset, as nested sections: {dataset: {data: {...},
+  # train: {...}}}; e.g. MS-(5,7) is evaluated on 50k test points in the paper. A dataset's
+  # section may hold its own per_model: {kind: {...}} for the cells of that dataset only.
+  s.per_dataset = ml_collections.ConfigDict()
+  # The same per model kind (fcn / cnn1d / gru), e.g. a smaller eval batch for the CNN.
+  # Precedence: per_dataset.<d> < per_model.<kind> < per_dataset.<d>.per_model.<kind>.
+  s.per_model = ml_collections.ConfigDict()
+  c.sweep = s
+  return c
+
+
+def _check_kinds(where: str, node) -> None:
+  for key in node:
+    if key not in MODEL_FIELDS:
+      raise ConfigError(f"{where}.{key}: unknown model kind; valid: {', '.join(MODEL_FIELDS)}.")
+
+
+def _cell(config, dataset: str, spec: str, dim=None) -> common.Cell:
+  kind, fields = parse_model_spec(spec)
+  s = config.sweep
+  ds = dict(s.per_dataset[dataset]) if dataset in s.per_dataset else {}
+  ds_models = ds.pop("per_model", None) or {}
+  _check_kinds(f"sweep.per_dataset.{dataset}.per_model", ds_models)
+  overrides = {"data.name": dataset, **_flatten("", ds),
+               "model.name": kind, **{f"model.{k}": v for k, v in fields.items()},
+               **(_flatten("", s.per_model[kind]) if kind in s.per_model else {}),
+               **(_flatten("", ds_models[kind]) if kind in ds_models else {})}
+  label = f"{dataset} / {model_label(spec)}"
+  if dim is not None:
+    overrides["data.dim"] = dim
+    label = f"{dataset} d={dim} / {model_label(spec)}"
+  params = {"dataset": dataset, "model": model_label(spec),
+            "dim": overrides.get("data.dim", config.data.dim), "wide": dim is not None}
+  return common.Cell(label, params, overrides)
+
+
+def cells_of(config) -> List[common.Cell]:
+  s = config.sweep
+  _check_kinds("sweep.per_model", s.per_model)
+  cells = [_cell(config, d, m) for d in s.datasets for m in s.models]
+  if s.wide_dims:
+    cells += [_cell(config, s.wide_dataset, s.wide_model, int(dim)) for dim in s.wide_dims]
+  if not cells:
+    raise ConfigError("sb_models has no cells: set sweep.datasets and sweep.models (or "
+                      "sweep.wide_dims).")
+  labels = [c.label for c in cells]
+  unknown = [l for l in s.skip if l not in labels]
+  if unknown:
+    raise ConfigError(f"sweep.skip names cells that are not in the sweep: {unknown}; valid "
+                      f"labels: {labels}.")
+  cells = [c for c in cells if c.label not in s.skip]
+  if not cells:
+    raise ConfigError("sb_models has no cells left: sweep.skip leaves out every cell.")
+  labels = [c.label for c in cells]
+  if len(set(labels)) != len(labels):
+    twice = sorted({l for l in labels if labels.count(l) > 1})
+    raise ConfigError(f"sb_models has duplicate cells {twice}; list each dataset, model and "
+                      "wide dim once in config.sweep.")
+  return cells
+
+
+def validate(config):
+  """Every cell's config, validated (model fields, GRU step sizes, data) before any compile."""
+  cells = cells_of(config)
+  configs = common.cell_configs(config, cells)
+  for cell, c in zip(cells, configs):
+    try:
+      check_input_dim(c.model, c.data.dim)
+    except ConfigError as e:
+      raise ConfigError(f"cell {cell.label!r}: {e}") from None
+  return cells, configs
+
+
+def run(config, workdir: str = "", progress: bool = True) -> Dict:
+  cells, _ = validate(config)
+  rows, _, timing = common.run_cells(config, cells, progress)
+  figs = []
+  if workdir:
+    from simplicity_bias.report import bars
+    os.makedirs(workdir, exist_ok=True)
+    series = {name: ([r["summary"][m]["mean"] for r in rows],
+                     [r["summary"][m]["ci95"] for r in rows])
+              for name, m in (("S-randomized AUC", "s_rand_auc"),
+                              ("S$^c$-randomized AUC", "sc_rand_auc"))}
+    bars.grouped_bars(os.path.join(workdir, "sb_models_auc.png"), [r["label"] for r in rows],
+                      series, ylabel="test AUC", hlines=(0.5,),
+                      colors=("tab:blue", "tab:orange"),
+                      title=f"Extreme SB across models ({config.num_seeds} seeds, mean ± 95% CI)")
+    figs.append(("sb_models_auc.png", "S-randomized (≈ .5: the simple block is all the model "
+                 "uses) and S^c-randomized (≈ 1: the complex block is ignored) AUC per cell, "
+                 "mean ± 95% CI over seeds."))
+  not_converged = [r["label"] for r in rows if r["summary"]["converged"]["mean"] < 1.0]
+  notes = ["Cells where some seed did not reach the stop rule within train.max_epochs: "
+           + (", ".join(not_converged) if not_converged else "none.")]
+  intro = (f"{config.num_seeds} seeds per cell; datasets {', '.join(config.sweep.datasets)} "
+           f"(d={config.data.dim}) x models {', '.join(model_label(m) for m in config.sweep.models)}"
+           + (f", plus {model_label(config.sweep.wide_model)} on {config.sweep.wide_dataset} at "
+              f"d = {', '.join(str(d) for d in config.sweep.wide_dims)}"
+              if config.sweep.wide_dims else "")
+           + f"; {config.optim.name} lr {config.optim.learning_rate}, wd "
+           f"{config.optim.weight_decay}, batch {config.train.batch_size}, stop at train acc ≥ "
+           f"{1 - config.train.stop_eps:g}. Published: S-rand AUC {_PUBLISHED_S} and S^c-rand "
+           f"AUC {_PUBLISHED_SC} for every model (wide FCN {_PUBLISHED_WIDE}).")
+  return common.write_sweep(workdir, config, NAME, "Extreme SB across models", intro, rows,
+                            timing, METRICS, figs, notes, not_converged=not_converged)
+
+
+def claims(results) -> List[Dict]:
+  """Per row: S-rand AUC in [.45, .55] and S^c-rand AUC >= .98."""
+  out = []
+  for row in results["rows"]:
+    wide = row.get("params", {}).get("wide", False)
+    out.append(common.claim(results, row["label"], "s_rand_auc",
+                            f"models: {row['label']}: S-rand AUC ≈ .5",
+                            _PUBLISHED_WIDE if wide else _PUBLISHED_S, 0.45, 0.55))
+    out.append(common.claim(results, row["label"], "sc_rand_auc",
+                            f"models: {row['label']}: S^c-rand AUC ≈ 1", _PUBLISHED_SC,
+                            0.98, 1.0))
+  return out
