@@ -1,0 +1,57 @@
+"""Line plots of metrics against a numeric setting (ensemble size, init mixing α), one panel each.
+
+Each panel shows several series (mean over seeds ± 95% CI as error bars), optionally with
+horizontal reference lines (e.g. chance, a linear-only ceiling).
+"""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from simplicity_bias.report.figures import _save, plt
+
+Series = Tuple[Sequence[float], Sequence[float], Sequence[float]]  # x, mean, ci95
+
+
+def series_from_rows(rows: List[Dict], x_param: str, metric: str) -> Series:
+  """(x, mean, ci95) of ``metric`` over the rows that have ``x_param``, sorted by it."""
+  rows = sorted((r for r in rows if x_param in r["params"] and metric in r["summary"]),
+                key=lambda r: r["params"][x_param])
+  return ([r["params"][x_param] for r in rows], [r["summary"][metric]["mean"] for r in rows],
+          [r["summary"][metric]["ci95"] for r in rows])
+
+
+def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xlabel: str,
+                  ylabel: str, title: str = "", hlines: Optional[Dict[str, float]] = None,
+                  ylim: Optional[Tuple[float, float]] = None, xticks: Optional[Sequence] = None,
+                  panel_hlines: Optional[Sequence[Dict[str, float]]] = None) -> str:
+  """One panel per ``(panel title, {series label: (x, mean, ci95)})``; shared y axis.
+
+  ``hlines`` ({label: y}) are drawn in every panel, ``panel_hlines[i]`` only in panel i.
+  """
+  n = max(1, len(panels))
+  fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
+  styles = ["-", "--", ":", "-."]
+  for i, (ax, (panel_title, series)) in enumerate(zip(axes[0], panels)):
+    for j, (label, (x, mean, ci)) in enumerate(series.items()):
+      if not len(x):
+        continue
+      ax.errorbar(np.asarray(x, float), np.asarray(mean, float), yerr=np.asarray(ci, float),
+                  marker="o", ms=4, capsize=3, ls=styles[j % len(styles)], label=label)
+    lines = dict(hlines or {})
+    if panel_hlines is not None and i < len(panel_hlines):
+      lines.update(panel_hlines[i] or {})
+    for k, (label, y) in enumerate(lines.items()):
+      ax.axhline(y, color="k", lw=0.8, ls=styles[(k + 1) % len(styles)], alpha=0.6, label=label)
+    if xticks is not None:
+      ax.set_xticks(list(xticks))
+    if ylim is not None:
+      ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(panel_title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+  axes[0][0].set_ylabel(ylabel)
+  if title:
+    fig.suptitle(title, y=1.03)
+  return _save(fig, path)

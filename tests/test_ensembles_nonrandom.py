@@ -1,0 +1,277 @@
+"""Ensembles (claim: ensembles help only when members disagree) and non-random initialisation."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import load_config, run_launch
+from simplicity_bias.data import synthetic
+from simplicity_bias.experiments import common, ensembles_synthetic, nonrandom_init, synthetic_sb
+from simplicity_bias.train.loop import Trainer, TrainSpec, init_members
+from simplicity_bias.train.optimizers import make_optimizer
+from simplicity_bias.validation import ConfigError
+
+CONTRACT = ("config.json", "results.json", "results.csv", "metrics.jsonl", "report.md")
+
+
+def _tree_equal(a, b):
+  return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in
+             zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+# ----------------------------------------------------------------------------- ensembles
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("ensembles"))
+  config = load_config("ensembles_synthetic", "smoke")
+  return workdir, config, ensembles_synthetic.run(config, workdir, progress=False)
+
+
+def test_ensemble_smoke_run_writes_the_contract_files(ensemble_run):
+  workdir, config, results = ensemble_run
+  for name in CONTRACT + ("accuracy_vs_ensemble_size.png",):
+    assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+  with open(os.path.join(workdir, "results.json")) as f:
+    saved = json.load(f)
+  assert saved["experiment"] == "ensembles_synthetic"
+  labels = [f"{d} / K={k}" for d in config.ensemble.datasets for k in config.ensemble.sizes]
+  assert [r["label"] for r in saved["rows"]] == labels
+  for row in saved["rows"]:
+    for metric in ("test_acc", "test_auc", "half_rand_acc", "gain_over_single"):
+      assert len(row["per_seed"][metric]) == config.num_seeds
+    has_s = row["params"]["dataset"] != "ms5"
+    assert ("s_rand_auc" in row["per_seed"]) == has_s and ("sc_rand_auc" in row["per_seed"]) == has_s
+  for name in config.ensemble.datasets:
+    single = common.find_row(saved, f"{name} / K=1")
+    # The size-1 ensemble is exactly its first member, which train_and_evaluate evaluated alone.
+    np.testing.assert_allclose(single["per_seed"]["test_acc"], single["per_seed"]["member_test_acc"],
+                               atol=1e-6)
+    assert single["per_seed"]["gain_over_single"] == [0.0] * config.num_seeds
+  assert "test_acc[ms5 / K=3]" in saved["summary"]
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    records = [json.loads(line) for line in f]
+  members = config.num_seeds * max(config.ensemble.sizes)
+  assert {r["dataset"] for r in records} == set(config.ensemble.datasets)
+  assert all(len(r["train_acc"]) == members for r in records)
+  claims = ensembles_synthetic.claims(results)
+  assert claims and all({"claim", "mean", "band", "pass"} <= set(c) for c in claims)
+
+
+@pytest.fixture(scope="module")
+def ensemble_outcome():
+  """A tiny ensemble stack: 2 ensembles x 3 members on MS-5, trained for one epoch."""
+  config = load_config("ensembles_synthetic", "smoke")
+  config.data.name = "ms5"
+  config.num_seeds = 2 * 3
+  config.train.max_epochs = 1
+  config.eval.coordinatewise = False
+  data_keys, model_keys = ensembles_synthetic.ensemble_keys(config.seed, 2, 3)
+  out = synthetic_sb.train_and_evaluate(config, "", progress=False, data_keys=data_keys,
+                                        model_keys=model_keys)
+  return config, out, data_keys, model_keys
+
+
+def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
+  config, out, _, _ = ensemble_outcome
+  ens_config = load_config("ensembles_synthetic", "smoke")
+  metrics = ensembles_synthetic.evaluate_ensembles(ens_config, out, 2, 3, [1, 2, 3])
+  for s in range(2):
+    x = np.asarray(out.data.x_test[s * 3])
+    y = np.asarray(out.data.y_test[s * 3])
+    member_logits = []
+    for j in range(3):
+      p = jax.tree_util.tree_map(lambda a: a[s * 3 + j], out.params)
+      member_logits.append(np.asarray(out.trainer.logits(p, jnp.asarray(x))))
+    for k in (1, 2, 3):
+      mean_logits = np.mean(member_logits[:k], axis=0)
+      # the helper itself ...
+      p_k = jax.tree_util.tree_map(lambda a: a[s * 3:s * 3 + k], out.params)
+      np.testing.assert_allclose(np.asarray(ensembles_synthetic.ensemble_logits(
+          out.trainer, p_k, jnp.asarray(x))), mean_logits, rtol=1e-5, atol=1e-5)
+      # ... and the evaluated ensemble accuracy (computed here with numpy).
+      expected = np.mean(np.argmax(mean_logits, -1) == y)
+      assert metrics[k]["test_acc"][s] == pytest.approx(expected, abs=1e-6)
+
+
+def test_ensemble_members_share_data_and_differ_in_init(ensemble_outcome):
+  config, out, _, model_keys = ensemble_outcome
+  x = np.asarray(out.data.x_train)
+  for s in range(2):
+    for j in range(1, 3):
+      np.testing.assert_array_equal(x[s * 3 + j], x[s * 3])
+      np.testing.assert_array_equal(np.asarray(out.data.y_train[s * 3 + j]),
+                                    np.asarray(out.data.y_train[s * 3]))
+  assert not np.array_equal(x[0], x[3])  # different ensembles, different datasets
+  # Ensemble s trains on exactly the dataset synthetic_sb gives seed `seed + s`.
+  spec = synthetic.spec_from_config(config.data)
+  params = synthetic.params_from_config(spec, config.data)
+  expected = synthetic.make_dataset(
+      spec, jax.random.fold_in(jax.random.key(config.seed + 1), synthetic_sb._DATA), params)
+  np.testing.assert_allclose(x[3], np.asarray(expected.x_train), atol=1e-6)
+  # Initialisations differ between members of one ensemble.
+  init = init_members(out.trainer, model_keys, out.data.x_train).params
+  kernels = np.asarray(jax.tree_util.tree_leaves(init)[1])
+  for s in range(2):
+    for j in range(1, 3):
+      assert not np.allclose(kernels[s * 3 + j], kernels[s * 3])
+  final = jax.tree_util.tree_leaves(out.params)[1]
+  assert not np.allclose(np.asarray(final[0]), np.asarray(final[1]))
+
+
+def test_half_randomization_permutes_each_chosen_coordinate():
+  from simplicity_bias.data.randomize import randomize_block
+  spec = synthetic.ms_uniform(5, dim=8, sizes=(300, 0, 10), rotate=True)
+  data = synthetic.make_dataset(spec, jax.random.key(5), synthetic.default_params(spec))
+  x, rot = data.x_train, data.rotation
+  mask = jnp.arange(8) < 4
+  key = jax.random.key(6)
+  shared = ensembles_synthetic.randomize_coordinates(x, rot, mask, key, shared=True)
+  np.testing.assert_allclose(np.asarray(shared), np.asarray(randomize_block(
+      x, rot, mask, jax.random.permutation(key, 300))), atol=1e-6)
+  z = np.asarray(x @ rot.T)
+  zz = np.asarray(ensembles_synthetic.randomize_coordinates(x, rot, mask, key, shared=False)
+                  @ rot.T)
+  np.testing.assert_allclose(zz[:, 4:], z[:, 4:], atol=1e-5)       # unchosen coordinates kept
+  for j in range(4):                                              # each chosen one permuted
+    np.testing.assert_allclose(np.sort(zz[:, j]), np.sort(z[:, j]), atol=1e-5)
+  # independent permutations: the chosen coordinates no longer move together row by row
+  same_row = [np.argmin(np.abs(z[:, j][None] - zz[:, j][:, None]), axis=1) for j in range(4)]
+  assert np.mean(same_row[0] == same_row[1]) < 0.1
+
+
+# ----------------------------------------------------------------------------- non-random init
+
+
+def _small_trainer(num_train=64):
+  config = load_config("nonrandom_init", "smoke")
+  config.model.width = 8
+  model = synthetic_sb.build_model(config.model)
+  opt = make_optimizer("sgd", 0.1, 0.9, 5e-5)  # momentum: the optimizer state must be reset too
+  return Trainer(model, opt, TrainSpec(batch_size=16), num_train)
+
+
+def test_init_hook_alpha_0_is_random_init_and_alpha_1_is_slab_exactly():
+  trainer = _small_trainer()
+  num_seeds, alphas = 2, [0.0, 0.5, 1.0]
+  x = jnp.ones((num_seeds * len(alphas), 64, 50))
+  rand_keys = jax.random.split(jax.random.key(0), num_seeds * len(alphas))
+  states = init_members(trainer, rand_keys, x)
+  # a non-zero momentum buffer: the hook must restart the optimizer state from the mixed params
+  states = states._replace(opt_state=jax.tree_util.tree_map(lambda a: a + 1.0, states.opt_state))
+  slab = init_members(trainer, jax.random.split(jax.random.key(1), num_seeds), x[:num_seeds])
+  record = {}
+  hook = nonrandom_init.make_init_hook(slab.params, alphas, num_seeds, record)
+  mixed = hook(trainer, states, None)
+  member = lambda tree, m: jax.tree_util.tree_map(lambda a: a[m], tree)
+  for s in range(num_seeds):
+    assert _tree_equal(member(mixed.params, 0 * num_seeds + s), member(states.params, s))
+    assert _tree_equal(member(mixed.params, 2 * num_seeds + s), member(slab.params, s))
+    mid = jax.tree_util.tree_map(lambda a, b: 0.5 * a + 0.5 * b, member(slab.params, s),
+                                 member(states.params, num_seeds + s))
+    for a, b in zip(jax.tree_util.tree_leaves(member(mixed.params, num_seeds + s)),
+                    jax.tree_util.tree_leaves(mid)):
+      np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+  assert _tree_equal(mixed.best_params, mixed.params)
+  assert _tree_equal(record["params"], mixed.params)
+  assert _tree_equal(mixed.opt_state, jax.vmap(trainer.optimizer.init)(mixed.params))
+  # everything else (keys, counters) is untouched
+  assert _tree_equal(jax.random.key_data(mixed.key), jax.random.key_data(states.key))
+  assert _tree_equal(mixed.num_updates, states.num_updates)
+
+
+def test_strip_simple_breaks_only_the_simple_coordinate():
+  key = jax.random.key(3)
+  spec = synthetic.lms(7, dim=10, sizes=(200, 0, 50), rotate=True)
+  data = synthetic.make_dataset(spec, key, synthetic.default_params(spec))
+  mask = jnp.arange(10) == 0
+  z = np.asarray(data.x_train @ data.rotation.T)
+  for mode in ("permute", "zero"):
+    out = nonrandom_init.strip_simple(data.x_train, data.rotation, mask, jax.random.key(4), mode)
+    zz = np.asarray(out @ data.rotation.T)
+    np.testing.assert_allclose(zz[:, 1:], z[:, 1:], atol=1e-5)
+    if mode == "zero":
+      np.testing.assert_allclose(zz[:, 0], 0.0, atol=1e-5)
+    else:
+      np.testing.assert_allclose(np.sort(zz[:, 0]), np.sort(z[:, 0]), atol=1e-5)
+      # the linear coordinate no longer predicts the label
+      assert abs(np.mean((zz[:, 0] > 0) == np.asarray(data.y_train)) - 0.5) < 0.15
+
+
+@pytest.fixture(scope="module")
+def init_run(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("nonrandom_init"))
+  config = load_config("nonrandom_init", "smoke")
+  return workdir, config, nonrandom_init.run(config, workdir, progress=False)
+
+
+def test_nonrandom_init_smoke_run_writes_the_contract_files(init_run):
+  workdir, config, results = init_run
+  for name in CONTRACT + ("auc_vs_alpha.png",):
+    assert os.path.getsize(os.path.join(workdir, name)) > 0, name
+  with open(os.path.join(workdir, "results.json")) as f:
+    saved = json.load(f)
+  assert saved["experiment"] == "nonrandom_init"
+  assert [r["label"] for r in saved["rows"]] == \
+      [f"alpha={a:g}" for a in config.init.alphas] + ["M_slab"]
+  for row in saved["rows"]:
+    for metric in ("test_acc", "test_auc", "s_rand_acc", "s_rand_auc", "sc_rand_acc",
+                   "sc_rand_auc"):
+      assert len(row["per_seed"][metric]) == config.num_seeds
+  # The α = 1 members start exactly at θ_slab: their initial metrics are M_slab's.
+  one, slab = common.find_row(saved, "alpha=1"), common.find_row(saved, "M_slab")
+  assert one["per_seed"]["init_test_acc"] == slab["per_seed"]["test_acc"]
+  assert one["per_seed"]["init_sc_rand_auc"] == slab["per_seed"]["sc_rand_auc"]
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    stages = {json.loads(line)["stage"] for line in f}
+  assert stages == {"slab", "alpha"}
+  claims = nonrandom_init.claims(results)
+  assert [c["row"] for c in claims][0] == "alpha=0" and len(claims) == 2
+
+
+# ----------------------------------------------------------------------------- bad config
+
+
+def _set(config, path, value):
+  node = config
+  *parents, leaf = path.split(".")
+  for p in parents:
+    node = node[p]
+  with config.unlocked():
+    node[leaf] = value
+  return config
+
+
+@pytest.mark.parametrize("name,path,value,message", [
+    ("ensembles_synthetic", "ensemble.sizes", (0, 3), "ensemble.sizes"),
+    ("ensembles_synthetic", "ensemble.sizes", (3, 3), "repeats a size"),
+    ("ensembles_synthetic", "ensemble.datasets", ("ms5", "ms7"), "ensemble.settings has no entry"),
+    ("ensembles_synthetic", "ensemble.settings.ms5.noise_frac", 0.3, "noise_frac"),
+    ("ensembles_synthetic", "eval.num_subsets", 0, "eval.num_subsets"),
+    ("ensembles_synthetic", "num_seeds", 0, "num_seeds"),
+    ("ensembles_synthetic", "train.batch_size", 10 ** 6, "larger than the training set"),
+    ("nonrandom_init", "init.alphas", (0.0, 1.5), "init.alphas"),
+    ("nonrandom_init", "init.slab_data", "shuffle", "init.slab_data"),
+    ("nonrandom_init", "data.name", "ms7", "no simple/complex"),
+    ("nonrandom_init", "slab.max_epochs", 0, "slab.max_epochs"),
+    ("nonrandom_init", "model.name", "transformer", "model.name"),
+])
+def test_bad_config_raises_config_error(name, path, value, message):
+  config = _set(load_config(name, "smoke"), path, value)
+  module = ensembles_synthetic if name == "ensembles_synthetic" else nonrandom_init
+  with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    module.validate(config)
+
+
+def test_bad_config_exits_2_on_the_command_line(tmp_path):
+  proc = run_launch("train.py", "--config=configs/nonrandom_init.py:smoke",
+                    f"--workdir={tmp_path}", "--config.init.alphas=(0.0,2.0)", timeout=120)
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  errors = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+  assert len(errors) == 1 and "init.alphas" in errors[0]
+  assert not (tmp_path / "results.json").exists()
