@@ -65,8 +65,6 @@ def test_roc_auc_edge_cases():
   assert np.isnan(float(auc_jit(s, jnp.ones(6, int))))
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: n0*n1 and n1*(n1+1) overflow int32 in "
-                   "roc_auc once n0*n1 > 2**31 (about 93k balanced points)")
 def test_roc_auc_large_test_set():
   """At 100k balanced points the AUC of perfect / inverted scores is still 1 / 0."""
   y = jnp.arange(100_000) % 2

@@ -29,7 +29,8 @@ def average_ranks(scores):
 def roc_auc(scores, labels):
   """ROC-AUC in rank form: P(score_pos > score_neg) + P(tie)/2; NaN when a class is absent."""
   labels = labels.astype(bool)
-  n1 = jnp.sum(labels)
+  # Counts as floats: n0 * n1 overflows int32 beyond ~93k balanced points.
+  n1 = jnp.sum(labels).astype(jnp.float32)
   n0 = labels.shape[0] - n1
   rank_sum = jnp.sum(jnp.where(labels, average_ranks(scores.astype(jnp.float32)), 0.0))
   auc = (rank_sum - n1 * (n1 + 1) / 2.0) / (n0 * n1)

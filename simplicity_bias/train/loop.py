@@ -170,8 +170,11 @@ class Trainer:
     """
     batch, spe = self.spec.batch_size, self.steps_per_epoch
     first_epoch = step0 // spe
-    perms = (self._epoch_perms(states.key, first_epoch),
-             self._epoch_perms(states.key, first_epoch + 1))
+    current = self._epoch_perms(states.key, first_epoch)
+    # Segments start at multiples of eval_every, so when it divides the epoch they never
+    # cross an epoch boundary and the next epoch's shuffle is not needed.
+    crosses = spe % self.eval_every != 0
+    perms = (current, self._epoch_perms(states.key, first_epoch + 1) if crosses else current)
     if self.shared_data:
       gather = jax.vmap(lambda a, idx: a[idx], in_axes=(None, 0))
     else:
