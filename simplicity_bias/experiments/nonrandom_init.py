@@ -26,8 +26,7 @@ from simplicity_bias.metrics.classification import auc_null_std
 from simplicity_bias.metrics.sb import SB_METRICS, coord_mask, sb_metrics
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
-from simplicity_bias.train.loop import STOP_RULES, Trainer, fit, init_members
-from simplicity_bias.train.optimizers import make_optimizer
+from simplicity_bias.train.loop import STOP_RULES
 from simplicity_bias.validation import ConfigError, check_choice
 
 NAME = "nonrandom_init"
@@ -79,7 +78,8 @@ def stage_configs(config):
                                          "train.stop_eps": config.slab.stop_eps,
                                          "optim.learning_rate": config.slab.learning_rate,
                                          "optim.momentum": config.slab.momentum,
-                                         "optim.weight_decay": config.slab.weight_decay})
+                                         "optim.weight_decay": config.slab.weight_decay,
+                                         "eval.coordinatewise": False})
   alpha = common.apply_overrides(config, {"num_seeds": len(alphas_of(config)) * config.num_seeds})
   return slab, alpha
 
@@ -192,42 +192,29 @@ class SlabOutcome(NamedTuple):
 
 def train_slab_models(slab_config, progress: bool = True) -> SlabOutcome:
   """Stage 1: M_slab per seed on its seed's dataset with S stripped from train and val."""
-  spec, _, params, model, tspec = synthetic_sb.validate(slab_config)
   seed, num_seeds = slab_config.seed, slab_config.num_seeds
-  timing = {}
-  t0 = time.perf_counter()
-  member_params = synthetic.stack_params([params[0]] * num_seeds)
-  data = jax.jit(jax.vmap(lambda k, p: synthetic.make_dataset(spec, k, p)))(
-      seed_keys(seed, num_seeds, synthetic_sb._DATA), member_params)
+  spec = synthetic.spec_from_config(slab_config.data)
   mask = jnp.asarray(coord_mask(spec.dim, spec.simple_coords))
   mode = slab_config.init.slab_data
   perm_keys = seed_keys(seed, num_seeds, _SLAB_PERM)
   strip = jax.jit(jax.vmap(lambda x, r, k: strip_simple(x, r, mask, k, mode)))
-  x_train = strip(data.x_train, data.rotation, perm_keys)
-  x_val = strip(data.x_val, data.rotation,
-                jax.vmap(lambda k: jax.random.fold_in(k, 1))(perm_keys))
-  jax.block_until_ready((x_train, x_val))
-  timing["slab_data_s"] = time.perf_counter() - t0
 
-  o = slab_config.optim
-  trainer = Trainer(model, make_optimizer(o.name, o.learning_rate, o.momentum, o.weight_decay),
-                    tspec, spec.num_train)
-  t0 = time.perf_counter()
-  states = init_members(trainer, seed_keys(seed, num_seeds, _SLAB_MODEL), x_train)
-  states, history = fit(trainer, states, x_train, data.y_train, x_val, data.y_val,
-                        progress=progress, description=f"M_slab ({mode} S) x{num_seeds}")
-  jax.block_until_ready(states)
-  timing["slab_train_s"] = time.perf_counter() - t0
-  theta = trainer.final_params(states)
-  t0 = time.perf_counter()
-  metrics = sb_eval(trainer, spec, theta, data.x_test, data.y_test, data.rotation,
-                    seed_keys(seed, num_seeds, synthetic_sb._EVAL))
-  last = history[-1]
+  def strip_train_and_val(data):
+    # The test set stays ordinary: M_slab's metrics there show it ignores S.
+    val_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(perm_keys)
+    return data._replace(x_train=strip(data.x_train, data.rotation, perm_keys),
+                         x_val=strip(data.x_val, data.rotation, val_keys))
+
+  out = synthetic_sb.train_and_evaluate(
+      slab_config, progress=progress, model_keys=seed_keys(seed, num_seeds, _SLAB_MODEL),
+      data_hook=strip_train_and_val)
+  last = out.history[-1]
+  metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
   metrics.update(train_acc=np.asarray(last["train_acc"]), val_acc=np.asarray(last["val_acc"]),
                  updates=np.asarray(last["num_updates"], float),
                  converged=np.asarray(last["converged"], float))
-  timing["slab_eval_s"] = time.perf_counter() - t0
-  return SlabOutcome(theta, metrics, history, timing)
+  timing = {f"slab_{k}": v for k, v in out.timing.items() if k.endswith("_s")}
+  return SlabOutcome(out.params, metrics, out.history, timing)
 
 
 # ----------------------------------------------------------------------------- run

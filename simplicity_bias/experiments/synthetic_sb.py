@@ -174,13 +174,15 @@ class Outcome(NamedTuple):
 
 
 def train_and_evaluate(config, workdir: str = "", progress: bool = True,
-                       data_keys=None, model_keys=None, init_hook=None) -> Outcome:
+                       data_keys=None, model_keys=None, init_hook=None,
+                       data_hook=None) -> Outcome:
   """Builds the member stack, trains it in one program and evaluates every member.
 
   ``data_keys`` / ``model_keys`` (one per member, grid-point major) replace the per-seed keys,
   e.g. to give ensemble members one dataset; ``init_hook(trainer, states, data) -> states``
   replaces
-  the initial parameters (e.g. a non-random initialisation).
+  the initial parameters (e.g. a non-random initialisation); ``data_hook(data) -> data``
+  transforms the generated member-stacked data before training (e.g. stripping a block).
   """
   spec, points, params, model, tspec = validate(config)
   num_seeds, num_points = config.num_seeds, len(points)
@@ -192,6 +194,8 @@ def train_and_evaluate(config, workdir: str = "", progress: bool = True,
   t0 = time.perf_counter()
   data = jax.jit(jax.vmap(lambda k, p: synthetic.make_dataset(spec, k, p)))(
       fold(_DATA) if data_keys is None else data_keys, member_params)
+  if data_hook is not None:
+    data = data_hook(data)
   jax.block_until_ready(data)
   timing["data_s"] = time.perf_counter() - t0
 
