@@ -63,7 +63,8 @@ class MnistCifarDataset:
     x_test: float32 (N_test, 64, 32, 3) in [0, 1].
     y_test: int32 (N_test,) binary labels.
     variant: 'A', 'B' or 'C' (see VARIANTS).
-    simple_block: (row_start, row_stop) of the digit block, rows 0..31.
+    simple_block: (row_start, row_stop) of the digit block, rows 0..31; None
+      when there is no digit block (CIFAR only, see `build_cifar_only`).
     complex_block: (row_start, row_stop) of the CIFAR block, rows 32..63.
     source_note: where the blocks came from; says so when the digits are not
       MNIST, so that a stand-in run is never reported as MNIST-CIFAR.
@@ -75,7 +76,7 @@ class MnistCifarDataset:
   y_test: np.ndarray
   variant: str
   source_note: str
-  simple_block: tuple[int, int] = SIMPLE_BLOCK
+  simple_block: tuple[int, int] | None = SIMPLE_BLOCK
   complex_block: tuple[int, int] = COMPLEX_BLOCK
 
 
@@ -92,6 +93,17 @@ def _as_generator(rng: np.random.Generator | int) -> np.random.Generator:
   if isinstance(rng, np.random.Generator):
     return rng
   return np.random.default_rng(rng)
+
+
+def _class_pools(labels: np.ndarray, classes: tuple[int, int]) -> list:
+  return [np.flatnonzero(labels == c) for c in classes]
+
+
+def _per_label(pools: list, max_examples: int | None) -> int:
+  per_label = min(len(pool) for pool in pools)
+  if max_examples is not None:
+    per_label = min(per_label, max_examples // 2)
+  return per_label
 
 
 def pair_within_classes(
@@ -121,11 +133,9 @@ def pair_within_classes(
     Indices into both pools and the binary label of each pair.
   """
   rng = _as_generator(rng)
-  simple_pools = [np.flatnonzero(simple_labels == c) for c in simple_classes]
-  complex_pools = [np.flatnonzero(complex_labels == c) for c in complex_classes]
-  per_label = min(len(pool) for pool in simple_pools + complex_pools)
-  if max_examples is not None:
-    per_label = min(per_label, max_examples // 2)
+  simple_pools = _class_pools(simple_labels, simple_classes)
+  complex_pools = _class_pools(complex_labels, complex_classes)
+  per_label = _per_label(simple_pools + complex_pools, max_examples)
   if per_label == 0:
     raise ValueError(
         f'Cannot pair digit classes {simple_classes} with CIFAR classes '
@@ -244,6 +254,72 @@ def build_mnist_cifar(
   )
 
 
+def _two_class_split(
+    split: sources.ImageSplit,
+    classes: tuple[int, int],
+    rng: np.random.Generator,
+    max_examples: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+  pools = _class_pools(split.labels, classes)
+  per_label = _per_label(pools, max_examples)
+  if per_label == 0:
+    raise ValueError(
+        f'{split.name}/{split.split} has no examples of class {classes} (or'
+        ' max_examples < 2).'
+    )
+  chosen = np.concatenate([rng.permutation(p)[:per_label] for p in pools])
+  labels = np.repeat(np.arange(2, dtype=np.int32), per_label)
+  order = rng.permutation(2 * per_label)
+  return cifar_to_block(split.images[chosen[order]]), labels[order]
+
+
+def build_cifar_only(
+    cifar_train: sources.ImageSplit,
+    cifar_test: sources.ImageSplit,
+    *,
+    variant: str = 'A',
+    seed: int | np.random.Generator = 0,
+    num_train: int | None = None,
+    num_test: int | None = None,
+) -> MnistCifarDataset:
+  """The complex block alone: the variant's two CIFAR-10 classes, 32x32x3.
+
+  A model trained on it shows that the block MNIST-CIFAR models ignore is
+  predictive by itself (automobile vs truck for variant A). Classes are
+  balanced as in `build_mnist_cifar`; the result has no simple block.
+  """
+  if variant not in VARIANTS:
+    raise ValueError(
+        f'Unknown variant {variant!r}; choose from {sorted(VARIANTS)}.'
+    )
+  rng = _as_generator(seed)
+  classes = VARIANTS[variant].cifar_classes
+  x_train, y_train = _two_class_split(cifar_train, classes, rng, num_train)
+  x_test, y_test = _two_class_split(cifar_test, classes, rng, num_test)
+  names = ' vs '.join(CIFAR10_CLASS_NAMES[c] for c in classes)
+  return MnistCifarDataset(
+      x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+      variant=variant, source_note=f'{cifar_train.name} only: {names}',
+      simple_block=None, complex_block=(0, BLOCK_SIZE),
+  )
+
+
+def load_cifar_only(
+    variant: str = 'A',
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    seed: int | np.random.Generator = 0,
+    num_train: int | None = None,
+    num_test: int | None = None,
+) -> MnistCifarDataset:
+  """Loads CIFAR-10 (see `sources.load_split`) and builds `build_cifar_only`."""
+  return build_cifar_only(
+      sources.load_split('cifar10', 'train', data_dir=data_dir),
+      sources.load_split('cifar10', 'test', data_dir=data_dir),
+      variant=variant, seed=seed, num_train=num_train, num_test=num_test,
+  )
+
+
 def load_mnist_cifar(
     variant: str = 'A',
     *,
@@ -327,5 +403,7 @@ def randomize_block(
   rows = {'simple': dataset.simple_block, 'complex': dataset.complex_block}
   if block not in rows:
     raise ValueError(f"block must be 'simple' or 'complex', not {block!r}.")
+  if rows[block] is None:
+    raise ValueError(f'This dataset ({dataset.source_note}) has no {block} block.')
   permutation = _as_generator(seed).permutation(len(dataset.x_test))
   return randomize_rows(dataset.x_test, rows[block], permutation)

@@ -81,7 +81,7 @@ def _plot_gap(path, rows, ceiling):
   ax.set_ylabel("test accuracy")
   ax.legend(loc="lower right", fontsize=8)
   ax.set_title("SB hurts generalization")
-  figures._save(fig, path)
+  figures.save_figure(fig, path)
 
 
 def claims(results) -> List[Dict]:

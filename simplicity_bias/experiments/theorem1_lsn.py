@@ -358,7 +358,7 @@ def weights_figure(path: str, rows: List[Dict]) -> str:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  from simplicity_bias.report.figures import _save
+  from simplicity_bias.report.figures import save_figure
 
   curves = (("w_linear", "|w_linear|", "tab:blue", "-"), ("w_slab", "|w_slab|", "tab:orange", "-"),
             ("w_noise_coord", "|w_noise| per coord.", "tab:gray", "-"),
@@ -378,7 +378,7 @@ def weights_figure(path: str, rows: List[Dict]) -> str:
     ax.set_title(f"{row['label']}, k={row['params']['k']}")
   axes[0][0].set_ylabel("mean over hidden units")
   axes[0][-1].legend(fontsize=7, loc="center right")
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 # ----------------------------------------------------------------------------- claims

@@ -24,6 +24,8 @@ def register(name: str):
 
 # Modules whose import registers their builders; add a module here when you add one.
 _BUILTIN_MODULES = ("mlp", "vector", "resnet", "vgg", "densenet", "mobilenet", "googlenet")
+# Of those, the ones whose models take images (N, H, W, C).
+_IMAGE_MODULES = ("resnet", "vgg", "densenet", "mobilenet", "googlenet")
 
 
 def _load_builtin_models():
@@ -35,6 +37,13 @@ def _load_builtin_models():
 def model_names():
   _load_builtin_models()
   return sorted(_REGISTRY)
+
+
+def image_model_names():
+  """Registered models that take images: the CIFAR zoo."""
+  _load_builtin_models()
+  image_modules = {f"simplicity_bias.models.{m}" for m in _IMAGE_MODULES}
+  return sorted(n for n, b in _REGISTRY.items() if b.__module__ in image_modules)
 
 
 def get_model(name: str, **kwargs):

@@ -4,7 +4,7 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from simplicity_bias.report.figures import _save, plt
+from simplicity_bias.report.figures import save_figure, plt
 
 
 def grouped_bars(path: str, labels: Sequence[str],
@@ -34,4 +34,4 @@ def grouped_bars(path: str, labels: Sequence[str],
   ax.set_title(title)
   if names:
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-  return _save(fig, path)
+  return save_figure(fig, path)

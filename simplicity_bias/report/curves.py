@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from simplicity_bias.report.figures import _save, plt
+from simplicity_bias.report.figures import save_figure, plt
 
 Series = Tuple[Sequence[float], Sequence[float], Sequence[float]]  # x, mean, ci95
 
@@ -54,4 +54,4 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
   axes[0][0].set_ylabel(ylabel)
   if title:
     fig.suptitle(title, y=1.03)
-  return _save(fig, path)
+  return save_figure(fig, path)

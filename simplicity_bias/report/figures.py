@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 _EVAL_NAMES = {"test": "standard", "s_rand": "S-randomized", "sc_rand": "S$^c$-randomized"}
 
 
-def _save(fig, path: str) -> str:
+def save_figure(fig, path: str) -> str:
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = path + ".tmp.png"
   fig.savefig(tmp, dpi=110, bbox_inches="tight")
@@ -36,7 +36,7 @@ def score_histograms(path: str, scores: Dict[str, np.ndarray], labels: np.ndarra
     ax.text(0.02, 0.95, f"frac > 0: {np.mean(s > 0):.3f}", transform=ax.transAxes, va="top")
   axes[0][0].set_ylabel("test points")
   fig.suptitle(title, y=1.04)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def coordinate_bars(path: str, acc: np.ndarray, simple_coords: Sequence[int],
@@ -55,7 +55,7 @@ def coordinate_bars(path: str, acc: np.ndarray, simple_coords: Sequence[int],
   ax.set_xlabel("latent coordinate randomized (blue: S, orange: S$^c$)")
   ax.set_ylabel("test accuracy")
   ax.set_title(title)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def decision_boundary(path: str, u: np.ndarray, v: np.ndarray, scores: np.ndarray,
@@ -73,7 +73,7 @@ def decision_boundary(path: str, u: np.ndarray, v: np.ndarray, scores: np.ndarra
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)
   ax.set_title(title)
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def metric_over_grid(path: str, rows, param: str, metrics: Sequence[str], title: str = "",
@@ -90,7 +90,7 @@ def metric_over_grid(path: str, rows, param: str, metrics: Sequence[str], title:
   ax.set_ylabel(ylabel)
   ax.set_title(title)
   ax.legend()
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def heatmap(path: str, values: np.ndarray, x_values, y_values, xlabel: str, ylabel: str,
@@ -108,4 +108,23 @@ def heatmap(path: str, values: np.ndarray, x_values, y_values, xlabel: str, ylab
   ax.set_ylabel(ylabel)
   ax.set_title(title)
   fig.colorbar(im, ax=ax)
-  return _save(fig, path)
+  return save_figure(fig, path)
+
+
+def image_grid(path: str, rows: Dict[str, np.ndarray], labels: Sequence[int] = (),
+               title: str = "") -> str:
+  """One row of images per entry of ``rows`` ({name: [n, H, W, C] in [0, 1]}), same columns."""
+  names = list(rows)
+  n = min(len(v) for v in rows.values())
+  fig, axes = plt.subplots(len(names), n, figsize=(1.1 * n, 2.1 * len(names)), squeeze=False)
+  for r, name in enumerate(names):
+    for i in range(n):
+      ax = axes[r][i]
+      ax.imshow(np.clip(np.asarray(rows[name][i]), 0.0, 1.0), interpolation="nearest")
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if r == 0 and len(labels):
+        ax.set_title(f"y={int(labels[i])}", fontsize=8)
+    axes[r][0].set_ylabel(name, fontsize=8)
+  fig.suptitle(title, y=1.02)
+  return save_figure(fig, path)

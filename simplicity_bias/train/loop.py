@@ -249,13 +249,15 @@ def init_members(trainer: Trainer, keys, x_train):
 
 def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
         progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
-        description: str = "train", checkpointer=None, resume: bool = False):
+        description: str = "train", checkpointer=None, resume: bool = False,
+        unit: str = "ex"):
   """Trains every member until all have stopped or ``max_epochs`` is reached.
 
   ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
   :class:`NonFiniteLossError` as soon as any member's loss is NaN/inf. With a
   ``checkpointer`` (``train.checkpoint.Checkpointer``) the state is saved periodically and at
-  the end; ``resume=True`` continues from its latest checkpoint when there is one.
+  the end; ``resume=True`` continues from its latest checkpoint when there is one. The
+  progress bar shows throughput as ``{unit}_per_s`` (examples, or images).
   Returns ``(states, history)``.
   """
   history: List[Dict] = []
@@ -292,7 +294,7 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
     bar.set_postfix(epoch=f"{record['epoch']:.1f}",
                     converged=f"{int(np.sum(stats['converged']))}/{num_members}",
                     min_train_acc=f"{float(np.min(stats['train_acc'])):.4f}",
-                    ex_per_s=f"{rate:.0f}")
+                    **{f"{unit}_per_s": f"{rate:.0f}"})
     done = _all_done(trainer, record)
     if checkpointer is not None and (checkpointer.due(step) or done
                                      or step >= trainer.total_steps):
