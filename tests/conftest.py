@@ -19,9 +19,9 @@ def load_config(name: str, preset: str = ""):
   return module.get_config(preset)
 
 
-def run_launch(script: str, *args, timeout: int = 600):
+def run_launch(script: str, *args, timeout: int = 600, env=None):
   """Runs ``launch/<script>`` in a subprocess; returns the CompletedProcess (text output)."""
-  env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+  env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
   return subprocess.run([sys.executable, os.path.join(REPO, "launch", script), *args],
                         capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
 

@@ -102,5 +102,16 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   saved = json.loads((tmp_path / "lms5" / "results.json").read_text())
   lms5 = [c for c in claims if c["metric"] == "s_rand_auc" and c["experiment"] == "synthetic_sb"]
   assert lms5[0]["mean"] == saved["summary"]["s_rand_auc"]["mean"]
+  # Runs accumulate: an image config whose data is missing is recorded as not run, and the
+  # table still holds the earlier runs' claims.
+  empty = tmp_path / "no_tfds"
+  empty.mkdir()
+  proc = run_launch("reproduce.py", "--preset=smoke", "--only=mnist_cifar",
+                    f"--workdir={tmp_path}", env={"TFDS_DATA_DIR": str(empty)})
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  table = (tmp_path / "REPRODUCTION.md").read_text()
+  assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
+  assert f"not run: CIFAR-10 is not prepared in {empty}" in table
+  assert "| `configs/cifar_only.py` | — | — | — | — | not run yet |" in table
   proc = run_launch("reproduce.py", "--only=lms6", f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "unknown claims" in proc.stderr

@@ -32,8 +32,8 @@ from simplicity_bias.experiments import common, synthetic_sb
 from simplicity_bias.metrics.classification import accuracy, auc_null_std, margin_scores, roc_auc
 from simplicity_bias.models import image_model_names
 from simplicity_bias.report import bars, figures, markdown
-from simplicity_bias.report.results import (JsonlWriter, build_results, make_row, write_json,
-                                            write_results)
+from simplicity_bias.report.results import (JsonlWriter, atomic_write_text, build_results,
+                                            make_row, write_json, write_results)
 from simplicity_bias.train import distributed
 from simplicity_bias.train.checkpoint import Checkpointer
 from simplicity_bias.train.loop import Trainer, fit, init_members, validate_train_spec
@@ -207,26 +207,40 @@ def _member_keys(config):
   return jax.random.wrap_key_data(keys), seeds
 
 
+def _checkpoint_dir(workdir: str, label: str) -> str:
+  return os.path.join(workdir, "checkpoints", re.sub(r"\W+", "_", label).strip("_"))
+
+
+def _resumable_settings(config) -> Dict:
+  """The config as JSON, less the fields a resumed run may change."""
+  return json.loads(json.dumps({k: v for k, v in config.to_dict().items()
+                                if k not in _RESUMABLE_FIELDS}))
+
+
+def check_resumable(config, workdir: str, label: str) -> None:
+  """With ``resume=True``, refuses a checkpoint written with other settings (before training)."""
+  saved = os.path.join(_checkpoint_dir(workdir, label), "config.json")
+  if not (config.resume and workdir and os.path.exists(saved)):
+    return
+  with open(saved, encoding="utf-8") as f:
+    before = json.load(f)
+  now = _resumable_settings(config)
+  if before != now:
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    raise ConfigError(f"resume=True but the checkpoint in {os.path.dirname(saved)} was written "
+                      f"with other settings (fields {changed} differ); rerun with those "
+                      "settings or without resume.")
+
+
 def _checkpointer(config, workdir: str, label: str):
   if not (workdir and config.checkpoint_every):
     return None
-  directory = os.path.join(workdir, "checkpoints", re.sub(r"\W+", "_", label).strip("_"))
-  saved_config = os.path.join(directory, "config.json")
-  comparable = {k: v for k, v in config.to_dict().items() if k not in _RESUMABLE_FIELDS}
-  if config.resume and os.path.exists(saved_config):
-    with open(saved_config, encoding="utf-8") as f:
-      before = json.load(f)
-    if before != json.loads(json.dumps(comparable)):
-      changed = sorted(k for k in set(before) | set(comparable)
-                       if before.get(k) != json.loads(json.dumps(comparable.get(k))))
-      raise ConfigError(f"resume=True but the checkpoint in {directory} was written with other "
-                        f"settings (fields {changed} differ); rerun with those settings or "
-                        "without resume.")
-  elif os.path.exists(directory) and jax.process_index() == 0:
-    shutil.rmtree(directory)  # a fresh run never continues an older one
+  directory = _checkpoint_dir(workdir, label)
   if jax.process_index() == 0:
+    if not config.resume and os.path.exists(directory):
+      shutil.rmtree(directory)  # a fresh run never continues an older one
     os.makedirs(directory, exist_ok=True)
-    write_json(saved_config, comparable)
+    write_json(os.path.join(directory, "config.json"), _resumable_settings(config))
   return Checkpointer(directory, config.checkpoint_every)
 
 
@@ -281,13 +295,21 @@ def train_cell(config, dataset: images.MnistCifarDataset, workdir: str = "",
   timing["train_s"] = time.perf_counter() - t0
   if checkpointer is not None:
     checkpointer.close()
+  if writer and config.resume:
+    # A killed run logged checks past its last checkpoint; keep the history that was kept.
+    atomic_write_text(os.path.join(workdir, "metrics.jsonl"),
+                      "".join(json.dumps(r) + "\n" for r in history))
 
   t0 = time.perf_counter()
   params, model_state = trainer.final_params(states), trainer.final_model_state(states)
   apply = jax.jit(jax.vmap(lambda p, s, x: trainer.logits(p, x, s), in_axes=(0, 0, None)))
   sets = eval_sets(dataset, config.seed)
-  member_logits = {k: np.asarray(jax.device_get(apply(params, model_state, _place(mesh, v, False))))
-                   for k, v in sets.items()}
+  member_logits = {}
+  for k, v in sets.items():
+    # Data-parallel like training: test images split over the devices (zero-padded to fit).
+    padded = v if mesh is None else distributed.pad_to_devices(v, mesh)
+    out = apply(params, model_state, _place(mesh, padded, True))
+    member_logits[k] = distributed.to_host(out)[:, :len(v)]
   logits = {k: ensemble_logits(v, config.ensemble_size) for k, v in member_logits.items()}
   metrics, scores = score_sets(logits, dataset.y_test)
   if config.ensemble_size > 1:
@@ -309,6 +331,8 @@ def train_cell(config, dataset: images.MnistCifarDataset, workdir: str = "",
 
 def run(config, workdir: str = "", progress: bool = True) -> Dict:
   cell_configs = validate(config)
+  for cell, c in cell_configs:
+    check_resumable(c, workdir, cell.label)
   if config.distributed:
     distributed.initialize_distributed()
   writer = bool(workdir) and jax.process_index() == 0

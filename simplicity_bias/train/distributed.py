@@ -47,6 +47,20 @@ def place_examples(mesh: Mesh, local: np.ndarray):
   return jax.make_array_from_process_local_data(sharding, local)
 
 
+def pad_to_devices(x: np.ndarray, mesh: Mesh) -> np.ndarray:
+  """``x`` with zero rows appended so that its examples split evenly over the mesh."""
+  pad = -len(x) % mesh.size
+  return np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
+
+
+def to_host(x) -> np.ndarray:
+  """A (possibly sharded) global array as one numpy array on every process."""
+  if jax.process_count() == 1:
+    return np.asarray(jax.device_get(x))
+  from jax.experimental import multihost_utils
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
 def replicate(mesh: Mesh, tree):
   """Copies ``tree`` to every device of the mesh (parameters, optimizer state)."""
   return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
