@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 
+from _machine import cpu_model, load1
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -116,24 +118,6 @@ class Phase:
                               "other_cores_avg": max(other, 0.0) / wall if wall else 0.0,
                               "load1_end": load1()}
     return False
-
-
-def load1() -> float:
-  try:
-    return os.getloadavg()[0]
-  except OSError:
-    return float("nan")
-
-
-def cpu_model() -> str:
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or "unknown"
 
 
 def machine_info():

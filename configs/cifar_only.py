@@ -20,22 +20,12 @@ def get_config(preset: str = ""):
   c.train.stop_rule = "none"
   c.train.max_epochs = 40
   if preset == "cpu":
-    c.model.name = "resnet18"
-    c.model.base_width = 16
-    c.train.batch_size = 128
+    mnist_cifar.reduce_for_cpu(c)
     c.train.max_epochs = 15
     c.optim.decay_epochs = 10
-    c.num_devices = 1
   elif preset == "smoke":
-    c.num_seeds = 2
-    c.model.name = "resnet18"
-    c.model.base_width = 4
-    c.train.batch_size = 32
+    mnist_cifar.reduce_for_tests(c)
     c.train.max_epochs = 2
-    c.train.eval_batch_size = 64
-    c.checkpoint_every = 0
-    c.num_devices = 1
-    c.progress = False
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/cifar_only.py; valid: cpu, smoke")
   return c

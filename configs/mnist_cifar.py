@@ -26,25 +26,15 @@ def get_config(preset: str = ""):
     c.sweep.variants = "A,B,C"
   elif preset == "cpu":
     # Reduced variant for a CPU: a 16-wide ResNet-18, a fifth of the training images.
-    c.model.base_width = 16
-    c.model.name = "resnet18"
+    mnist_cifar.reduce_for_cpu(c)
     c.data.num_train = 2_000
-    c.train.batch_size = 128
     c.train.max_epochs = 10
-    c.num_devices = 1
   elif preset == "smoke":
     # Seconds, for tests (run under tfds mock data; digits from scikit-learn).
-    c.num_seeds = 2
-    c.model.name = "resnet18"
-    c.model.base_width = 4
-    c.data.digit_source = "sklearn_digits"
+    mnist_cifar.reduce_for_tests(c)
     c.train.batch_size = 16
     c.train.max_epochs = 8
     c.optim.learning_rate = 0.01
-    c.train.eval_batch_size = 64
-    c.checkpoint_every = 0
-    c.num_devices = 1
-    c.progress = False
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/mnist_cifar.py; valid: zoo, cpu, "
                      "smoke")

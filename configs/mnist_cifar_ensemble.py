@@ -18,25 +18,14 @@ def get_config(preset: str = ""):
   c.ensemble_size = 3
   c.num_seeds = 3
   if preset == "cpu":
-    c.model.name = "resnet18"
-    c.model.base_width = 16
+    mnist_cifar.reduce_for_cpu(c)
     c.data.num_train = 2_000
-    c.train.batch_size = 128
     c.train.max_epochs = 10
     c.num_seeds = 2
-    c.num_devices = 1
   elif preset == "smoke":
+    mnist_cifar.reduce_for_tests(c)
     c.ensemble_size = 2
-    c.num_seeds = 2
-    c.model.name = "resnet18"
-    c.model.base_width = 4
-    c.data.digit_source = "sklearn_digits"
-    c.train.batch_size = 32
     c.train.max_epochs = 4
-    c.train.eval_batch_size = 64
-    c.checkpoint_every = 0
-    c.num_devices = 1
-    c.progress = False
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/mnist_cifar_ensemble.py; valid: "
                      "cpu, smoke")

@@ -33,11 +33,29 @@ CLAIMS = ("lms5", "ms57", "sb_models", "sb_training_choices", "sb_hurts_generali
           "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep",
           "mnist_cifar", "cifar_only", "mnist_cifar_ensemble")
 RECORD = "reproduction.json"
+# What the default (paper-size) preset of each config costs on the 2-core CPU this project is
+# developed on (2-vCPU AMD EPYC VM, JAX 0.10.2); "not measured" where we only estimate.
+DEFAULT_COST = {
+    "lms5": "23 s (measured)",
+    "ms57": "about 2 min (the `cpu` preset is the paper setting)",
+    "sb_models": "hours: the MS-(5,7) CNN / GRU cells dominate; GPU advised (not measured)",
+    "sb_training_choices": "CPU-practical but long, 32 cells at 100k train (not measured)",
+    "sb_hurts_generalization": "tens of minutes, 12 cells at 40k train (not measured)",
+    "ensembles_synthetic": "about half an hour (not measured)",
+    "theorem1_lsn": "38 s (measured; `cpu` is the same setting)",
+    "nonrandom_init": "about ten minutes (not measured)",
+    "margin_sweep": "needs a GPU: 200 members of 100k samples",
+    "mnist_cifar": "needs a GPU: ResNet-50 at batch 256 (minutes per update on this CPU)",
+    "cifar_only": "needs a GPU: GoogLeNet, 40 epochs",
+    "mnist_cifar_ensemble": "needs a GPU: 9 ResNet-50s",
+}
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
                               "'default' (the paper's sizes) or 'smoke'.")
 _ONLY = flags.DEFINE_list("only", [], f"Subset of claims to run; all: {','.join(CLAIMS)}.")
+_RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the table from "
+                                  "the records already in WORKDIR.")
 _OUTPUT = flags.DEFINE_string("output", None, "Where to write the table (default "
                               "WORKDIR/REPRODUCTION.md).")
 flags.mark_flags_as_required(["workdir"])
@@ -87,7 +105,12 @@ def table(claims, runs) -> str:
                  f"{r.get('num_seeds', '—')} | {r.get('machine', '—')} | {wall} | "
                  f"{r['status']} |")
   passed = sum(c["pass"] for c in claims)
-  lines += ["", f"{passed} of {len(claims)} claims pass.", ""]
+  lines += ["", f"{passed} of {len(claims)} claims pass.", "",
+            "## The paper-size (default) presets on a 2-core CPU", "",
+            "| config | default preset's cost | reduced variant |", "|---|---|---|"]
+  for name in CLAIMS:
+    lines.append(f"| `configs/{name}.py` | {DEFAULT_COST[name]} | `:cpu` |")
+  lines.append("")
   return "\n".join(lines)
 
 
@@ -123,7 +146,7 @@ def main(argv):
     print(f"error: {e}", file=sys.stderr)
     return 2
   workdir = os.path.abspath(_WORKDIR.value)
-  for n in names:
+  for n in ([] if _RENDER_ONLY.value else names):
     config = configs[n]
     experiment = get_experiment(config.experiment)
     print(f"== {n} ({preset}) ==", flush=True)

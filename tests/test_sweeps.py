@@ -1,7 +1,6 @@
 """Cell sweeps (training choices, SB hurts generalization), the margin sweep and reproduce.py."""
 
 import json
-import os
 
 import numpy as np
 import pytest

@@ -16,7 +16,8 @@ from simplicity_bias.validation import ConfigError
 EXPERIMENTS = {
     name: f"simplicity_bias.experiments.{name}"
     for name in ("synthetic_sb", "sb_models", "sb_training_choices", "sb_hurts_generalization",
-                 "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep", "mnist_cifar")
+                 "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep",
+                 "mnist_cifar")
 }
 
 

@@ -11,7 +11,6 @@ from typing import Dict, List
 
 from simplicity_bias.experiments import common, synthetic_sb
 from simplicity_bias.report import figures
-from simplicity_bias.report.results import build_results
 from simplicity_bias.validation import ConfigError
 
 NAME = "margin_sweep"

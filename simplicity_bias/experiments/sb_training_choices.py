@@ -12,7 +12,6 @@ import os
 from typing import Dict, List
 
 from simplicity_bias.experiments import common
-from simplicity_bias.experiments.synthetic_sb import base_config
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
 
