@@ -15,8 +15,8 @@ On a 2-core CPU the project's JAX segment is far slower per update than the PyTo
 few minutes the PyTorch side takes, and run it on a quiet machine.
 
 Both sides train the same network on the same data: ``get_model("resnet50", num_classes=2)``
-(3x3 stride-1 stem conv + BN + ReLU, no max-pool, Bottleneck stages (3, 4, 6, 3) with widths
-64/128/256/512 and expansion 4, stride 2 on the first block of stages 2-4, 1x1-conv + BN
+(3x3 stride-1 stem conv + BN + ReLU, 3x3 stride-2 max-pool, Bottleneck stages (3, 4, 6, 3) with
+widths 64/128/256/512 and expansion 4, stride 2 on the first block of stages 2-4, 1x1-conv + BN
 projection shortcuts where the shape changes, bias-free convs, global average pool, a 2-way
 linear head) on random MNIST-CIFAR-shaped images, 64x32x3 float32 in [0, 1], with random binary
 labels. SGD with momentum 0.9, lr 0.05, coupled weight decay 5e-5 on every parameter,
@@ -299,6 +299,7 @@ def build_torch_resnet50():
 
     def forward(self, x):
       x = torch.relu(self.stem_bn(self.stem_conv(x)))
+      x = nn.functional.max_pool2d(x, 3, stride=2, padding=1)  # as resnet50's stem_pool
       x = self.blocks(x)
       return self.head(x.mean(dim=(2, 3)))
 

@@ -39,7 +39,7 @@ REFERENCE_PARAM_COUNTS = {
 # misplaced stride. VGG's last activation is its final conv stage, before the fifth max-pool.
 DOWNSAMPLING = {
     "vgg11": 16, "vgg13": 16, "vgg16": 16, "vgg19": 16,
-    "resnet18": 8, "resnet34": 8, "resnet50": 8,
+    "resnet18": 8, "resnet34": 8, "resnet50": 16,  # ResNet-50: max-pool after the stem
     "densenet121": 8,
     "mobilenetv2": 8,
     "googlenet": 4,
