@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 
-from _machine import cpu_model, load1
+from simplicity_bias.report.machine import cpu_model, load1
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -583,7 +583,7 @@ def report(out) -> str:
     L.append("- Contention (CPU time of other processes during each phase, in cores on average; "
              "2 = the whole machine): " + ", ".join(
                  f"{k} {v['other_cores_avg']:.2f}" for k, v in cpu.items())
-             + f"; 1-min load average at phase ends: " + ", ".join(
+             + "; 1-min load average at phase ends: " + ", ".join(
                  f"{k} {v['load1_end']:.2f}" for k, v in cpu.items()) + ".")
   return "\n".join(L)
 

@@ -60,7 +60,7 @@ import statistics
 import sys
 import time
 
-from _machine import cpu_model, load1
+from simplicity_bias.report.machine import cpu_model, load1
 
 IMAGE_SHAPE = (64, 32, 3)  # H, W, C of an MNIST-CIFAR image (MNIST digit stacked over CIFAR)
 NUM_CLASSES = 2

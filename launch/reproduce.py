@@ -17,14 +17,13 @@ import datetime
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 
-import jax
 from absl import app, flags
 
 from simplicity_bias.experiments import get_experiment
+from simplicity_bias.report.machine import describe
 from simplicity_bias.report.results import atomic_write_text, write_json
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
 
@@ -71,14 +70,6 @@ def load_config(name: str, preset: str):
 
 def _cell(c) -> str:
   return f"{c['mean']:.3f} ± {c['ci95']:.3f}"
-
-
-def machine() -> str:
-  device = jax.devices()[0]
-  where = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
-  if device.platform != "cpu":
-    where += f", {jax.device_count()}x {device.device_kind}"
-  return f"{where}, JAX {jax.__version__} on {device.platform}"
 
 
 def table(claims, runs) -> str:
@@ -160,7 +151,7 @@ def main(argv):
       status = f"failed: {e}"
     except ConfigError as e:  # e.g. a dataset that is not prepared on this machine
       status = f"not run: {e}"
-    run = {"name": n, "preset": preset, "num_seeds": config.num_seeds, "machine": machine(),
+    run = {"name": n, "preset": preset, "num_seeds": config.num_seeds, "machine": describe(),
            "wall_s": time.perf_counter() - start, "status": status}
     write_json(os.path.join(workdir, n, RECORD), {"claims": claims, "run": run})
     print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
