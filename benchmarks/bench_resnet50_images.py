@@ -87,6 +87,9 @@ def parse_args(argv=None):
   p.add_argument("--jax_reference", action="store_true",
                  help="also time a yardstick: the same JAX update jitted alone, called once per "
                       "step from Python (no lax.scan, no member vmap)")
+  p.add_argument("--scan_length", type=int, default=1,
+                 help="updates per compiled call of the trainer (train.scan_length; the image "
+                      "configs use 1; 0 = all --steps updates in one lax.scan)")
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", metavar="OUT", help="write the results to this JSON file")
   args = p.parse_args(argv)
@@ -155,7 +158,8 @@ def run_jax(args, x_np, y_np):
   batch, steps = args.batch_size, args.steps
   num_train = x_np.shape[0]  # = steps * batch: one segment is exactly one epoch
   rounds = args.warmup + args.repeats
-  spec = TrainSpec(batch_size=batch, max_epochs=rounds, stop_rule="none", select="last")
+  spec = TrainSpec(batch_size=batch, max_epochs=rounds, stop_rule="none", select="last",
+                   scan_length=args.scan_length)
   trainer = Trainer(get_model("resnet50", num_classes=NUM_CLASSES),
                     make_optimizer("sgd", LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY),
                     spec, num_train, shared_data=True)

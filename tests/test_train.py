@@ -79,9 +79,17 @@ def test_results_do_not_depend_on_how_the_run_is_segmented():
   """Shuffles and dropout keys depend on (epoch, update), not on the check interval."""
   data = _data(num_members=2)
   keys = jax.random.split(jax.random.key(3), 2)
-  a, _ = _fit(_trainer(dropout=0.2, eval_every=16), data, keys)
+  a, history_a = _fit(_trainer(dropout=0.2, eval_every=16), data, keys)
   b, _ = _fit(_trainer(dropout=0.2, eval_every=5), data, keys)
   _assert_trees_close(a.params, b.params, atol=1e-6)
+  # Segments of 16 updates run as compiled calls of 3 (the last one 1): the same run.
+  chunked = _trainer(dropout=0.2, eval_every=16, scan_length=3)
+  assert chunked.scan_length == 3
+  c, history_c = _fit(chunked, data, keys)
+  _assert_trees_close(a.params, c.params, atol=1e-6)
+  np.testing.assert_allclose(history_a[-1]["segment_loss"], history_c[-1]["segment_loss"],
+                             rtol=1e-5)
+  assert chunked._chunk._cache_size() == 2  # lengths 3 and 1
 
 
 def test_training_is_deterministic():
@@ -100,14 +108,14 @@ def test_segment_compiles_once_and_moves_no_data_to_host():
   states = init_members(trainer, jax.random.split(jax.random.key(5), 2), data.x_train)
   states, _ = fit(trainer, states, data.x_train, data.y_train, data.x_val, data.y_val,
                   progress=False)
-  assert trainer.segment._cache_size() == 1
+  assert trainer._chunk._cache_size() == 1
   assert trainer.check._cache_size() == 1
   step = jax.device_put(jnp.int32(7))
   with jax.transfer_guard("disallow"):
     states, loss = trainer.segment(states, data.x_train, data.y_train, step)
     states, stats = trainer.check(states, data.x_train, data.y_train, data.x_val, data.y_val,
                                   step)
-  assert trainer.segment._cache_size() == 1
+  assert trainer._chunk._cache_size() == 1
 
 
 def test_best_validation_selection():

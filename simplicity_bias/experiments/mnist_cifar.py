@@ -91,6 +91,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.select = "last"         # no validation split: evaluate the final parameters
   c.train.eval_batch_size = 500
   c.train.check_size = 0
+  # Updates per compiled call. XLA:CPU runs convolutions inside a lax.scan loop ~7x slower than
+  # outside one (benchmarks/RESULTS.md), so each update is its own call; 0 = one scan per check.
+  c.train.scan_length = 1
 
   # One cell per (model, variant): comma-separated, '' = just model.name / data.variant.
   c.sweep = ml_collections.ConfigDict()

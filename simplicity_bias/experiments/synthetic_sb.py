@@ -98,7 +98,7 @@ def train_spec(config) -> TrainSpec:
   return TrainSpec(batch_size=t.batch_size, max_epochs=t.max_epochs, stop_rule=t.stop_rule,
                    stop_eps=t.stop_eps, eval_every=t.eval_every, patience=t.patience,
                    select=t.select, eval_batch_size=t.eval_batch_size,
-                   check_size=t.get("check_size", 0))
+                   check_size=t.get("check_size", 0), scan_length=t.get("scan_length", 0))
 
 
 def grid_points(config) -> List[Dict[str, float]]:

@@ -1,8 +1,8 @@
 """The vmapped fit loop: many members (seeds x dataset parameters) trained by one program.
 
 Every member's parameters, optimizer state, key and data sit on a leading member axis. A
-*segment* of ``eval_every`` updates is one ``lax.scan`` whose body applies a ``vmap``-ed SGD step
-to all members; a *check* then measures every member on its full train and validation sets and
+*segment* of ``eval_every`` updates is one ``lax.scan`` (or several of ``scan_length`` updates)
+whose body applies a ``vmap``-ed SGD step to all members; a *check* then measures every member on its full train and validation sets and
 applies the original stop rule (train accuracy >= 1 - eps, or train loss < eps; then
 ``patience`` more updates). Converged members are masked (``where(active, new, old)``), never
 removed, so shapes and the compiled programs never change. The host only loops over segments,
@@ -43,6 +43,7 @@ class TrainSpec:
   select: str = "best_val"    # which parameters are evaluated: best validation accuracy, or last
   eval_batch_size: int = 8192  # chunk size of full-set evaluation
   check_size: int = 0         # training examples the stop rule looks at; 0 = all of them
+  scan_length: int = 0        # updates per compiled call (a lax.scan); 0 = the whole segment
 
 
 class MemberState(NamedTuple):
@@ -73,6 +74,8 @@ def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
                       "(updates per epoch; 0 means once per epoch).")
   if spec.patience < 0 or spec.stop_eps <= 0:
     raise ConfigError("train.patience must be >= 0 and train.stop_eps > 0.")
+  if spec.scan_length < 0:
+    raise ConfigError(f"train.scan_length={spec.scan_length} must be >= 0 (0 = whole segment).")
   if spec.check_size < 0:
     raise ConfigError(f"train.check_size={spec.check_size} must be >= 0 (0 = whole train set).")
 
@@ -97,7 +100,11 @@ class Trainer:
     self.steps_per_epoch = num_train // spec.batch_size  # the last partial batch is dropped
     self.eval_every = spec.eval_every or self.steps_per_epoch
     self.total_steps = spec.max_epochs * self.steps_per_epoch
-    self.segment = jax.jit(self._segment)
+    # XLA:CPU runs convolutions inside a while loop (a lax.scan) several times slower than
+    # the same convolutions outside one (measured 7x for ResNet-50, benchmarks/RESULTS.md);
+    # scan_length=1 then runs each update as its own compiled call.
+    self.scan_length = min(spec.scan_length or self.eval_every, self.eval_every)
+    self._chunk = jax.jit(self._segment, static_argnums=4)
     self.check = jax.jit(self._check)
 
   # -- single-member pieces (vmapped below) ------------------------------------------------------
@@ -161,19 +168,35 @@ class Trainer:
     return jax.vmap(lambda k: jax.random.permutation(
         jax.random.fold_in(jax.random.fold_in(k, _SHUFFLE), epoch), self.num_train))(keys)
 
-  def _segment(self, states: MemberState, x_train, y_train, step0):
-    """``eval_every`` updates of every member starting at update ``step0``.
+  def segment(self, states: MemberState, x_train, y_train, step0):
+    """``eval_every`` updates of every member starting at update ``step0``, in compiled calls
+    of ``scan_length`` updates. Returns the new states and each member's mean loss over its
+    active updates."""
+    if self.scan_length == self.eval_every:
+      states, _, _, mean = self._chunk(states, x_train, y_train, step0, self.eval_every)
+      return states, mean
+    loss_sum = count = 0
+    for start in range(0, self.eval_every, self.scan_length):
+      length = min(self.scan_length, self.eval_every - start)
+      states, s, c, _ = self._chunk(states, x_train, y_train, step0 + start, length)
+      loss_sum, count = loss_sum + s, count + c
+    return states, loss_sum / jnp.maximum(count, 1)
 
-    Returns the new states and each member's mean loss over its active updates. A segment spans
-    at most two epochs (``eval_every <= steps_per_epoch``), so both shuffles are drawn up front
-    and each step slices its batch indices from the right one.
+  def _segment(self, states: MemberState, x_train, y_train, step0, length: int):
+    """``length`` updates of every member starting at update ``step0``: one ``lax.scan``.
+
+    Returns the new states, each member's summed loss, its number of active updates and their
+    mean loss. The
+    updates span at most two epochs (``length <= steps_per_epoch``), so both shuffles are drawn
+    up front and each step slices its batch indices from the right one.
     """
     batch, spe = self.spec.batch_size, self.steps_per_epoch
     first_epoch = step0 // spe
     current = self._epoch_perms(states.key, first_epoch)
-    # Segments start at multiples of eval_every, so when it divides the epoch they never
-    # cross an epoch boundary and the next epoch's shuffle is not needed.
-    crosses = spe % self.eval_every != 0
+    # Calls start at multiples of scan_length within segments that start at multiples of
+    # eval_every, so when each divides the next they never cross an epoch boundary and the next
+    # epoch's shuffle is not needed.
+    crosses = spe % self.eval_every != 0 or self.eval_every % self.scan_length != 0
     perms = (current, self._epoch_perms(states.key, first_epoch + 1) if crosses else current)
     if self.shared_data:
       gather = jax.vmap(lambda a, idx: a[idx], in_axes=(None, 0))
@@ -196,8 +219,11 @@ class Trainer:
 
     num_members = states.num_updates.shape[0]
     init = (states, jnp.zeros(num_members), jnp.zeros(num_members, jnp.int32))
-    (states, loss_sum, count), _ = jax.lax.scan(body, init, jnp.arange(self.eval_every))
-    return states, loss_sum / jnp.maximum(count, 1)
+    if length == 1:  # straight-line code: no while loop around the convolutions
+      (states, loss_sum, count), _ = body(init, jnp.int32(0))
+    else:
+      (states, loss_sum, count), _ = jax.lax.scan(body, init, jnp.arange(length))
+    return states, loss_sum, count, loss_sum / jnp.maximum(count, 1)
 
   def _member_check(self, state: MemberState, x_train, y_train, x_val, y_val, step):
     if self.spec.check_size:
