@@ -10,9 +10,7 @@ r"""Training throughput (images/s) of the CIFAR-style ResNet-50: the project's J
   python benchmarks/bench_resnet50_images.py --batch_size=256 --steps=50 --warmup=2 \
       --repeats=3 --jax_reference --json=/tmp/resnet50_gpu.json
 
-On a 2-core CPU the project's JAX segment is far slower per update than the PyTorch loop and the
-``--jax_reference`` step (see below), so the default run is dominated by it: allow well over the
-few minutes the PyTorch side takes, and run it on a quiet machine.
+Measured results are in ``benchmarks/RESULTS.md``.
 
 Both sides train the same network on the same data: ``get_model("resnet50", num_classes=2)``
 (3x3 stride-1 stem conv + BN + ReLU, 3x3 stride-2 max-pool, Bottleneck stages (3, 4, 6, 3) with
@@ -23,10 +21,10 @@ labels. SGD with momentum 0.9, lr 0.05, coupled weight decay 5e-5 on every param
 cross-entropy, BatchNorm in training mode (batch statistics, running averages updated).
 
 * JAX: the project's own training code. ``Trainer(model, make_optimizer("sgd", 0.05,
-  momentum=0.9, weight_decay=5e-5), TrainSpec(batch_size=B, stop_rule="none", select="last"),
-  num_train=steps*B, shared_data=True)``, one member from ``init_members``; one call of
-  ``trainer.segment`` runs ``steps`` updates (one epoch: a shuffle, then a ``lax.scan`` of
-  vmapped updates that gather their batch from the shuffled training set). ``--warmup`` segment
+  momentum=0.9, weight_decay=5e-5), TrainSpec(batch_size=B, stop_rule="none", select="last",
+  scan_length=S), num_train=steps*B, shared_data=True)``, one member from ``init_members``; one
+  call of ``trainer.segment`` runs ``steps`` updates (one epoch: a shuffle, then compiled calls
+  of ``S`` vmapped updates that gather their batch from the shuffled training set). ``--warmup`` segment
   calls come first (the first one compiles; its time is reported separately), then
   ``--repeats`` timed calls, each ended by ``block_until_ready``.
 * PyTorch: the same architecture written below with ``torch.nn`` (same layer order, padding,
@@ -39,11 +37,11 @@ cross-entropy, BatchNorm in training mode (batch statistics, running averages up
   CUDA when this torch build has it, else CPU). On a GPU ``cudnn.benchmark`` is turned on;
   convolutions run with both libraries' default precision (TF32 on Ampere/Hopper for both).
 
-``--jax_reference`` adds a yardstick row: the same JAX update (model, optimizer, loss, BN)
-jitted on its own and called once per step from Python, without the segment's ``lax.scan`` and
-member ``vmap``. On XLA:CPU, convolutions inside a while loop (which ``lax.scan`` becomes) can
-run several times slower than the same convolutions outside one (jax-ml/jax#12868); this row
-shows how much of the JAX number that packaging costs on the machine at hand.
+``--jax_reference`` adds a yardstick: the same JAX update jitted on its own and called once per
+step from Python, without the trainer's member ``vmap``. On XLA:CPU convolutions inside a while
+loop (a ``lax.scan``) run several times slower than outside one, so the trainer runs image models
+one update per compiled call (``--scan_length=1``, as the image configs do); ``--scan_length=0``
+measures one scan per round.
 
 images/s = members x batch x updates / seconds, from the median timed round. The parameter
 counts of both networks are printed and must agree within 0.1% (they are equal), so the two

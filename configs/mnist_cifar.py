@@ -6,6 +6,8 @@
   python launch/train.py --config=configs/mnist_cifar.py --config.data.variant=B \
       --config.model.name=densenet121 --workdir=W
 
+A killed run continues from its last checkpoint with the same command plus
+`--config.resume=True`; several GPUs / hosts: launch/MULTIHOST.md.
 Needs MNIST and CIFAR-10 prepared for tfds (`python launch/build_datasets.py` on a connected
 machine, see README); `--config.data.digit_source=sklearn_digits` swaps in scikit-learn's digits
 (real handwriting, not MNIST). Should show, for every run: standard AUC ≈ 1.00, MNIST-randomized
