@@ -210,6 +210,16 @@ def _source_note(
   return f'top block: {digits}; bottom block: {cifar_train.name} images'
 
 
+def _variant_and_rng(
+    variant: str, seed: int | np.random.Generator
+) -> tuple[MnistCifarVariant, np.random.Generator]:
+  if variant not in VARIANTS:
+    raise ValueError(
+        f'Unknown variant {variant!r}; choose from {sorted(VARIANTS)}.'
+    )
+  return VARIANTS[variant], _as_generator(seed)
+
+
 def build_mnist_cifar(
     mnist_train: sources.ImageSplit,
     mnist_test: sources.ImageSplit,
@@ -238,12 +248,7 @@ def build_mnist_cifar(
   Returns:
     The dataset, with `source_note` naming the digit and CIFAR sources.
   """
-  if variant not in VARIANTS:
-    raise ValueError(
-        f'Unknown variant {variant!r}; choose from {sorted(VARIANTS)}.'
-    )
-  rng = _as_generator(seed)
-  spec = VARIANTS[variant]
+  spec, rng = _variant_and_rng(variant, seed)
   x_train, y_train = _paired_split(
       mnist_train, cifar_train, spec, rng, num_train
   )
@@ -288,12 +293,8 @@ def build_cifar_only(
   predictive by itself (automobile vs truck for variant A). Classes are
   balanced as in `build_mnist_cifar`; the result has no simple block.
   """
-  if variant not in VARIANTS:
-    raise ValueError(
-        f'Unknown variant {variant!r}; choose from {sorted(VARIANTS)}.'
-    )
-  rng = _as_generator(seed)
-  classes = VARIANTS[variant].cifar_classes
+  spec, rng = _variant_and_rng(variant, seed)
+  classes = spec.cifar_classes
   x_train, y_train = _two_class_split(cifar_train, classes, rng, num_train)
   x_test, y_test = _two_class_split(cifar_test, classes, rng, num_test)
   names = ' vs '.join(CIFAR10_CLASS_NAMES[c] for c in classes)
