@@ -11,7 +11,6 @@ itself is checked against hand-built models that read one block only.
 import json
 import os
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -96,7 +95,6 @@ def test_ensemble_logits_average_consecutive_members():
 
 
 def test_bad_configs_are_rejected_before_loading_data(tmp_path):
-  base = load_config("mnist_cifar", "smoke")
   with pytest.raises(ConfigError, match="resnet50"):  # the message lists the image models
     mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, **{"model.name": "fcn"}))
   with pytest.raises(ConfigError, match="data.variant"):
@@ -111,7 +109,6 @@ def test_bad_configs_are_rejected_before_loading_data(tmp_path):
   assert [cell.label for cell, _ in cells] == ["A resnet18", "C resnet18", "A vgg11", "C vgg11"]
   # A swept model starts from its own defaults, not the base model's fields.
   assert cells[2][1].model.to_dict() == {"name": "vgg11"}
-  assert base.model.base_width == 4
 
 
 def test_missing_dataset_exits_with_one_sentence(tmp_path):
@@ -227,5 +224,4 @@ def test_cifar_only_reports_accuracy_without_randomized_sets(data_dir, tmp_path)
   assert row["params"]["variant"] == "A" and "automobile vs truck" in results["source"]
   [claim] = mnist_cifar.claims(results)
   assert claim["metric"] == "test_acc"
-  x = jax.device_get(jnp.zeros(1))  # the run left JAX usable
-  assert x.shape == (1,)
+  assert claim["mean"] == pytest.approx(row["summary"]["test_acc"]["mean"])
