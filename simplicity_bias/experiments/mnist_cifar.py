@@ -351,8 +351,8 @@ def train_cell(config, dataset: images.MnistCifarDataset, workdir: str = "",
   per_seed["train_acc"] = per_ensemble(last["train_acc"])
   per_seed["epochs"] = per_ensemble(np.asarray(last["num_updates"]) / steps_per_epoch)
   per_seed["converged"] = per_ensemble(last["converged"])
-  timing["images_per_s_incl_compile"] = members * tspec.batch_size * float(np.mean(last["num_updates"])) \
-      / max(timing["train_s"], 1e-9)
+  images = members * tspec.batch_size * float(np.mean(last["num_updates"]))
+  timing["images_per_s_incl_compile"] = images / max(timing["train_s"], 1e-9)
   return {"per_seed": per_seed, "scores": scores, "sets": sets, "seeds": seeds,
           "timing": timing, "devices": devices, "num_train": n}
 
