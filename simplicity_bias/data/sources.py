@@ -1,13 +1,25 @@
-"""Image dataset sources: TFDS array_record splits as cached numpy arrays.
+"""Image dataset sources: imported or TFDS array_record splits as numpy arrays.
 
-Datasets are read with `tfds.data_source` (random-access array_record files),
-never `tfds.load`, so TensorFlow is not needed at run time; only preparing the
-files (`launch/build_datasets.py`, on a machine with internet) needs it.
+`load_split` looks in three places under the data directory, in this order:
 
-Decoding tens of thousands of PNG records takes a while, so the first load of a
-split stacks it into numpy arrays and caches them as
-`<data_dir>/simplicity_bias_cache/<name>_<split>.npz`; later loads read only
-that file. Delete the cache folder after re-preparing a dataset.
+1. The imported store, `<data_dir>/simplicity_bias_imported/<name>_<split>.npz`
+   (uint8 NHWC `images`, int32 `labels`), beside a `<name>.source.json`
+   record of the raw files it came from. `launch/build_datasets.py
+   --from_raw=DIR` writes it from the files torchvision and keras download
+   (MNIST's idx files, CIFAR-10's python pickle batches, ...; see
+   `simplicity_bias.data.raw`), with neither TensorFlow nor internet. It is a
+   copy of the data, not a cache: deleting it loses the dataset until the raw
+   files are imported again.
+2. The cache, `<data_dir>/simplicity_bias_cache/<name>_<split>.npz`. Decoding
+   tens of thousands of PNG records takes a while, so the first load of a
+   TFDS split stacks it into these arrays and later loads read only this file.
+   Delete the cache folder after re-preparing a dataset.
+3. The TFDS build, read with `tfds.data_source` (random-access array_record
+   files), never `tfds.load`, so TensorFlow is not needed at run time; only
+   preparing the files (`launch/build_datasets.py`, on a machine with
+   internet) needs it. tensorflow_datasets itself is imported only here, as it
+   takes about a second to import, which every run that never reads a TFDS
+   build (synthetic data, imported data) would otherwise pay.
 
 `sklearn_digits` is an offline stand-in for MNIST built from scikit-learn's
 bundled 8x8 handwritten digits. It is NOT MNIST (1,797 low-resolution images),
@@ -26,7 +38,6 @@ import zipfile
 
 from absl import logging
 import numpy as np
-import tensorflow_datasets as tfds
 
 # TFDS names of the datasets this project reads, with their display names.
 TFDS_DATASETS = {
@@ -39,6 +50,7 @@ SKLEARN_DIGITS = 'sklearn_digits'
 AVAILABLE_SOURCES = tuple(TFDS_DATASETS) + (SKLEARN_DIGITS,)
 
 CACHE_FOLDER = 'simplicity_bias_cache'
+IMPORTED_FOLDER = 'simplicity_bias_imported'
 SKLEARN_DIGITS_NOTE = (
     "digits from scikit-learn's 8x8 set (1,797 images, upsampled to 28x28), "
     'not MNIST'
@@ -55,7 +67,7 @@ _SKLEARN_DIGITS_TRAIN_FRACTION = 0.8
 
 
 class DatasetNotFoundError(ValueError):
-  """A dataset is not prepared (as array_record files) in the data directory."""
+  """A dataset is neither imported nor prepared (as array_record files)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -124,6 +136,44 @@ def cache_path(
   )
 
 
+def imported_path(
+    name: str, split: str, data_dir: str | os.PathLike[str] | None = None
+) -> str:
+  """Where `launch/build_datasets.py --from_raw` stores `name`/`split`."""
+  return os.path.join(
+      resolve_data_dir(data_dir), IMPORTED_FOLDER, f'{name}_{split}.npz'
+  )
+
+
+def provenance_path(
+    name: str, data_dir: str | os.PathLike[str] | None = None
+) -> str:
+  """Where the record of the raw files `name` was imported from is kept."""
+  return os.path.join(
+      resolve_data_dir(data_dir), IMPORTED_FOLDER, f'{name}.source.json'
+  )
+
+
+def new_file_mode() -> int:
+  """The permissions `open()` would give a new file: 0o666 less the umask.
+
+  Files written through a temporary file would otherwise keep the 0o600 that
+  `tempfile` gives, leaving a shared data directory unreadable to others.
+  """
+  try:
+    # Linux reports the umask without changing it; os.umask can only read it
+    # by setting it, which briefly affects files created by other threads.
+    with open('/proc/self/status') as status:
+      for line in status:
+        if line.startswith('Umask:'):
+          return 0o666 & ~int(line.split()[1], 8)
+  except OSError:
+    pass
+  umask = os.umask(0o022)
+  os.umask(umask)
+  return 0o666 & ~umask
+
+
 def load_split(
     name: str,
     split: str,
@@ -139,13 +189,15 @@ def load_split(
       'sklearn_digits' has only 'train' and 'test'.
     data_dir: the TFDS data directory; defaults to $TFDS_DATA_DIR, then
       ~/tensorflow_datasets. Unused by 'sklearn_digits'.
-    use_cache: read and write the .npz cache beside the data.
+    use_cache: read and write the .npz cache beside the data. The imported
+      store is read either way: it is the data itself, not a cache.
 
   Returns:
     The split as an ImageSplit.
 
   Raises:
-    DatasetNotFoundError: the dataset is not prepared in `data_dir`.
+    DatasetNotFoundError: the dataset is neither imported nor prepared in
+      `data_dir`, or its imported copy is unreadable.
     ValueError: unknown source name.
   """
   if name == SKLEARN_DIGITS:
@@ -155,11 +207,23 @@ def load_split(
         f'Unknown image source {name!r}; choose one of {AVAILABLE_SOURCES}.'
     )
   data_dir = resolve_data_dir(data_dir)
+  imported = imported_path(name, split, data_dir)
+  if os.path.exists(imported):
+    return _read_imported(imported, name, split, data_dir)
   path = cache_path(name, split, data_dir)
   if use_cache and os.path.exists(path):
     cached = _read_cache(path, name, split)
     if cached is not None:
       return cached
+  imported_splits = _imported_splits(name, data_dir)
+  if imported_splits and preparation_error(name, data_dir) is not None:
+    # Otherwise TFDS would report the dataset as not prepared at all.
+    raise DatasetNotFoundError(
+        f'{TFDS_DATASETS[name]} is imported in'
+        f' {os.path.dirname(imported)} as the whole splits'
+        f' {", ".join(imported_splits)} only, not {split!r}: load one of'
+        ' those and slice its arrays.'
+    )
   images, labels = _stack_tfds_split(name, split, data_dir)
   result = ImageSplit(images, labels, name, split, is_mnist=name == 'mnist')
   if use_cache:
@@ -171,6 +235,9 @@ def _stack_tfds_split(
     name: str, split: str, data_dir: str
 ) -> tuple[np.ndarray, np.ndarray]:
   """Reads every record of a TFDS split into (images, labels) arrays."""
+  # Imported here, not at the top: see the module docstring.
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   try:
     # download=False: downloading here would need TensorFlow and a network.
     source = tfds.data_source(
@@ -211,19 +278,28 @@ def preparation_error(
   """Why `name` cannot be read from `data_dir` (None if its files are there).
 
   Returned rather than raised so that callers can chain it to the tfds error
-  it explains.
+  it explains. Both routes are named: downloading needs internet and
+  TensorFlow, importing raw files needs neither.
   """
+  # Imported here: raw imports this module for the store's paths.
+  from simplicity_bias.data import raw  # pylint: disable=g-import-not-at-top
+
   data_dir = resolve_data_dir(data_dir)
   display_name = TFDS_DATASETS[name]
   prepare = (
       'on a machine with internet run `pip install -e .[build-data] && python'
       f' launch/build_datasets.py --datasets={name} --data_dir=DIR`'
   )
+  import_raw = (
+      f'or, with the raw {raw.RAW_FORMATS[name]} in'
+      f' RAW/{raw.RAW_FOLDERS[name]}/, run `python launch/build_datasets.py'
+      f' --from_raw=RAW --data_dir={data_dir}`'
+  )
   dataset_folder = os.path.join(data_dir, name)
   if not glob.glob(os.path.join(dataset_folder, '*', 'dataset_info.json')):
     return DatasetNotFoundError(
         f'{display_name} is not prepared in {data_dir}: {prepare}, then copy'
-        f' DIR/{name} to {data_dir} (or set TFDS_DATA_DIR).'
+        f' DIR/{name} to {data_dir} (or set TFDS_DATA_DIR), {import_raw}.'
     )
   if not glob.glob(os.path.join(dataset_folder, '*', '*.array_record*')):
     # Typically prepared earlier by `tfds.load`, which writes TFRecord files
@@ -231,9 +307,40 @@ def preparation_error(
     return DatasetNotFoundError(
         f'{display_name} in {dataset_folder} has no array_record files (it was'
         f' probably prepared as TFRecord): {prepare} with a fresh DIR, then'
-        f' replace {dataset_folder} with DIR/{name} (or set TFDS_DATA_DIR).'
+        f' replace {dataset_folder} with DIR/{name} (or set TFDS_DATA_DIR),'
+        f' {import_raw}.'
     )
   return None
+
+
+def _imported_splits(name: str, data_dir: str) -> list[str]:
+  """The splits of `name` in the imported store, e.g. ['test', 'train']."""
+  prefix = imported_path(name, '', data_dir)[:-len('.npz')]
+  return sorted(
+      path[len(prefix):-len('.npz')] for path in glob.glob(prefix + '*.npz')
+  )
+
+
+def _read_imported(
+    path: str, name: str, split: str, data_dir: str
+) -> ImageSplit:
+  """Reads an imported split; unlike the cache, it cannot be rebuilt here.
+
+  So an unreadable file is an error naming the file and the import command,
+  rather than a fall-through to TFDS that would report the dataset missing.
+  """
+  try:
+    with np.load(path) as stored:
+      return ImageSplit(
+          stored['images'], stored['labels'].astype(np.int32, copy=False),
+          name, split, is_mnist=name == 'mnist',
+      )
+  except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+    raise DatasetNotFoundError(
+        f'The imported {TFDS_DATASETS[name]} split {path} is unreadable'
+        f' ({error}): import it again with `python launch/build_datasets.py'
+        f' --from_raw=RAW --data_dir={data_dir}`.'
+    ) from error
 
 
 def _read_cache(path: str, name: str, split: str) -> ImageSplit | None:
@@ -265,6 +372,7 @@ def _write_cache(path: str, images: np.ndarray, labels: np.ndarray) -> None:
       temp_path = temp_file.name
       # Uncompressed: loading speed matters more than disk space here.
       np.savez(temp_file, images=images, labels=labels)
+    os.chmod(temp_path, new_file_mode())
     os.replace(temp_path, path)
   except OSError as error:
     logging.warning('Could not write the cache %s (%s).', path, error)
