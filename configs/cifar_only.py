@@ -9,12 +9,13 @@ for GoogLeNet): a network that relied on both blocks of MNIST-CIFAR could have u
 `--config.data.variant=C` gives airplane vs ship (variant C's classes).
 """
 
+from simplicity_bias.config_base import image_base
 from simplicity_bias.experiments import mnist_cifar
 
 
 def get_config(preset: str = ""):
-  c = mnist_cifar.base_config()
-  c.data.layout = "cifar_only"
+  c = image_base()
+  c.data.source = "cifar_only"
   c.model.name = "googlenet"
   # CIFAR alone needs more than 2-3 epochs: train a fixed budget with the rate decay at 30.
   c.train.stop_rule = "none"

@@ -28,19 +28,18 @@ CPU (MS-5 plateaus near chance for ~5k updates before it is learned). `smoke`: ~
 tests (too short for MS-5 to be learned).
 """
 
+from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import ensembles_synthetic
-from simplicity_bias.experiments.synthetic_sb import base_config
 
 
 def get_config(preset: str = ""):
-  c = ensembles_synthetic.add_ensemble_config(base_config())
-  c.experiment = "ensembles_synthetic"
+  c = ensembles_synthetic.add_ensemble_config(synthetic_base("ensembles_synthetic"))
   c.num_seeds = 8                # ensembles per size; members per dataset = 8 x max(sizes)
   c.data.name = "ms5"            # replaced per dataset by ensemble.datasets
   c.data.num_train = 40_000
   c.data.num_val = 5_000
   c.data.num_test = 10_000
-  c.eval.coordinatewise = True   # per-member coordinate scan: which slab each member uses
+  c.evals = ("sb", "coordinatewise")  # per-member coordinate scan: which slab each member uses
   c.eval.boundary_resolution = 24
   if preset == "cpu":
     c.num_seeds = 4
@@ -55,7 +54,7 @@ def get_config(preset: str = ""):
     c.data.num_val = 500
     c.data.num_test = 1_000
     c.eval.num_subsets = 4
-    c.eval.coordinatewise = False
+    c.evals = ("sb",)
     c.ensemble.settings.ms5.max_epochs = 8
     c.ensemble.settings.noisy_lms7.max_epochs = 8
     c.progress = False

@@ -10,11 +10,11 @@ ignores all 49 five-slab coordinates once the linear one is scrambled) and S^c-r
   --config.grid.slab_margin='(0.05,0.1,0.15)'
 """
 
-from simplicity_bias.experiments import synthetic_sb
+from simplicity_bias.config_base import synthetic_base
 
 
 def get_config(preset: str = ""):
-  c = synthetic_sb.base_config()
+  c = synthetic_base()
   c.data.name = "lms5"
   # Paper: 100k train / 10k test, rotated, (100,2)-FCN, SGD lr .1, wd 5e-5, stop at train acc
   # >= .9999 (about 12 epochs).

@@ -10,14 +10,13 @@ if anywhere: heat-maps of S-rand AUC (0.5 = the slabs are ignored) and S^c-rand 
 (4 x 4 x 4 = 64 members of 10k) runs here.
 """
 
-from simplicity_bias.experiments.synthetic_sb import base_config
+from simplicity_bias.config_base import synthetic_base
 
 
 def get_config(preset: str = ""):
-  c = base_config()
-  c.experiment = "margin_sweep"
+  c = synthetic_base("margin_sweep")
   c.data.name = "lms5"
-  c.eval.coordinatewise = False
+  c.evals = ("sb",)
   c.grid.linear_margin = (0.01, 0.05, 0.1, 0.3, 0.6)
   c.grid.slab_margin = (0.0, 0.05, 0.1, 0.15, 0.2)
   if preset == "cpu":

@@ -17,11 +17,12 @@ Paper setting: SGD lr .05 (x0.2 after 30 epochs), wd 5e-5, batch 256, stop at tr
 (2–3 epochs). Momentum .9 is our choice (the paper does not state it).
 """
 
+from simplicity_bias.config_base import image_base
 from simplicity_bias.experiments import mnist_cifar
 
 
 def get_config(preset: str = ""):
-  c = mnist_cifar.base_config()
+  c = image_base()
   if preset == "zoo":
     # Published MNIST-rand AUC for these four on A, B and C: .50–.54 (12 cells, one program each).
     c.sweep.models = "mobilenetv2,googlenet,resnet50,densenet121"

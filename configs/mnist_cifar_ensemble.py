@@ -10,11 +10,12 @@ ensemble's MNIST-randomized AUC ≈ .5 like a single model's (reported beside it
 member_s_rand_auc), and CIFAR-randomized AUC ≈ 1.
 """
 
+from simplicity_bias.config_base import image_base
 from simplicity_bias.experiments import mnist_cifar
 
 
 def get_config(preset: str = ""):
-  c = mnist_cifar.base_config()
+  c = image_base()
   c.ensemble_size = 3
   c.num_seeds = 3
   if preset == "cpu":

@@ -9,11 +9,11 @@ Training plateaus near chance for ~10k updates before jumping to 100%, so the pa
 longer than LMS-5.
 """
 
-from simplicity_bias.experiments import synthetic_sb
+from simplicity_bias.config_base import synthetic_base
 
 
 def get_config(preset: str = ""):
-  c = synthetic_sb.base_config()
+  c = synthetic_base()
   c.data.name = "ms57"
   c.data.num_train = 100_000
   c.data.num_val = 10_000

@@ -23,18 +23,17 @@ x 6 α (24 members), 60k / 2k / 5k: about 75 s on a 2-core CPU. `smoke`: ~15 s (
 learn the slabs at that size; it only exercises the code).
 """
 
+from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import nonrandom_init
-from simplicity_bias.experiments.synthetic_sb import base_config
 
 
 def get_config(preset: str = ""):
-  c = nonrandom_init.add_init_config(base_config())
-  c.experiment = "nonrandom_init"
+  c = nonrandom_init.add_init_config(synthetic_base("nonrandom_init"))
   c.data.name = "lms7"
   c.data.num_train = 100_000   # the paper's LMS size
   c.data.num_val = 10_000
   c.data.num_test = 10_000
-  c.eval.coordinatewise = False
+  c.evals = ("sb",)
   c.eval.boundary_resolution = 24
   if preset == "cpu":
     c.num_seeds = 4

@@ -13,18 +13,17 @@ Paper sizes: 40k train / 10k test; L̂MS-7 SGD lr .1, momentum .9, wd 5e-4, stop
 
 import ml_collections
 
-from simplicity_bias.experiments.synthetic_sb import base_config
+from simplicity_bias.config_base import synthetic_base
 
 
 def get_config(preset: str = ""):
-  c = base_config()
-  c.experiment = "sb_hurts_generalization"
+  c = synthetic_base("sb_hurts_generalization")
   c.data.name = "noisy_lms7"
   c.data.noise_frac = 0.1
   c.data.num_train = 40_000
   c.data.num_val = 5_000
   c.data.num_test = 10_000
-  c.eval.coordinatewise = False
+  c.evals = ("sb",)
   c.train.max_epochs = 100
   c.sweep = ml_collections.ConfigDict()
   c.sweep.datasets = ("noisy_lms7", "ms7")

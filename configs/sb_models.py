@@ -32,14 +32,13 @@ costs ~50 ms per update for 4 seeds (~10+ min per cell), so `cpu` skips it and t
 (100,10,2)-GRU there. `smoke` (3 cells on LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
 """
 
+from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_models
-from simplicity_bias.experiments.synthetic_sb import base_config
 
 
 def get_config(preset: str = ""):
-  c = sb_models.sweep_config(base_config())
-  c.experiment = "sb_models"
-  c.eval.coordinatewise = False  # per-coordinate detail: run configs/lms5.py with a model
+  c = sb_models.sweep_config(synthetic_base("sb_models"))
+  c.evals = ("sb",)  # per-coordinate detail: run configs/lms5.py with a model
   # Paper: SGD lr .1, wd 5e-5, batch 256, stop at train acc >= .9999; LMS-5 100k train / 10k
   # test, MS-(5,7) 100k / 50k (base_config holds these defaults; LMS-5 sizes are the base).
   c.train.max_epochs = 100

@@ -12,15 +12,14 @@ The default (paper sizes, 8 seeds, 32 cells) is CPU-practical but long; `cpu` is
 variant used for REPRODUCTION.md.
 """
 
+from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_training_choices
-from simplicity_bias.experiments.synthetic_sb import base_config
 
 
 def get_config(preset: str = ""):
-  c = sb_training_choices.sweep_config(base_config())
-  c.experiment = "sb_training_choices"
+  c = sb_training_choices.sweep_config(synthetic_base("sb_training_choices"))
   c.data.name = "lms5"
-  c.eval.coordinatewise = False
+  c.evals = ("sb",)
   c.train.max_epochs = 60
   if preset == "cpu":
     c.data.num_train = 20_000

@@ -14,40 +14,40 @@ accuracy 1, S-randomized accuracy ≈ .5 and S^c-randomized accuracy ≈ 1. Figu
 `:theorem_init` uses the theorem's W ~ N(0, 1/(dk log⁴ d)); the slab and noise weights then
 grow off their tiny init but stay below the theorem's scales 1/√(dk log d) and 1/√(k log d)
 (`slab_over_theory`, `noise_over_theory` ≤ 1).
+
+One gradient step per "epoch": train.batch_size = data.num_train (the full batch), so
+train.max_epochs is the number of steps.
 """
 
 import ml_collections
 
+from simplicity_bias.config_base import synthetic_base
+
 
 def get_config(preset: str = ""):
-  c = ml_collections.ConfigDict()
-  c.experiment = "theorem1_lsn"
-  c.seed = 0
-  c.num_seeds = 8
-  c.progress = True
-
-  c.data = ml_collections.ConfigDict()
+  c = synthetic_base("theorem1_lsn")
   c.data.name = "lsn"          # fixed: the theorem's dataset (not rotated)
+  c.data.rotate = False
   c.data.num_train = 20_000    # one full batch
   c.data.num_val = 0           # unused: no model selection
   c.data.num_test = 5_000
-  c.data.balanced_labels = False
-
   c.sweep = ml_collections.ConfigDict()
   c.sweep.dims = (100, 200, 400)
-
   c.model = ml_collections.ConfigDict()
+  c.model.name = "fixed_output_relu"
   c.model.hidden = 100         # k, even: half the output weights +1/√k, half −1/√k
   c.model.bias = False         # the theorem's network has no bias
   c.model.init = "fan_in"      # W ~ N(0, (init_scale² / (d k))); 'theorem': / log⁴ d as well
   c.model.init_scale = 1.0
-
-  c.optim = ml_collections.ConfigDict()
-  c.optim.learning_rate = 1.0  # full-batch gradient descent on the mean hinge loss
-
-  c.train = ml_collections.ConfigDict()
-  c.train.steps = 8
-
+  c.objective.name = "hinge"
+  c.optim.learning_rate = 1.0  # gradient descent on the mean hinge loss
+  c.optim.weight_decay = 0.0
+  c.train.batch_size = c.data.num_train
+  c.train.max_epochs = 8       # gradient steps
+  c.train.stop_rule = "none"
+  c.train.select = "last"
+  c.train.fresh_batches = False  # True: a fresh batch of data.num_train samples every step
+  c.evals = ("sb",)
   if preset in ("", "cpu"):
     pass  # the default already runs in well under a minute on a CPU
   elif preset == "theorem_init":
@@ -55,6 +55,7 @@ def get_config(preset: str = ""):
   elif preset == "smoke":
     c.num_seeds = 3
     c.data.num_train = 2_000
+    c.train.batch_size = 2_000
     c.data.num_test = 1_000
     c.sweep.dims = (20, 40)
     c.model.hidden = 20

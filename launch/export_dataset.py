@@ -4,39 +4,43 @@ r"""Writes a synthetic dataset to ``.npz`` for use outside this project.
 
 Arrays: ``x_train, y_train, x_val, y_val, x_test, y_test`` (x = latent @ rotation),
 ``rotation`` (identity when rotation is off), ``simple_coords``, ``complex_coords`` (latent
-indices). ``--member`` picks one member of the config's seeds x grid (grid-point major), exactly
-the dataset that member trains on in ``launch/train.py``.
+indices). ``--member`` picks one member of the config's grid points x seeds (grid-point major),
+exactly the dataset that member trains on in ``launch/train.py``.
 """
 
 import io
 import os
 import sys
 
-import jax
-import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 
-from simplicity_bias.data import synthetic
-from simplicity_bias.experiments import synthetic_sb
+from simplicity_bias.configs import absl_parser
 from simplicity_bias.validation import ConfigError
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
-                                          lock_config=True)
 _OUTPUT = flags.DEFINE_string("output", None, "Output .npz path.")
 _MEMBER = flags.DEFINE_integer("member", 0, "Which member (grid point x seed) to export.")
-flags.mark_flags_as_required(["config", "output"])
+flags.DEFINE_string("config", None, "Config file, configs/<claim>.py[:preset].")
+_ARGS = {}
 
 
 def export(config, member: int):
   """Returns the dict of arrays for one member of the config's sweep."""
-  spec, points, params, _, _ = synthetic_sb.validate(config)
-  num_members = len(points) * config.num_seeds
-  if not 0 <= member < num_members:
-    raise ConfigError(f"--member={member} is out of range; this config has {num_members} members "
-                      f"({len(points)} grid points x {config.num_seeds} seeds).")
-  keys, _ = synthetic_sb.member_keys(config, len(points))
-  key = jax.random.fold_in(keys[member], synthetic_sb._DATA)
+  import jax
+  import numpy as np
+  from simplicity_bias.data import synthetic
+  from simplicity_bias.data.registry import source_name
+  from simplicity_bias.data.synthetic_source import spec_and_params
+  from simplicity_bias.members import Layout, Purpose
+  from simplicity_bias.pipeline import layout_of
+  if source_name(config) != "synthetic":
+    raise ConfigError(f"data.source={source_name(config)!r}: only synthetic datasets are "
+                      "exported (image datasets are read from their own files).")
+  spec, points, params = spec_and_params(config)
+  layout = layout_of(config, len(points))
+  if not 0 <= member < layout.num_members:
+    raise ConfigError(f"--member={member} is out of range; this config has {layout.num_members} "
+                      f"members ({len(points)} grid points x {config.num_seeds} seeds).")
+  key = Layout(layout.seeds, layout.num_points).keys(Purpose.DATA)[member]
   data = jax.jit(lambda k, p: synthetic.make_dataset(spec, k, p))(
       key, params[member // config.num_seeds])
   arrays = {k: np.asarray(v) for k, v in data._asdict().items()}
@@ -49,8 +53,16 @@ def export(config, member: int):
 
 def main(argv):
   del argv
+  import numpy as np
+  from simplicity_bias.configs import resolve
+  from simplicity_bias.report.console import quiet_console
+  from simplicity_bias.report.results import readable_mode
+  quiet_console()
   try:
-    arrays = export(_CONFIG.value, _MEMBER.value)
+    if not _OUTPUT.value:
+      raise ConfigError("--output is required: the .npz file to write.")
+    config = resolve(_ARGS)
+    arrays = export(config, _MEMBER.value)
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -61,10 +73,11 @@ def main(argv):
   tmp = out + ".tmp"
   with open(tmp, "wb") as f:
     f.write(buffer.getvalue())
+  os.chmod(tmp, readable_mode())
   os.replace(tmp, out)
   print(f"wrote {out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()))
   return 0
 
 
 if __name__ == "__main__":
-  app.run(lambda argv: sys.exit(main(argv)))
+  app.run(lambda argv: sys.exit(main(argv)), flags_parser=absl_parser(_ARGS))

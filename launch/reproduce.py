@@ -4,17 +4,18 @@ r"""Runs every claim's config in sequence and writes REPRODUCTION.md.
   python launch/reproduce.py --preset=default --workdir=W              # the paper's sizes
   python launch/reproduce.py --only=lms5,theorem1_lsn --workdir=W
 
-Each claim runs ``configs/<name>.py:<preset>`` into ``W/<name>/`` (results.json, figures,
-report.md) and records its claims in ``W/<name>/reproduction.json``. The table is rebuilt from
-every record in ``W``, so runs accumulate: ``--only`` reruns some configs (e.g. the image ones on
-a GPU machine, ``--preset=default``) and keeps the others' rows. It lists every claim with its
-published value, our mean ± 95% CI over seeds, the band it is judged against and pass/fail, plus
-each run's preset, device and wall time. All configs are validated before the first one trains;
-an image config whose datasets are not prepared is recorded as not run, with the reason.
+The claim configs come from the experiment registry (``simplicity_bias.experiments``). Each runs
+``configs/<name>.py:<preset>`` into ``W/<name>/`` (results.json, figures, report.md; an earlier
+run there is replaced, or continued with ``--resume``) and records its claims in
+``W/<name>/reproduction.json``. The table is rebuilt from every record in ``W``, so runs
+accumulate: ``--only`` reruns some configs (e.g. the image ones on a GPU machine,
+``--preset=default``) and keeps the others' rows. Three groups: the paper's claims (counted),
+our extensions (reported, not counted) and configs that did not run (with the reason). All
+configs are validated before the first one trains; an image config whose datasets are not
+prepared is recorded as not run, with the reason.
 """
 
 import datetime
-import importlib.util
 import json
 import os
 import sys
@@ -22,74 +23,64 @@ import time
 
 from absl import app, flags
 
-from simplicity_bias.experiments import get_experiment
-from simplicity_bias.report.machine import describe
-from simplicity_bias.report.results import atomic_write_text, write_json
-from simplicity_bias.validation import ConfigError, NonFiniteLossError
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLAIMS = ("lms5", "ms57", "sb_models", "sb_training_choices", "sb_hurts_generalization",
-          "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep",
-          "mnist_cifar", "cifar_only", "mnist_cifar_ensemble")
-RECORD = "reproduction.json"
-# What the default (paper-size) preset of each config costs on the 2-core CPU this project is
-# developed on (2-vCPU AMD EPYC VM, JAX 0.10.2); "not measured" where we only estimate.
-DEFAULT_COST = {
-    "lms5": "23 s (measured)",
-    "ms57": "about 2 min (the `cpu` preset is the paper setting)",
-    "sb_models": "hours: the MS-(5,7) CNN / GRU cells dominate; GPU advised (not measured)",
-    "sb_training_choices": "CPU-practical but long, 32 cells at 100k train (not measured)",
-    "sb_hurts_generalization": "tens of minutes, 12 cells at 40k train (not measured)",
-    "ensembles_synthetic": "about half an hour (not measured)",
-    "theorem1_lsn": "38 s (measured; `cpu` is the same setting)",
-    "nonrandom_init": "about ten minutes (not measured)",
-    "margin_sweep": "needs a GPU: 200 members of 100k samples",
-    "mnist_cifar": "needs a GPU: ResNet-50 trains at 6.9 images/s here (measured), ~25 min "
-                   "per epoch of 10k images",
-    "cifar_only": "needs a GPU: GoogLeNet, 40 epochs",
-    "mnist_cifar_ensemble": "needs a GPU: 9 ResNet-50s",
-}
-
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
                               "'default' (the paper's sizes) or 'smoke'.")
-_ONLY = flags.DEFINE_list("only", [], f"Subset of claims to run; all: {','.join(CLAIMS)}.")
+_ONLY = flags.DEFINE_list("only", [], "Subset of claim configs to run (default: all).")
 _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the table from "
                                   "the records already in WORKDIR.")
+_RESUME = flags.DEFINE_bool("resume", False, "Continue interrupted runs in WORKDIR/<name> "
+                            "instead of replacing them.")
 _OUTPUT = flags.DEFINE_string("output", None, "Where to write the table (default "
                               "WORKDIR/REPRODUCTION.md).")
-flags.mark_flags_as_required(["workdir"])
-
-
-def load_config(name: str, preset: str):
-  path = os.path.join(REPO, "configs", f"{name}.py")
-  spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config("" if preset == "default" else preset)
+RECORD = "reproduction.json"
 
 
 def _cell(c) -> str:
+  if c["seeds"] == 1:
+    return f"{c['mean']:.3f} (n = 1)"
   return f"{c['mean']:.3f} ± {c['ci95']:.3f}"
 
 
-def table(claims, runs) -> str:
+def _claim_line(c) -> str:
+  band = f"[{c['band'][0]:.2f}, {c['band'][1]:.2f}]"
+  verdict = "yes" if c["pass"] else f"**no**: {c.get('reason') or 'outside the band'}"
+  return (f"| {c['claim']} (`{c['metric']}`) | {c['published']} | {_cell(c)} | {c['seeds']} | "
+          f"{band} | {verdict} |")
+
+
+def table(claims, runs, costs) -> str:
+  paper = [c for c in claims if c.get("kind", "paper") == "paper"]
+  extensions = [c for c in claims if c.get("kind") == "extension"]
+  header = ["| claim | published | ours | seeds | band | pass |",
+            "|---|---|---|---|---|---|"]
+  passed = sum(c["pass"] for c in paper)
   lines = [
       "# Reproduction of the paper's claims",
       "",
       f"Generated by `python launch/reproduce.py` (last run {datetime.date.today().isoformat()}; "
       "each run's preset and machine are in the Runs table). Every value is the mean ± 95% CI "
       "(Student t) over the seeds trained together; a claim passes when the mean lies in its "
-      "band. Published values are the paper's single unseeded runs. Wall times include whatever "
-      "else the machine ran at the time (upper bounds on a shared machine).",
+      "band, fixed in the experiment's code before the run. A randomized-block claim (\"≈ .5\", "
+      "band [.47, .53]) counts only when the same model learned the task (test AUC ≥ .99 on "
+      "that row). Published values are the paper's single unseeded runs. Wall times include "
+      "whatever else the machine ran at the time (upper bounds on a shared machine).",
       "",
-      "| claim | published | ours | band | pass |",
-      "|---|---|---|---|---|",
-  ]
-  for c in claims:
-    band = f"[{c['band'][0]:.2f}, {c['band'][1]:.2f}]"
-    lines.append(f"| {c['claim']} (`{c['metric']}`) | {c['published']} | {_cell(c)} | {band} | "
-                 f"{'yes' if c['pass'] else '**no**'} |")
+      f"**{passed} of {len(paper)} paper claims pass.** Extensions (cells the paper never ran) "
+      "are reported below and not counted.",
+      "",
+      "## The paper's claims",
+      "",
+  ] + header + [_claim_line(c) for c in paper]
+  if extensions:
+    lines += ["", "## Extensions (reported, not counted)", ""] + header + [
+        _claim_line(c) for c in extensions]
+  not_run = [r for r in runs if not r["status"].startswith("ok")]
+  lines += ["", "## Not run", ""]
+  if not_run:
+    lines += [f"- `configs/{r['name']}.py`: {r['status']}" for r in not_run]
+  else:
+    lines.append("Every config ran.")
   lines += ["", "## Runs", "", "| config | preset | seeds | machine | wall time | result |",
             "|---|---|---|---|---|---|"]
   for r in runs:
@@ -97,20 +88,18 @@ def table(claims, runs) -> str:
     lines.append(f"| `configs/{r['name']}.py` | {r.get('preset', '—')} | "
                  f"{r.get('num_seeds', '—')} | {r.get('machine', '—')} | {wall} | "
                  f"{r['status']} |")
-  passed = sum(c["pass"] for c in claims)
-  lines += ["", f"{passed} of {len(claims)} claims pass.", "",
-            "## The paper-size (default) presets on a 2-core CPU", "",
+  lines += ["", "## The paper-size (default) presets on a 2-core CPU", "",
             "| config | default preset's cost | reduced variant |", "|---|---|---|"]
-  for name in CLAIMS:
-    lines.append(f"| `configs/{name}.py` | {DEFAULT_COST[name]} | `:cpu` |")
+  for name, cost in costs.items():
+    lines.append(f"| `configs/{name}.py` | {cost} | `:cpu` |")
   lines.append("")
   return "\n".join(lines)
 
 
-def collect(workdir: str):
-  """Claims and runs of every record in ``workdir``, in CLAIMS order; absent ones 'not run'."""
+def collect(workdir: str, names):
+  """Claims and runs of every record in ``workdir``, in registry order; absent ones 'not run'."""
   claims, runs = [], []
-  for name in CLAIMS:
+  for name in names:
     path = os.path.join(workdir, name, RECORD)
     if os.path.exists(path):
       with open(path, encoding="utf-8") as f:
@@ -124,44 +113,65 @@ def collect(workdir: str):
 
 def main(argv):
   del argv
-  names = _ONLY.value or list(CLAIMS)
-  unknown = [n for n in names if n not in CLAIMS]
+  from simplicity_bias import pipeline
+  from simplicity_bias.configs import load_config, load_module
+  from simplicity_bias.experiments import claim_configs, get_experiment
+  from simplicity_bias.report.console import quiet_console
+  from simplicity_bias.report.machine import describe
+  from simplicity_bias.report.results import atomic_write_text, write_json
+  from simplicity_bias.validation import ConfigError, NonFiniteLossError
+  quiet_console()
+  from simplicity_bias import compile_cache
+  compile_cache.enable()
+  if not _WORKDIR.value:
+    print("error: --workdir is required.", file=sys.stderr)
+    return 2
+  all_names = [name for name, _ in claim_configs()]
+  names = _ONLY.value or all_names
+  unknown = [n for n in names if n not in all_names]
   if unknown:
-    print(f"error: --only names unknown claims {unknown}; valid: {', '.join(CLAIMS)}.",
+    print(f"error: --only names unknown claim configs {unknown}; valid: {', '.join(all_names)}.",
           file=sys.stderr)
     return 2
-  preset = _PRESET.value
+  preset = "" if _PRESET.value == "default" else _PRESET.value
+  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in all_names}
   try:
-    configs = {n: load_config(n, preset) for n in names}
-    for n, c in configs.items():
-      get_experiment(c.experiment).validate(c)
-  except (ConfigError, ValueError) as e:
+    configs = {}
+    for n in names:
+      configs[n] = load_config(n, preset)
+      with configs[n].unlocked():
+        configs[n].resume = _RESUME.value
+        configs[n].overwrite = not _RESUME.value
+      getattr(get_experiment(configs[n].experiment), "cells", pipeline.default_cells)(configs[n])
+  except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   workdir = os.path.abspath(_WORKDIR.value)
   for n in ([] if _RENDER_ONLY.value else names):
     config = configs[n]
     experiment = get_experiment(config.experiment)
-    print(f"== {n} ({preset}) ==", flush=True)
+    print(f"== {n} ({_PRESET.value}) ==", flush=True)
     start = time.perf_counter()
     claims = []
+    run_dir = os.path.join(workdir, n)
     try:
-      results = experiment.run(config, os.path.join(workdir, n))
+      results = pipeline.run(config, run_dir)
       status = "ok"
-      claims = experiment.claims(results)
+      claims = getattr(experiment, "claims", lambda r: [])(results)
     except NonFiniteLossError as e:
       status = f"failed: {e}"
     except ConfigError as e:  # e.g. a dataset that is not prepared on this machine
       status = f"not run: {e}"
-    run = {"name": n, "preset": preset, "num_seeds": config.num_seeds, "machine": describe(),
-           "wall_s": time.perf_counter() - start, "status": status}
-    write_json(os.path.join(workdir, n, RECORD), {"claims": claims, "run": run})
+    run = {"name": n, "preset": _PRESET.value, "num_seeds": config.num_seeds,
+           "machine": describe(), "wall_s": time.perf_counter() - start, "status": status}
+    write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
     print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
-  claims, runs = collect(workdir)
+  claims, runs = collect(workdir, all_names)
   output = _OUTPUT.value or os.path.join(workdir, "REPRODUCTION.md")
-  atomic_write_text(output, table(claims, runs))
+  atomic_write_text(output, table(claims, runs, costs))
   write_json(os.path.join(workdir, "claims.json"), {"claims": claims, "runs": runs})
-  print(f"wrote {output}: {sum(c['pass'] for c in claims)} of {len(claims)} claims pass")
+  paper = [c for c in claims if c.get("kind", "paper") == "paper"]
+  print(f"wrote {output}: {sum(c['pass'] for c in paper)} of {len(paper)} paper claims pass")
   return 0
 
 

@@ -1,44 +1,57 @@
-r"""Runs one experiment: ``python launch/train.py --config=configs/<claim>.py --workdir=DIR``.
+r"""Runs one experiment: ``python launch/train.py --config=configs/<claim>.py[:preset] --workdir=DIR``.
 
-Override any config field with ``--config.FIELD=VALUE`` (e.g. ``--config.num_seeds=16``). Writes
-``DIR/config.json``, ``DIR/results.json``, ``DIR/results.csv``, ``DIR/metrics.jsonl``, figures
-``DIR/*.png`` and ``DIR/report.md``. Bad input exits with status 2 and one sentence naming the
-field; a NaN/inf loss exits with status 3 and writes no results.
+Override any config field with ``--config.FIELD=VALUE`` (e.g. ``--config.num_seeds=16``);
+``--print_config`` prints the resolved config (every field and its value) and exits. Writes
+``DIR/config.json`` (first), ``DIR/log.txt``, ``DIR/metrics.jsonl``, and at the end
+``DIR/results.json``, ``DIR/results.csv``, figures ``DIR/*.png`` and ``DIR/report.md``. A DIR
+that holds files is refused unless ``--config.resume=True`` (continue that run) or
+``--config.overwrite=True`` (replace it). Bad input exits with status 2 and one sentence naming
+the field; a NaN/inf loss exits with status 3 and writes no results.
 """
 
 import os
 import sys
 
 from absl import app, flags
-from ml_collections import config_flags
 
-from simplicity_bias.experiments import get_experiment
+from simplicity_bias.configs import absl_parser
+from simplicity_bias.report.console import quiet_console
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/*.py).",
-                                          lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (created if missing).")
-flags.mark_flags_as_required(["config", "workdir"])
+_PRINT = flags.DEFINE_bool("print_config", False, "Print the resolved, validated config and "
+                           "exit; --config.FIELD=VALUE overrides any field shown.")
+flags.DEFINE_string("config", None, "Experiment config file, configs/<claim>.py[:preset]; "
+                    "override fields with --config.FIELD=VALUE.")
+_CACHE = flags.DEFINE_bool("compilation_cache", True, "Keep compiled programs on disk between "
+                           "runs (see simplicity_bias/compile_cache.py).")
+
+_ARGS = {}
 
 
 def main(argv):
+  quiet_console()
+  if _CACHE.value:
+    from simplicity_bias import compile_cache
+    compile_cache.enable()
   if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  config = _CONFIG.value
-  try:
-    experiment = get_experiment(config.experiment)
-    experiment.validate(config)
-  except ConfigError as e:
-    print(f"error: {e}", file=sys.stderr)
+    print(f"error: unexpected arguments {argv[1:]}; pass options as --name=value.",
+          file=sys.stderr)
     return 2
-  workdir = os.path.abspath(_WORKDIR.value)
-  os.makedirs(workdir, exist_ok=True)
-  # A stale results file from an earlier run must never pass for this run's output.
-  for stale in ("results.json", "results.csv", "report.md"):
-    if os.path.exists(os.path.join(workdir, stale)):
-      os.remove(os.path.join(workdir, stale))
+  from simplicity_bias import pipeline
+  from simplicity_bias.configs import resolve
+  from simplicity_bias.experiments import get_experiment
   try:
-    results = experiment.run(config, workdir)
+    config = resolve(_ARGS)
+    experiment = get_experiment(config.experiment)
+    getattr(experiment, "cells", pipeline.default_cells)(config)
+    if _PRINT.value:
+      print(config)
+      return 0
+    if not _WORKDIR.value:
+      raise ConfigError("--workdir is required: the directory the run writes into.")
+    workdir = os.path.abspath(_WORKDIR.value)
+    results = pipeline.run(config, workdir)
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -47,11 +60,12 @@ def main(argv):
     return 3
   print(f"wrote {workdir}/results.json, results.csv, report.md and figures")
   for row in results["rows"]:
-    cells = ", ".join(f"{m} {s['mean']:.3f}±{s['ci95']:.3f}" for m, s in row["summary"].items()
+    cells = ", ".join(f"{m} {min(s['mean'], 1.0):.3f}±{s['ci95']:.3f}"
+                      for m, s in row["summary"].items()
                       if m.endswith("_auc") or m.endswith("_acc"))
     print(f"  [{row['label']}] {cells}")
   return 0
 
 
 if __name__ == "__main__":
-  app.run(lambda argv: sys.exit(main(argv)))
+  app.run(lambda argv: sys.exit(main(argv)), flags_parser=absl_parser(_ARGS))

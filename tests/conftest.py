@@ -1,29 +1,101 @@
-"""Shared test helpers: the repository root and a loader for config files by path."""
+"""Shared test helpers: config loading, launch scripts in a subprocess, mock image data, and
+one cached `:smoke` run per claim config for the whole session."""
 
-import importlib.util
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from simplicity_bias.configs import load_config as _load_config
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE_CONFIGS = ("mnist_cifar", "cifar_only", "mnist_cifar_ensemble", "uap_mnist_cifar",
+                 "adv_training_mnist_cifar")
 
 
 def load_config(name: str, preset: str = ""):
-  """``configs/<name>.py`` -> get_config(preset), as launch/train.py would load it."""
-  path = os.path.join(REPO, "configs", f"{name}.py")
-  spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(preset)
+  """``configs/<name>.py`` -> get_config(preset), unlocked so tests can set fields."""
+  config = _load_config(name, preset)
+  config.unlock()
+  return config
+
+
+def set_fields(config, **overrides):
+  """``set_fields(c, **{"model.width": 30})``: dotted paths, for tests."""
+  for path, value in overrides.items():
+    node = config
+    *parents, leaf = path.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return config
 
 
 def run_launch(script: str, *args, timeout: int = 600, env=None):
   """Runs ``launch/<script>`` in a subprocess; returns the CompletedProcess (text output)."""
-  env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
   return subprocess.run([sys.executable, os.path.join(REPO, "launch", script), *args],
                         capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+
+
+def mock_tfds(num_examples=600):
+  """tfds mock whose splits hold different random images (tfds' own mock repeats one set in
+  every split, so a model could memorise the test images' noise blocks during training)."""
+  import tensorflow_datasets as tfds
+
+  def as_data_source(builder, split, **kwargs):
+    del kwargs
+    rng = np.random.default_rng(["train", "test"].index(str(split)))
+    shape = builder.info.features["image"].shape
+    num_classes = builder.info.features["label"].num_classes
+    return [{"image": rng.integers(0, 256, size=shape, dtype=np.uint8),
+             "label": int(rng.integers(num_classes))} for _ in range(num_examples)]
+
+  return tfds.testing.mock_data(policy=tfds.testing.MockPolicy.USE_CODE,
+                                as_data_source_fn=as_data_source)
+
+
+@pytest.fixture(scope="session")
+def image_data_dir(tmp_path_factory):
+  """Mock CIFAR-10 (random images and labels) stacked into the loaders' cache once, so every
+  image run of the session reads the same images without tfds."""
+  path = tmp_path_factory.mktemp("tfds")
+  from simplicity_bias.data import sources
+  with mock_tfds():
+    for split in ("train", "test"):
+      sources.load_split("cifar10", split, data_dir=path)
+  return path
+
+
+def smoke_config(name: str, data_dir=None, **overrides):
+  """The `:smoke` config of a claim (image configs read ``data_dir``), with dotted overrides."""
+  config = load_config(name, "smoke")
+  if name in IMAGE_CONFIGS:
+    config.data.data_dir = str(data_dir)
+  return set_fields(config, **overrides)
+
+
+class SmokeRuns:
+  """Each claim config's `:smoke` run, made once per session and shared by every test."""
+
+  def __init__(self, tmp_path_factory, data_dir_factory):
+    self._tmp, self._data_dir, self._runs = tmp_path_factory, data_dir_factory, {}
+
+  def __call__(self, name: str):
+    if name not in self._runs:
+      from simplicity_bias import pipeline
+      workdir = self._tmp.mktemp(name)
+      config = smoke_config(name, self._data_dir() if name in IMAGE_CONFIGS else None)
+      self._runs[name] = (config, workdir, pipeline.run(config, str(workdir), progress=False))
+    return self._runs[name]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, request):
+  """``smoke_run(name) -> (config, workdir, results)``."""
+  return SmokeRuns(tmp_path_factory, lambda: request.getfixturevalue("image_data_dir"))
 
 
 @pytest.fixture

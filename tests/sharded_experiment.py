@@ -1,7 +1,7 @@
 """Run as a script with 8 fake CPU devices: trains the MNIST-CIFAR smoke config (tfds mock data,
-scikit-learn digits) once on 1 device and once data-parallel over 8, and prints the largest
-difference of their test scores as JSON (used by tests/test_sharding.py; XLA_FLAGS must be set
-before jax is imported)."""
+scikit-learn digits) through ``pipeline.run_cell`` once on 1 device and once data-parallel over
+8, and prints the largest difference of their test scores as JSON (used by
+tests/test_sharding.py; XLA_FLAGS must be set before jax is imported)."""
 
 import json
 import os
@@ -14,8 +14,10 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_mnist_cifar import mock_tfds, smoke_config  # noqa: E402
+from conftest import mock_tfds, smoke_config  # noqa: E402
+from simplicity_bias import pipeline  # noqa: E402
 from simplicity_bias.experiments import mnist_cifar  # noqa: E402
+from simplicity_bias.report.run import RunWriter  # noqa: E402
 
 
 def main(data_dir):
@@ -28,15 +30,23 @@ def main(data_dir):
     config = smoke_config("mnist_cifar", data_dir, num_devices=devices,
                           **{"data.num_train": 96, "train.max_epochs": 1, "train.batch_size": 48,
                              "optim.learning_rate": 1e-3})
+    [cell] = mnist_cifar.cells(config)
     with mock_tfds():
-      dataset = mnist_cifar.load_dataset(config)
-    out[devices] = mnist_cifar.train_cell(config, dataset, label="sharded", progress=False)
+      outcome = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label,
+                                  progress=False)
+    mesh = outcome.trainer.mesh
+    out[devices] = {"scores": {k: np.asarray(v) for k, v in outcome.evals["scores"].items()},
+                    "devices": 1 if mesh is None else mesh.size,
+                    "num_train": outcome.trainer.num_train,
+                    "updates": np.asarray(outcome.history[-1]["num_updates"]).tolist(),
+                    "test_auc": np.asarray(outcome.evals["test_auc"]).tolist()}
   scores = {k: float(np.max(np.abs(out[1]["scores"][k] - out[8]["scores"][k])))
             for k in out[1]["scores"]}
-  json.dump({"max_score_diff": scores, "devices": [out[1]["devices"], out[8]["devices"]],
-             "num_train": [out[1]["num_train"], out[8]["num_train"]],
+  json.dump({"max_score_diff": scores, "devices": [out[d]["devices"] for d in (1, 8)],
+             "num_train": [out[d]["num_train"] for d in (1, 8)],
+             "updates": [out[d]["updates"] for d in (1, 8)],
              "score_scale": float(np.max(np.abs(out[1]["scores"]["test"]))),
-             "test_auc": [out[d]["per_seed"]["test_auc"].tolist() for d in (1, 8)]}, sys.stdout)
+             "test_auc": [out[d]["test_auc"] for d in (1, 8)]}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import load_config, run_launch
+from conftest import load_config, run_launch, set_fields
+from simplicity_bias import pipeline
 from simplicity_bias.data import synthetic
-from simplicity_bias.experiments import common, ensembles_synthetic, nonrandom_init, synthetic_sb
+from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
+from simplicity_bias.experiments.claims import find_row
+from simplicity_bias.members import Purpose
+from simplicity_bias.models import build as build_model
+from simplicity_bias.report.run import RunWriter
 from simplicity_bias.train.loop import Trainer, TrainSpec, init_members
 from simplicity_bias.train.optimizers import make_optimizer
 from simplicity_bias.validation import ConfigError
@@ -23,18 +28,15 @@ def _tree_equal(a, b):
              zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
 
 
+def _member(tree, m):
+  return jax.tree_util.tree_map(lambda a: a[m], tree)
+
+
 # ----------------------------------------------------------------------------- ensembles
 
 
-@pytest.fixture(scope="module")
-def ensemble_run(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("ensembles"))
-  config = load_config("ensembles_synthetic", "smoke")
-  return workdir, config, ensembles_synthetic.run(config, workdir, progress=False)
-
-
-def test_ensemble_smoke_run_writes_the_contract_files(ensemble_run):
-  workdir, config, results = ensemble_run
+def test_ensemble_smoke_run_writes_the_contract_files(smoke_run):
+  config, workdir, results = smoke_run("ensembles_synthetic")
   for name in CONTRACT + ("accuracy_vs_ensemble_size.png",):
     assert os.path.getsize(os.path.join(workdir, name)) > 0, name
   with open(os.path.join(workdir, "results.json")) as f:
@@ -46,18 +48,19 @@ def test_ensemble_smoke_run_writes_the_contract_files(ensemble_run):
     for metric in ("test_acc", "test_auc", "half_rand_acc", "gain_over_single"):
       assert len(row["per_seed"][metric]) == config.num_seeds
     has_s = row["params"]["dataset"] != "ms5"
-    assert ("s_rand_auc" in row["per_seed"]) == has_s and ("sc_rand_auc" in row["per_seed"]) == has_s
+    assert ("s_rand_auc" in row["per_seed"]) == has_s
+    assert ("sc_rand_auc" in row["per_seed"]) == has_s
   for name in config.ensemble.datasets:
-    single = common.find_row(saved, f"{name} / K=1")
-    # The size-1 ensemble is exactly its first member, which train_and_evaluate evaluated alone.
-    np.testing.assert_allclose(single["per_seed"]["test_acc"], single["per_seed"]["member_test_acc"],
-                               atol=1e-6)
+    single = find_row(saved, f"{name} / K=1")
+    # The size-1 ensemble is exactly its first member, which was also evaluated alone.
+    np.testing.assert_allclose(single["per_seed"]["test_acc"],
+                               single["per_seed"]["member_test_acc"], atol=1e-6)
     assert single["per_seed"]["gain_over_single"] == [0.0] * config.num_seeds
   assert "test_acc[ms5 / K=3]" in saved["summary"]
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
     records = [json.loads(line) for line in f]
   members = config.num_seeds * max(config.ensemble.sizes)
-  assert {r["dataset"] for r in records} == set(config.ensemble.datasets)
+  assert {r["cell"] for r in records} == set(config.ensemble.datasets)
   assert all(len(r["train_acc"]) == members for r in records)
   claims = ensembles_synthetic.claims(results)
   assert claims and all({"claim", "mean", "band", "pass"} <= set(c) for c in claims)
@@ -65,62 +68,64 @@ def test_ensemble_smoke_run_writes_the_contract_files(ensemble_run):
 
 @pytest.fixture(scope="module")
 def ensemble_outcome():
-  """A tiny ensemble stack: 2 ensembles x 3 members on MS-5, trained for one epoch."""
-  config = load_config("ensembles_synthetic", "smoke")
-  config.data.name = "ms5"
-  config.num_seeds = 2 * 3
-  config.train.max_epochs = 1
-  config.eval.coordinatewise = False
-  data_keys, model_keys = ensembles_synthetic.ensemble_keys(config.seed, 2, 3)
-  out = synthetic_sb.train_and_evaluate(config, "", progress=False, data_keys=data_keys,
-                                        model_keys=model_keys)
-  return config, out, data_keys, model_keys
+  """A tiny ensemble stack: 2 ensembles x 3 members on MS-5, trained for one epoch (a variant of
+  the smoke config: the tests below need the trained members, which results rows do not hold)."""
+  config = set_fields(load_config("ensembles_synthetic", "smoke"), **{
+      "ensemble.datasets": ("ms5",), "ensemble.sizes": (1, 2, 3),
+      "ensemble.settings.ms5.max_epochs": 1})
+  [cell] = ensembles_synthetic.cells(config)
+  layout = pipeline.layout_of(cell.config, slots=3)
+  assert layout.num_seeds == 2 and layout.num_members == 6
+  out = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label, progress=False,
+                          layout=layout)
+  return cell.config, out
 
 
 def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
-  config, out, _, _ = ensemble_outcome
-  ens_config = load_config("ensembles_synthetic", "smoke")
-  metrics = ensembles_synthetic.evaluate_ensembles(ens_config, out, 2, 3, [1, 2, 3])
+  config, out = ensemble_outcome
+  metrics = ensembles_synthetic.evaluate_ensembles(config, out, [1, 2, 3])
+  predict = jax.jit(out.trainer.predict)
   for s in range(2):
-    x = np.asarray(out.data.x_test[s * 3])
-    y = np.asarray(out.data.y_test[s * 3])
-    member_logits = []
-    for j in range(3):
-      p = jax.tree_util.tree_map(lambda a: a[s * 3 + j], out.params)
-      member_logits.append(np.asarray(out.trainer.logits(p, jnp.asarray(x))))
+    x, y = out.data.x_test[s], np.asarray(out.data.y_test[s])
+    member_logits = [np.asarray(predict(_member(out.variables, s * 3 + j), x)) for j in range(3)]
     for k in (1, 2, 3):
       mean_logits = np.mean(member_logits[:k], axis=0)
       # the helper itself ...
-      p_k = jax.tree_util.tree_map(lambda a: a[s * 3:s * 3 + k], out.params)
+      v_k = jax.tree_util.tree_map(lambda a: a[s * 3:s * 3 + k], out.variables)
       np.testing.assert_allclose(np.asarray(ensembles_synthetic.ensemble_logits(
-          out.trainer, p_k, jnp.asarray(x))), mean_logits, rtol=1e-5, atol=1e-5)
+          out.trainer.predict, v_k, x)), mean_logits, rtol=1e-5, atol=1e-5)
       # ... and the evaluated ensemble accuracy (computed here with numpy).
       expected = np.mean(np.argmax(mean_logits, -1) == y)
       assert metrics[k]["test_acc"][s] == pytest.approx(expected, abs=1e-6)
+    # The size-1 ensemble is the first member, as the member evaluation saw it.
+    assert metrics[1]["test_acc"][s] == pytest.approx(out.evals["test_acc"][s * 3], abs=1e-6)
 
 
 def test_ensemble_members_share_data_and_differ_in_init(ensemble_outcome):
-  config, out, _, model_keys = ensemble_outcome
+  config, out = ensemble_outcome
+  layout = out.layout
+  # One dataset per ensemble (shared by its 3 members), the one a plain run of that seed draws.
   x = np.asarray(out.data.x_train)
-  for s in range(2):
-    for j in range(1, 3):
-      np.testing.assert_array_equal(x[s * 3 + j], x[s * 3])
-      np.testing.assert_array_equal(np.asarray(out.data.y_train[s * 3 + j]),
-                                    np.asarray(out.data.y_train[s * 3]))
-  assert not np.array_equal(x[0], x[3])  # different ensembles, different datasets
-  # Ensemble s trains on exactly the dataset synthetic_sb gives seed `seed + s`.
+  assert x.shape[0] == layout.num_seeds and out.trainer.members_per_dataset == 3
+  assert not np.array_equal(x[0], x[1])  # different ensembles, different datasets
   spec = synthetic.spec_from_config(config.data)
   params = synthetic.params_from_config(spec, config.data)
   expected = synthetic.make_dataset(
-      spec, jax.random.fold_in(jax.random.key(config.seed + 1), synthetic_sb._DATA), params)
-  np.testing.assert_allclose(x[3], np.asarray(expected.x_train), atol=1e-6)
-  # Initialisations differ between members of one ensemble.
-  init = init_members(out.trainer, model_keys, out.data.x_train).params
+      spec, jax.random.fold_in(jax.random.key(config.seed + 1), int(Purpose.DATA)), params)
+  np.testing.assert_allclose(x[1], np.asarray(expected.x_train), atol=1e-6)
+  # Member j of ensemble s starts from fold_in(fold_in(key(seed + s), MODEL), j).
+  by_hand = jax.random.wrap_key_data(jnp.stack([jax.random.key_data(jax.random.fold_in(
+      jax.random.fold_in(jax.random.key(config.seed + s), int(Purpose.MODEL)), j))
+      for s in range(2) for j in range(3)]))
+  np.testing.assert_array_equal(jax.random.key_data(pipeline.model_keys(layout)),
+                                jax.random.key_data(by_hand))
+  # Initialisations differ between members of one ensemble, and so do the trained members.
+  init = init_members(out.trainer, by_hand, out.data.x_train).params
   kernels = np.asarray(jax.tree_util.tree_leaves(init)[1])
   for s in range(2):
     for j in range(1, 3):
       assert not np.allclose(kernels[s * 3 + j], kernels[s * 3])
-  final = jax.tree_util.tree_leaves(out.params)[1]
+  final = jax.tree_util.tree_leaves(out.variables["params"])[1]
   assert not np.allclose(np.asarray(final[0]), np.asarray(final[1]))
 
 
@@ -151,7 +156,7 @@ def test_half_randomization_permutes_each_chosen_coordinate():
 def _small_trainer(num_train=64):
   config = load_config("nonrandom_init", "smoke")
   config.model.width = 8
-  model = synthetic_sb.build_model(config.model)
+  model = build_model(config.model, "vector")
   opt = make_optimizer("sgd", 0.1, 0.9, 5e-5)  # momentum: the optimizer state must be reset too
   return Trainer(model, opt, TrainSpec(batch_size=16), num_train)
 
@@ -168,13 +173,12 @@ def test_init_hook_alpha_0_is_random_init_and_alpha_1_is_slab_exactly():
   record = {}
   hook = nonrandom_init.make_init_hook(slab.params, alphas, num_seeds, record)
   mixed = hook(trainer, states, None)
-  member = lambda tree, m: jax.tree_util.tree_map(lambda a: a[m], tree)
   for s in range(num_seeds):
-    assert _tree_equal(member(mixed.params, 0 * num_seeds + s), member(states.params, s))
-    assert _tree_equal(member(mixed.params, 2 * num_seeds + s), member(slab.params, s))
-    mid = jax.tree_util.tree_map(lambda a, b: 0.5 * a + 0.5 * b, member(slab.params, s),
-                                 member(states.params, num_seeds + s))
-    for a, b in zip(jax.tree_util.tree_leaves(member(mixed.params, num_seeds + s)),
+    assert _tree_equal(_member(mixed.params, 0 * num_seeds + s), _member(states.params, s))
+    assert _tree_equal(_member(mixed.params, 2 * num_seeds + s), _member(slab.params, s))
+    mid = jax.tree_util.tree_map(lambda a, b: 0.5 * a + 0.5 * b, _member(slab.params, s),
+                                 _member(states.params, num_seeds + s))
+    for a, b in zip(jax.tree_util.tree_leaves(_member(mixed.params, num_seeds + s)),
                     jax.tree_util.tree_leaves(mid)):
       np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
   assert _tree_equal(mixed.best_params, mixed.params)
@@ -203,15 +207,8 @@ def test_strip_simple_breaks_only_the_simple_coordinate():
       assert abs(np.mean((zz[:, 0] > 0) == np.asarray(data.y_train)) - 0.5) < 0.15
 
 
-@pytest.fixture(scope="module")
-def init_run(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("nonrandom_init"))
-  config = load_config("nonrandom_init", "smoke")
-  return workdir, config, nonrandom_init.run(config, workdir, progress=False)
-
-
-def test_nonrandom_init_smoke_run_writes_the_contract_files(init_run):
-  workdir, config, results = init_run
+def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
+  config, workdir, results = smoke_run("nonrandom_init")
   for name in CONTRACT + ("auc_vs_alpha.png",):
     assert os.path.getsize(os.path.join(workdir, name)) > 0, name
   with open(os.path.join(workdir, "results.json")) as f:
@@ -223,28 +220,24 @@ def test_nonrandom_init_smoke_run_writes_the_contract_files(init_run):
     for metric in ("test_acc", "test_auc", "s_rand_acc", "s_rand_auc", "sc_rand_acc",
                    "sc_rand_auc"):
       assert len(row["per_seed"][metric]) == config.num_seeds
-  # The α = 1 members start exactly at θ_slab: their initial metrics are M_slab's.
-  one, slab = common.find_row(saved, "alpha=1"), common.find_row(saved, "M_slab")
-  assert one["per_seed"]["init_test_acc"] == slab["per_seed"]["test_acc"]
-  assert one["per_seed"]["init_sc_rand_auc"] == slab["per_seed"]["sc_rand_auc"]
+  # The α = 1 members start exactly at θ_slab, evaluated with the same EVAL keys on the same
+  # test sets: their initial metrics are M_slab's.
+  one, slab = find_row(saved, "alpha=1"), find_row(saved, "M_slab")
+  for metric in ("test_acc", "test_auc", "s_rand_auc", "sc_rand_auc"):
+    assert one["per_seed"][f"init_{metric}"] == slab["per_seed"][metric], metric
+  # α = 0 starts from the random init, not from θ_slab.
+  zero = find_row(saved, "alpha=0")
+  assert zero["per_seed"]["init_test_acc"] != slab["per_seed"]["test_acc"]
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    stages = {json.loads(line)["stage"] for line in f}
-  assert stages == {"slab", "alpha"}
+    records = [json.loads(line) for line in f]
+  assert {r["cell"] for r in records} == {"slab", "alpha"}
+  members = {r["cell"]: len(r["train_acc"]) for r in records}
+  assert members == {"slab": config.num_seeds, "alpha": config.num_seeds * len(config.init.alphas)}
   claims = nonrandom_init.claims(results)
   assert [c["row"] for c in claims][0] == "alpha=0" and len(claims) == 2
 
 
 # ----------------------------------------------------------------------------- bad config
-
-
-def _set(config, path, value):
-  node = config
-  *parents, leaf = path.split(".")
-  for p in parents:
-    node = node[p]
-  with config.unlocked():
-    node[leaf] = value
-  return config
 
 
 @pytest.mark.parametrize("name,path,value,message", [
@@ -262,10 +255,10 @@ def _set(config, path, value):
     ("nonrandom_init", "model.name", "transformer", "model.name"),
 ])
 def test_bad_config_raises_config_error(name, path, value, message):
-  config = _set(load_config(name, "smoke"), path, value)
+  config = set_fields(load_config(name, "smoke"), **{path: value})
   module = ensembles_synthetic if name == "ensembles_synthetic" else nonrandom_init
   with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-    module.validate(config)
+    module.cells(config)
 
 
 def test_bad_config_exits_2_on_the_command_line(tmp_path):

@@ -1,9 +1,10 @@
-"""Tests for the classification metrics, S / S^c randomization and the SB metrics (SPEC §3).
+"""Tests for the classification metrics, S / S^c randomization and the SB evaluators (SPEC §3).
 
 References are independent: brute-force pairwise AUC, scipy's rankdata, a numpy simulation of the
-null AUC, numpy / log_softmax losses. The SB metrics are checked on hand-made models whose
-reliance on latent coordinates is known, so the published pattern (S-rand AUC 0.5, S^c-rand AUC 1
-for a model that uses only S) must come out exactly where it should.
+null AUC, numpy / log_softmax losses. The SB evaluators (``sb``, ``coordinatewise``,
+``decision_grid``) are checked on hand-made models whose reliance on latent coordinates is known,
+so the published pattern (S-rand AUC 0.5, S^c-rand AUC 1 for a model that uses only S) must come
+out exactly where it should.
 """
 
 import jax
@@ -12,11 +13,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from simplicity_bias import evaluators
 from simplicity_bias.data import synthetic as S
 from simplicity_bias.data.randomize import randomize_block, randomize_each_coordinate
+from simplicity_bias.data.registry import DataInfo
+from simplicity_bias.evaluators.sb import SB_METRICS, decision_grid
 from simplicity_bias.metrics.classification import (accuracy, auc_null_std, average_ranks,
                                                     cross_entropy, margin_scores, roc_auc)
-from simplicity_bias.metrics.sb import SB_METRICS, decision_grid, sb_metrics
 
 
 auc_jit = jax.jit(roc_auc)
@@ -159,9 +162,12 @@ def test_randomize_each_coordinate_matches_single_blocks():
 
 
 
-# ----------------------------------------------------------------------------- SB metrics
+# ----------------------------------------------------------------------------- SB evaluators
 
 SLAB_LO, SLAB_HI = 0.22, 0.66  # gap midpoints around the class-1 5-slab ±[.32, .56] (w=1, g=.1)
+# Hand-made "models": logits = a[0] * linear_model + a[1] * slab_model, ``a`` is the parameter.
+LINEAR, SLAB = (1.0, 0.0), (0.0, 1.0)
+ONE = pytest.approx(1.0, abs=1e-6)  # rank sums in float32 under vmap: 1 up to one ulp
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +175,9 @@ def lms5_test():
   spec = S.lms(5, dim=10, sizes=(10, 0, 2000), rotate=True)
   d = jax.jit(S.make_dataset, static_argnums=0)(spec, jax.random.PRNGKey(0),
                                                  S.default_params(spec))
-  return spec, d.x_test, d.y_test, d.rotation
+  info = DataInfo(name=spec.name, kind="vector", simple=spec.simple_coords,
+                  complex=spec.complex_coords, dim=spec.dim)
+  return info, d.x_test, d.y_test, d.rotation
 
 
 def linear_model(rotation):
@@ -189,58 +197,94 @@ def slab_model(rotation):
   return logits_fn
 
 
+def evaluate(names, models, x, y, w, info, seed=5, options=None):
+  """``evaluators.evaluate`` of the hand-made models (one row of ``a`` each) on one test set."""
+  def logits_fn(a, xx):
+    return a[0] * linear_model(w)(xx) + a[1] * slab_model(w)(xx)
+  models = jnp.asarray(models, jnp.float32)
+  keys = jax.random.split(jax.random.PRNGKey(seed), len(models))
+  return evaluators.evaluate(names, logits_fn, models, x, y, w, keys, info, options or {},
+                             shared_data=True)
+
+
 @pytest.fixture(scope="module")
-def run_sb(lms5_test):
-  """sb_metrics of ``a[0] * linear_model + a[1] * slab_model`` (one compile for both models)."""
-  spec = lms5_test[0]
-
-  def run(x, y, w, a, key):
-    logits_fn = lambda xx: a[0] * linear_model(w)(xx) + a[1] * slab_model(w)(xx)  # noqa: E731
-    return sb_metrics(logits_fn, x, y, w, spec.simple_coords, spec.complex_coords, key)
-
-  fn = jax.jit(run)
-  return lambda a: fn(*lms5_test[1:], jnp.asarray(a, jnp.float32), jax.random.PRNGKey(5))
+def sb_out(lms5_test):
+  """``sb`` + ``coordinatewise`` of the linear-only and the slab-only model (one compile)."""
+  info, x, y, w = lms5_test
+  return evaluate(["sb", "coordinatewise"], [LINEAR, SLAB], x, y, w, info)
 
 
-def test_sb_metrics_linear_only_model(lms5_test, run_sb):
+def test_sb_evaluator_linear_only_model(lms5_test, sb_out):
   """A model using only S: AUC 1, S-rand AUC ~ 0.5, S^c-rand AUC 1, coord 0 acc ~ 0.5, others 1."""
   _, x, y, w = lms5_test
-  m, scores = run_sb([1.0, 0.0])
-  assert set(SB_METRICS) | {"coord_rand_acc"} == set(m)
+  m = {k: v[0] if not isinstance(v, dict) else {s: a[0] for s, a in v.items()}
+       for k, v in sb_out.items()}
+  assert set(SB_METRICS) | {"coord_rand_acc", "scores", "auc_null_std"} == set(m)
   null = float(auc_null_std(y))
+  assert float(m["auc_null_std"]) == pytest.approx(null)
   n = y.shape[0]
-  assert float(m["test_auc"]) == 1.0 and float(m["test_acc"]) == 1.0
+  assert float(m["test_auc"]) == ONE and float(m["test_acc"]) == ONE
   assert abs(float(m["s_rand_auc"]) - 0.5) < 4 * null
   assert abs(float(m["s_rand_acc"]) - 0.5) < 4 * 0.5 / np.sqrt(n)
-  assert float(m["sc_rand_auc"]) == 1.0 and float(m["sc_rand_acc"]) == 1.0
+  assert float(m["sc_rand_auc"]) == ONE and float(m["sc_rand_acc"]) == ONE
   acc = np.asarray(m["coord_rand_acc"])
   assert acc.shape == (10,)
   assert abs(acc[0] - 0.5) < 4 * 0.5 / np.sqrt(n)
-  np.testing.assert_array_equal(acc[1:], 1.0)
-  np.testing.assert_allclose(scores["test"], 2 * (x @ w.T)[:, 0], atol=1e-5)
+  np.testing.assert_allclose(acc[1:], 1.0, atol=1e-6)
+  z0 = np.asarray(x @ w.T)[:, 0]
+  np.testing.assert_allclose(m["scores"]["test"], 2 * z0, atol=1e-5)
+  # S-randomized scores are the same values in another row order: one permutation of S.
+  s_rand = np.asarray(m["scores"]["s_rand"])
+  np.testing.assert_allclose(np.sort(s_rand), np.sort(2 * z0), atol=1e-5)
+  assert np.mean(np.abs(s_rand - 2 * z0) < 1e-5) < 0.05
+  np.testing.assert_allclose(m["scores"]["sc_rand"], 2 * z0, atol=1e-5)  # S kept in place
 
 
-def test_sb_metrics_slab_only_model(lms5_test, run_sb):
+def test_sb_evaluator_slab_only_model(lms5_test, sb_out):
   """A model using only a slab of S^c gives the opposite pattern."""
   _, _, y, _ = lms5_test
-  m, _ = run_sb([0.0, 1.0])
+  m = {k: v[1] for k, v in sb_out.items() if not isinstance(v, dict)}
   null = float(auc_null_std(y))
   n = y.shape[0]
-  assert float(m["test_auc"]) == 1.0 and float(m["test_acc"]) == 1.0
-  assert float(m["s_rand_auc"]) == 1.0 and float(m["s_rand_acc"]) == 1.0
+  assert float(m["test_auc"]) == ONE and float(m["test_acc"]) == ONE
+  assert float(m["s_rand_auc"]) == ONE and float(m["s_rand_acc"]) == ONE
   assert abs(float(m["sc_rand_auc"]) - 0.5) < 4 * null
   acc = np.asarray(m["coord_rand_acc"])
   assert abs(acc[1] - 0.5) < 4 * 0.5 / np.sqrt(n)
-  np.testing.assert_array_equal(np.delete(acc, 1), 1.0)
+  np.testing.assert_allclose(np.delete(acc, 1), 1.0, atol=1e-6)
 
 
-def test_sb_metrics_without_blocks(lms5_test):
+def test_coordinate_scan_leaves_the_block_metrics_unchanged(lms5_test, sb_out):
+  """``sb`` alone gives the numbers ``sb`` + ``coordinatewise`` gave (the key is split alike)."""
+  info, x, y, w = lms5_test
+  alone = evaluate(["sb"], [LINEAR, SLAB], x, y, w, info)
+  assert "coord_rand_acc" not in alone
+  for metric in SB_METRICS:
+    np.testing.assert_array_equal(alone[metric], sb_out[metric])
+  # A model's EVAL key decides its permutations: another key, other S-randomized scores.
+  other = evaluate(["sb"], [LINEAR], x, y, w, info, seed=6)
+  assert not np.allclose(other["scores"]["s_rand"][0], sb_out["scores"]["s_rand"][0])
+
+
+def test_sb_evaluator_without_blocks(lms5_test):
   """Datasets without S / S^c (like MS-7) report no randomized block metrics."""
-  _, x, y, w = lms5_test
-  m, scores = jax.jit(lambda x, y, w, k: sb_metrics(
-      slab_model(w), x, y, w, (), (), k, coordinatewise=False))(x, y, w, jax.random.PRNGKey(2))
-  assert set(m) == {"test_acc", "test_auc"} and set(scores) == {"test"}
-  assert float(m["test_auc"]) == 1.0
+  info, x, y, w = lms5_test
+  no_blocks = DataInfo(name="ms", kind="vector", dim=info.dim)
+  m = evaluate(["sb"], [SLAB], x, y, w, no_blocks)
+  assert set(m) == {"test_acc", "test_auc", "scores", "auc_null_std"}
+  assert set(m["scores"]) == {"test"}
+  assert float(m["test_auc"][0]) == ONE
+
+
+def test_evaluators_reject_unknown_names_and_data_kinds(lms5_test):
+  from simplicity_bias.validation import ConfigError
+  info = lms5_test[0]
+  with pytest.raises(ConfigError, match="unknown evaluator 'sbb'"):
+    evaluators.check(["sb", "sbb"], info)
+  image = DataInfo(name="mnist_cifar_A", kind="image", simple=(0, 32), complex=(32, 64))
+  with pytest.raises(ConfigError, match="'coordinatewise' does not apply to image data"):
+    evaluators.check(["sb", "coordinatewise"], image)
+  evaluators.check(["sb"], image)
 
 
 def test_decision_grid_shapes_and_axis(lms5_test):
@@ -255,3 +299,21 @@ def test_decision_grid_shapes_and_axis(lms5_test):
   _, _, g2 = decision_grid(slab_model(w), base, w, 0, 1, limit, resolution=r)
   assert np.allclose(g2, g2[:, :1], atol=1e-4)  # constant along u
   assert np.ptp(np.asarray(g2[:, 0])) > 0.3      # varies along v
+
+
+def test_decision_grid_evaluator_spans_the_first_s_and_sc_coordinates(lms5_test):
+  """The evaluator's grid: first S coordinate along u, first S^c coordinate along v, over
+  ±1.1 x the data width, at ``boundary_resolution`` points."""
+  info, x, y, w = lms5_test
+  r = 12
+  out = evaluate(["decision_grid"], [LINEAR, SLAB], x, y, w, info,
+                 options={"boundary_resolution": r})
+  u, v, grid = (np.asarray(a) for a in out["boundary"])
+  assert u.shape == (2, r) and grid.shape == (2, r, r)
+  np.testing.assert_allclose(u[0], np.linspace(-1.1, 1.1, r), atol=1e-6)
+  np.testing.assert_allclose(v[0], np.linspace(-1.1, 1.1, r), atol=1e-6)
+  # Linear model: 2 * u (latent 0) whatever v is; slab model: its slab rule in latent 1 = v.
+  np.testing.assert_allclose(grid[0], np.broadcast_to(2 * u[0][None, :], (r, r)), atol=1e-4)
+  a = np.abs(v[1])
+  slab = 2 * np.minimum(a - SLAB_LO, SLAB_HI - a)
+  np.testing.assert_allclose(grid[1], np.broadcast_to(slab[:, None], (r, r)), atol=1e-4)

@@ -14,101 +14,106 @@ import os
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
-from conftest import load_config, run_launch
-from simplicity_bias.data import images
+from conftest import run_launch, smoke_config
+from simplicity_bias import evaluators, pipeline
+from simplicity_bias.data import image_source, images
+from simplicity_bias.evaluators.sb import SB_METRICS
 from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.members import Purpose, layout
 from simplicity_bias.metrics.classification import auc_null_std
+from simplicity_bias.models import build as build_model
 from simplicity_bias.validation import ConfigError
-
-SB_NAMES = ("test_acc", "test_auc", "s_rand_acc", "s_rand_auc", "sc_rand_acc", "sc_rand_auc")
-
-
-def mock_tfds(num_examples=600):
-  """tfds mock whose splits hold different random images (tfds' own mock repeats one set in
-  every split, so a model could memorise the test images' noise blocks during training)."""
-
-  def as_data_source(builder, split, **kwargs):
-    del kwargs
-    rng = np.random.default_rng(["train", "test"].index(str(split)))
-    shape = builder.info.features["image"].shape
-    num_classes = builder.info.features["label"].num_classes
-    return [{"image": rng.integers(0, 256, size=shape, dtype=np.uint8),
-             "label": int(rng.integers(num_classes))} for _ in range(num_examples)]
-
-  return tfds.testing.mock_data(policy=tfds.testing.MockPolicy.USE_CODE,
-                                as_data_source_fn=as_data_source)
-
-
-def smoke_config(name, data_dir, **overrides):
-  c = load_config(name, "smoke")
-  with c.unlocked():
-    c.data.data_dir = str(data_dir)
-    for path, value in overrides.items():
-      node = c
-      *parents, leaf = path.split(".")
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
 
 
 # ------------------------------------------------------------------- evaluation, no training
 
 
-def _two_block_dataset(n=600, seed=0):
+def _two_block_test_set(n=600, seed=0):
   """Test images whose top and bottom blocks both carry the label (brightness shift)."""
   rng = np.random.default_rng(seed)
   y = rng.integers(0, 2, n).astype(np.int32)
   x = rng.uniform(0.0, 0.7, size=(n, 64, 32, 3)).astype(np.float32)
   x += 0.3 * y[:, None, None, None] * rng.uniform(0.5, 1.0, size=(n, 1, 1, 1)).astype(np.float32)
-  return images.MnistCifarDataset(x_train=x[:2], y_train=y[:2], x_test=x, y_test=y, variant="A",
-                                  source_note="generated")
+  return x, y
 
 
 @pytest.mark.parametrize("block", ["simple", "complex"])
-def test_randomized_sets_break_exactly_the_block_a_model_reads(block):
-  data = _two_block_dataset()
-  rows = slice(*(data.simple_block if block == "simple" else data.complex_block))
-  # Two "members" that read only `block`: score = mean brightness of its rows (x2 for member 2).
-  read = lambda x: np.asarray(x)[:, rows].mean(axis=(1, 2, 3))
-  sets = mnist_cifar.eval_sets(data, seed=3)
-  logits = {k: np.stack([np.stack([np.zeros(len(v)), s * read(v)], -1) for s in (1.0, 2.0)])
-            for k, v in sets.items()}
-  metrics, _ = mnist_cifar.score_sets(logits, data.y_test)
-  assert np.all(metrics["test_auc"] > 0.9)
+def test_randomized_sets_break_exactly_the_block_a_model_reads(block, tmp_path):
+  """``sb`` on MNIST-CIFAR's DataInfo: randomizing the block a model reads is chance, the other
+  block changes nothing (the model never sees it)."""
+  info = image_source.info(smoke_config("mnist_cifar", tmp_path))
+  assert info.simple == images.SIMPLE_BLOCK and info.complex == images.COMPLEX_BLOCK
+  x, y = _two_block_test_set()
+  start, stop = images.SIMPLE_BLOCK if block == "simple" else images.COMPLEX_BLOCK
+  # Two "models" that read only `block`: score = scale x mean brightness of its rows.
+  scales = jnp.asarray([1.0, 2.0])
+
+  def logits_fn(scale, xx):
+    score = scale * jnp.mean(xx[:, start:stop], axis=(1, 2, 3))
+    return jnp.stack([jnp.zeros_like(score), score], -1)
+
+  runs = layout(seed=3, num_seeds=2)
+  out = evaluators.evaluate(["sb"], logits_fn, scales, jnp.asarray(x), jnp.asarray(y), None,
+                            runs.keys(Purpose.EVAL), info, {}, shared_data=True)
+  assert set(SB_METRICS) <= set(out)
+  assert np.all(out["test_auc"] > 0.9)
   broken, kept = ("s_rand", "sc_rand") if block == "simple" else ("sc_rand", "s_rand")
-  null = float(auc_null_std(jnp.asarray(data.y_test)))
-  np.testing.assert_array_less(np.abs(metrics[f"{broken}_auc"] - 0.5), 4 * null)
-  np.testing.assert_array_equal(metrics[f"{kept}_auc"], metrics["test_auc"])
-  np.testing.assert_array_equal(metrics[f"{kept}_acc"], metrics["test_acc"])
+  null = float(auc_null_std(jnp.asarray(y)))
+  np.testing.assert_array_less(np.abs(out[f"{broken}_auc"] - 0.5), 4 * null)
+  np.testing.assert_array_equal(out[f"{kept}_auc"], out["test_auc"])
+  np.testing.assert_array_equal(out[f"{kept}_acc"], out["test_acc"])
+  # The broken block's rows come from other test images: the same scores, reordered.
+  read = x[:, start:stop].mean(axis=(1, 2, 3))
+  for m, scale in enumerate((1.0, 2.0)):
+    moved = np.asarray(out["scores"][broken][m])
+    np.testing.assert_allclose(np.sort(moved), np.sort(scale * read), rtol=1e-5)
+    assert np.mean(np.isclose(moved, scale * read, rtol=1e-6)) < 0.05
+  # Each run permutes with its own EVAL key.
+  assert not np.allclose(out["scores"][broken][0], out["scores"][broken][1] / 2)
 
 
-def test_ensemble_logits_average_consecutive_members():
+def test_cifar_only_data_has_no_block_to_randomize(tmp_path):
+  """The CIFAR image is all of a CIFAR-only input: permuting it would shuffle whole images."""
+  info = image_source.info(smoke_config("cifar_only", tmp_path))
+  assert not info.has("simple") and not info.has("complex")
+
+
+def test_ensemble_logits_average_the_members():
   rng = np.random.default_rng(0)
-  member = rng.normal(size=(6, 5, 2))
-  out = mnist_cifar.ensemble_logits(member, 3)
-  assert out.shape == (2, 5, 2)
-  np.testing.assert_allclose(out[0], (member[0] + member[1] + member[2]) / 3)
-  np.testing.assert_allclose(out[1], (member[3] + member[4] + member[5]) / 3)
+  weights = jnp.asarray(rng.normal(size=(3, 4, 2)), jnp.float32)  # 3 members, linear 4 -> 2
+  x = jnp.asarray(rng.normal(size=(5, 4)), jnp.float32)
+  out = mnist_cifar.ensemble_logits(lambda v, xx: xx @ v["w"], {"w": weights}, x)
+  expected = np.mean([np.asarray(x) @ np.asarray(w) for w in weights], axis=0)
+  np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_bad_configs_are_rejected_before_loading_data(tmp_path):
+  """``cells`` checks everything without touching data: ``tmp_path`` holds no dataset."""
   with pytest.raises(ConfigError, match="resnet50"):  # the message lists the image models
-    mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, **{"model.name": "fcn"}))
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"model.name": "fcn"}))
   with pytest.raises(ConfigError, match="data.variant"):
-    mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, **{"data.variant": "D"}))
-  with pytest.raises(ConfigError, match="checkpoint_every"):
-    mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, resume=True))
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"data.variant": "D"}))
+  with pytest.raises(ConfigError, match="contradict"):
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, resume=True, overwrite=True))
+  with pytest.raises(ConfigError, match="ensemble_size"):
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, ensemble_size=0))
+  with pytest.raises(ConfigError, match="batch_size"):
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"data.num_train": 8}))
   with pytest.raises(ConfigError, match="cell 'A vgg99'"):
-    mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, **{"sweep.models": "resnet18,vgg99",
-                                                                  "sweep.variants": "A,B"}))
-  cells = mnist_cifar.validate(smoke_config("mnist_cifar", tmp_path, **{
+    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"sweep.models": "resnet18,vgg99",
+                                                               "sweep.variants": "A,B"}))
+  cells = mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{
       "sweep.models": "resnet18,vgg11", "sweep.variants": "A,C"}))
-  assert [cell.label for cell, _ in cells] == ["A resnet18", "C resnet18", "A vgg11", "C vgg11"]
-  # A swept model starts from its own defaults, not the base model's fields.
-  assert cells[2][1].model.to_dict() == {"name": "vgg11"}
+  assert [cell.label for cell in cells] == ["A resnet18", "C resnet18", "A vgg11", "C vgg11"]
+  assert [cell.config.data.variant for cell in cells] == ["A", "C", "A", "C"]
+  # A swept model starts from its own defaults, not the base model's fields (the smoke
+  # ResNet's base_width=4 would not apply to a VGG).
+  assert cells[0].config.model.base_width == 4
+  vgg = cells[2].config.model
+  assert vgg.name == "vgg11"
+  assert all(v is None for k, v in vgg.items() if k != "name"), vgg
+  build_model(vgg, "image")  # no ResNet field reaches the VGG's builder
 
 
 def test_missing_dataset_exits_with_one_sentence(tmp_path):
@@ -127,30 +132,12 @@ def test_missing_dataset_exits_with_one_sentence(tmp_path):
 # ------------------------------------------------------------------- training under mock data
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-  """Mock tfds data, stacked into the npz cache once so that every run sees the same images."""
-  path = tmp_path_factory.mktemp("tfds")
-  from simplicity_bias.data import sources
-  with mock_tfds():
-    for split in ("train", "test"):
-      sources.load_split("cifar10", split, data_dir=path)
-  return path
-
-
-@pytest.fixture(scope="module")
-def smoke_run(data_dir, tmp_path_factory):
-  workdir = tmp_path_factory.mktemp("mnist_cifar")
-  config = smoke_config("mnist_cifar", data_dir)
-  return config, workdir, mnist_cifar.run(config, str(workdir))
-
-
 def test_model_learns_the_digits_and_ignores_the_noise_block(smoke_run):
-  config, workdir, results = smoke_run
+  config, workdir, results = smoke_run("mnist_cifar")
   row = results["rows"][0]
-  assert set(SB_NAMES) <= set(row["summary"])
-  assert all(len(row["per_seed"][m]) == config.num_seeds for m in SB_NAMES)
-  s = {m: np.asarray(row["per_seed"][m]) for m in SB_NAMES}
+  assert set(SB_METRICS) <= set(row["summary"])
+  assert all(len(row["per_seed"][m]) == config.num_seeds for m in SB_METRICS)
+  s = {m: np.asarray(row["per_seed"][m]) for m in SB_METRICS}
   assert np.all(s["test_auc"] > 0.9), s
   # The mock CIFAR block is noise: randomizing it changes nothing, randomizing digits is chance.
   np.testing.assert_allclose(s["sc_rand_auc"], s["test_auc"], atol=0.1)
@@ -169,14 +156,15 @@ class _Killed(Exception):
   pass
 
 
-def test_killed_ensemble_run_resumes_to_the_same_numbers(data_dir, tmp_path, monkeypatch):
-  straight = mnist_cifar.run(smoke_config("mnist_cifar_ensemble", data_dir), str(tmp_path / "a"))
+def test_killed_ensemble_run_resumes_to_the_same_numbers(smoke_run, image_data_dir, tmp_path,
+                                                         monkeypatch):
+  _, straight_dir, straight = smoke_run("mnist_cifar_ensemble")
   row = straight["rows"][0]
   assert len(row["per_seed"]["test_auc"]) == 2  # two ensembles of two members
   assert "member_s_rand_auc" in row["summary"]
 
-  real_fit = mnist_cifar.fit
-  straight_steps = _logged_steps(tmp_path / "a")
+  real_fit = pipeline.fit
+  straight_steps = _logged_steps(straight_dir)
   assert len(straight_steps) >= 4
   kill_step = straight_steps[2]  # after three checks; the run has more
 
@@ -188,23 +176,23 @@ def test_killed_ensemble_run_resumes_to_the_same_numbers(data_dir, tmp_path, mon
     return real_fit(*args, on_eval=record, **kwargs)
 
   workdir = tmp_path / "b"
-  every = straight_steps[1]  # a checkpoint at the second check, none at the third
-  monkeypatch.setattr(mnist_cifar, "fit", fit_killed)
+  # A checkpoint at every check: the last one before the kill is at the second check.
+  config = lambda **kw: smoke_config("mnist_cifar_ensemble", image_data_dir,  # noqa: E731
+                                     checkpoint_every_s=0.0, **kw)
+  monkeypatch.setattr(pipeline, "fit", fit_killed)
   with pytest.raises(_Killed):
-    mnist_cifar.run(smoke_config("mnist_cifar_ensemble", data_dir, checkpoint_every=every),
-                    str(workdir))
-  monkeypatch.setattr(mnist_cifar, "fit", real_fit)
+    pipeline.run(config(), str(workdir), progress=False)
+  monkeypatch.setattr(pipeline, "fit", real_fit)
   checkpoints = workdir / "checkpoints" / "A_resnet18"
   saved = sorted(int(s) for s in os.listdir(checkpoints) if s.isdigit())
   assert saved[-1] == straight_steps[1] < kill_step
+  assert not (workdir / "results.json").exists()
 
-  changed = smoke_config("mnist_cifar_ensemble", data_dir, checkpoint_every=every, resume=True,
-                         **{"optim.learning_rate": 0.01})
   with pytest.raises(ConfigError, match="optim"):
-    mnist_cifar.run(changed, str(workdir))
+    pipeline.run(config(resume=True, **{"optim.learning_rate": 0.01}), str(workdir),
+                 progress=False)
 
-  resumed = mnist_cifar.run(smoke_config("mnist_cifar_ensemble", data_dir,
-                                         checkpoint_every=every, resume=True), str(workdir))
+  resumed = pipeline.run(config(resume=True), str(workdir), progress=False)
   for metric, values in straight["per_seed"].items():
     assert resumed["per_seed"][metric] == values, metric
   # The checks after the checkpoint were logged by the killed run; they appear once.
@@ -216,8 +204,8 @@ def _logged_steps(workdir):
     return [json.loads(line)["step"] for line in f]
 
 
-def test_cifar_only_reports_accuracy_without_randomized_sets(data_dir, tmp_path):
-  results = mnist_cifar.run(smoke_config("cifar_only", data_dir), str(tmp_path))
+def test_cifar_only_reports_accuracy_without_randomized_sets(smoke_run):
+  _, _, results = smoke_run("cifar_only")
   row = results["rows"][0]
   assert {"test_acc", "test_auc"} <= set(row["summary"])
   assert "s_rand_auc" not in row["summary"] and "sc_rand_auc" not in row["summary"]

@@ -1,30 +1,21 @@
-"""Extreme SB across models (sb_models): cells, validation, and a smoke run end to end."""
+"""Extreme SB across models (sb_models): cells, validation, and the smoke run end to end."""
 
-import json
 import os
 
 import pytest
 
 from conftest import load_config, run_launch
 from simplicity_bias.data import synthetic
-from simplicity_bias.experiments import common, get_experiment, sb_models
+from simplicity_bias.experiments import get_experiment, sb_models
+from simplicity_bias.experiments.claims import find_row
+from simplicity_bias.models import build as build_model
 from simplicity_bias.validation import ConfigError
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-  """The smoke preset through the command line (one process, all its cells)."""
-  workdir = tmp_path_factory.mktemp("sb_models")
-  proc = run_launch("train.py", "--config=configs/sb_models.py:smoke", f"--workdir={workdir}")
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  with open(workdir / "results.json") as f:
-    return workdir, json.load(f), proc.stdout
 
 
 def test_default_cells_are_the_papers():
   config = load_config("sb_models")
   assert get_experiment(config.experiment) is sb_models
-  cells = sb_models.cells_of(config)
+  cells = sb_models.cells(config)
   labels = [c.label for c in cells]
   models = ["fcn(100,1)", "fcn(100,2)", "cnn1d(32,7,1)", "cnn1d(32,7,2)", "gru(100,10,1)",
             "gru(100,10,2)"]
@@ -33,11 +24,13 @@ def test_default_cells_are_the_papers():
   assert config.optim.name == "sgd" and config.optim.learning_rate == 0.1
   assert config.optim.weight_decay == 5e-5 and config.train.batch_size == 256
   assert config.train.stop_eps == 1e-4 and config.num_seeds >= 8
-  _, configs = sb_models.validate(config)
-  by_label = dict(zip(labels, configs))
+  by_label = {c.label: c.config for c in cells}
   ms57 = by_label["ms57 / gru(100,10,2)"]
+  assert ms57.data.name == "ms57" and ms57.train.max_epochs == 200  # the dataset's section
   assert ms57.data.num_train == 100_000 and ms57.data.num_test == 50_000
-  assert ms57.model.to_dict() == {"name": "gru", "hidden": 100, "step_size": 10, "layers": 2}
+  gru = build_model(ms57.model, "vector")
+  assert (type(gru).__name__, gru.hidden, gru.step_size, gru.layers) == ("GRU", 100, 10, 2)
+  assert by_label["lms5 / gru(100,10,2)"].train.max_epochs == 100
   lms5 = by_label["lms5 / cnn1d(32,7,1)"]
   assert lms5.data.num_train == 100_000 and lms5.data.num_test == 10_000
   wide = by_label["lms5 d=250 / fcn(2000,1)"]
@@ -57,7 +50,7 @@ def test_bad_model_spec_is_a_config_error(spec, message):
   config = load_config("sb_models", "smoke")
   config.sweep.models = ("fcn:100:1", spec)
   with pytest.raises(ConfigError, match=message):
-    sb_models.validate(config)
+    sb_models.cells(config)
 
 
 def test_gru_step_size_must_divide_dim():
@@ -65,22 +58,22 @@ def test_gru_step_size_must_divide_dim():
   config.sweep.models = ("gru:16:7:1",)
   with pytest.raises(ConfigError, match=r"cell 'lms5 / gru\(16,7,1\)'.*data\.dim=50 is not "
                                         r"divisible by model\.step_size=7"):
-    sb_models.validate(config)
+    sb_models.cells(config)
 
 
 def test_bad_cell_fields_name_the_cell():
   config = load_config("sb_models", "smoke")
   config.sweep.per_model.cnn1d = {"model": {"activation": "swish"}}
   with pytest.raises(ConfigError, match=r"cell 'lms5 / cnn1d\(8,7,1\)'.*model\.activation"):
-    sb_models.validate(config)
+    sb_models.cells(config)
   config = load_config("sb_models", "smoke")
   config.sweep.per_model.rnn = {"train": {"max_epochs": 3}}
   with pytest.raises(ConfigError, match="sweep.per_model.rnn"):
-    sb_models.validate(config)
+    sb_models.cells(config)
   config = load_config("sb_models", "smoke")
   config.sweep.per_dataset.lms5 = {"per_model": {"lstm": {"train": {"max_epochs": 3}}}}
   with pytest.raises(ConfigError, match="sweep.per_dataset.lms5.per_model.lstm"):
-    sb_models.validate(config)
+    sb_models.cells(config)
 
 
 def test_bad_spec_exits_2_on_the_command_line(tmp_path):
@@ -93,27 +86,27 @@ def test_bad_spec_exits_2_on_the_command_line(tmp_path):
 
 
 def test_smoke_run_writes_rows_figure_and_report(smoke_run):
-  workdir, results, stdout = smoke_run
-  config = load_config("sb_models", "smoke")
+  config, workdir, results = smoke_run("sb_models")
   assert results["experiment"] == "sb_models"
   labels = [r["label"] for r in results["rows"]]
-  assert labels == [c.label for c in sb_models.cells_of(config)]
+  assert labels == [c.label for c in sb_models.cells(config)]
   assert any("cnn1d" in l for l in labels) and any("gru" in l for l in labels)
   for row in results["rows"]:
     for key in ("s_rand_auc", "sc_rand_auc", "test_auc", "updates", "converged"):
       assert len(row["per_seed"][key]) == config.num_seeds, (row["label"], key)
       assert f"{key}[{row['label']}]" in results["summary"]
     assert set(row["params"]) >= {"dataset", "model", "dim"}
+    assert row["timing"]["members"] == config.num_seeds
   for name in ("results.json", "results.csv", "report.md", "config.json", "sb_models_auc.png"):
     assert os.path.getsize(workdir / name) > 0, name
-  assert "sb_models_auc.png" in (workdir / "report.md").read_text()
-  assert "[lms5 / gru(16,10,1)]" in stdout
+  report = (workdir / "report.md").read_text()
+  assert "sb_models_auc.png" in report and "lms5 / gru(16,10,1)" in report
 
 
 def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
   """S-rand AUC near .5 in every cell (1k test points: null sd ~ .018, 2 seeds), S^c-randomized
   AUC close to the standard AUC (the slabs are ignored) and the model has learned (AUC > .9)."""
-  _, results, _ = smoke_run
+  _, _, results = smoke_run("sb_models")
   for row in results["rows"]:
     s = row["summary"]
     assert abs(s["s_rand_auc"]["mean"] - 0.5) <= 0.06, row["label"]
@@ -122,7 +115,7 @@ def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
 
 
 def test_claims_have_pass_flags(smoke_run):
-  _, results, _ = smoke_run
+  _, _, results = smoke_run("sb_models")
   claims = sb_models.claims(results)
   assert len(claims) == 2 * len(results["rows"])
   for c in claims:
@@ -131,15 +124,16 @@ def test_claims_have_pass_flags(smoke_run):
   s_claims = [c for c in claims if c["metric"] == "s_rand_auc"]
   assert all(c["pass"] for c in s_claims) and all(c["band"] == [0.45, 0.55] for c in s_claims)
   # The claim judges the row's mean against the band.
-  row = common.find_row(results, claims[1]["row"])
+  row = find_row(results, claims[1]["row"])
   assert claims[1]["mean"] == row["summary"]["sc_rand_auc"]["mean"]
   assert claims[1]["pass"] == (row["summary"]["sc_rand_auc"]["mean"] >= 0.98)
 
 
 def test_cpu_preset_validates_and_skip_is_checked():
   config = load_config("sb_models", "cpu")
-  cells, configs = sb_models.validate(config)
+  cells = sb_models.cells(config)
   labels = [c.label for c in cells]
+  configs = [c.config for c in cells]
   assert len(labels) == 12 and "ms57 / cnn1d(32,7,2)" not in labels
   ms57 = configs[labels.index("ms57 / cnn1d(32,7,1)")]
   assert ms57.data.num_train == 100_000 and ms57.train.max_epochs == 30  # dataset's per_model
@@ -147,4 +141,4 @@ def test_cpu_preset_validates_and_skip_is_checked():
   assert configs[labels.index("lms5 / gru(100,10,1)")].train.max_epochs == 100
   config.sweep.skip = ("ms57 / cnn1d(32,7,3)",)
   with pytest.raises(ConfigError, match="sweep.skip names cells that are not in the sweep"):
-    sb_models.validate(config)
+    sb_models.cells(config)

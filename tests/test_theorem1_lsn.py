@@ -1,4 +1,5 @@
-"""Theorem 1 on LSN: the smoke run end to end, vmap = per-seed loop, hinge gradient, bad configs."""
+"""Theorem 1 on LSN: the smoke run end to end, vmap = per-seed runs, the theorem's network and
+hinge gradient, the theory scales, bad configs."""
 
 import json
 import math
@@ -9,25 +10,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import load_config
-from simplicity_bias.data.randomize import randomize_block
+from conftest import load_config, set_fields
+from simplicity_bias import pipeline
 from simplicity_bias.experiments import theorem1_lsn
+from simplicity_bias.models import get_model
+from simplicity_bias.models.theory import init_std, weight_stats
+from simplicity_bias.report.run import RunWriter
+from simplicity_bias.train.objectives import hinge_loss
 from simplicity_bias.validation import ConfigError
 
 
-def test_smoke_run_linear_weight_grows_while_slab_and_noise_stay(tmp_path):
-  config = load_config("theorem1_lsn", "smoke")
-  results = theorem1_lsn.run(config, str(tmp_path), progress=False)
+def test_smoke_run_linear_weight_grows_while_slab_and_noise_stay(smoke_run):
+  config, workdir, results = smoke_run("theorem1_lsn")
 
   for name in ("config.json", "results.json", "results.csv", "report.md", "metrics.jsonl",
                "weights_per_step.png"):
-    assert (tmp_path / name).stat().st_size > 0, name
-  on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert (workdir / name).stat().st_size > 0, name
+  on_disk = json.loads((workdir / "results.json").read_text())
   assert on_disk["experiment"] == "theorem1_lsn"
   assert [r["label"] for r in on_disk["rows"]] == ["d=20", "d=40"]
   assert "linear_growth[d=20]" in on_disk["summary"]
-  lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
-  assert len(lines) == 2 * (config.train.steps + 1)
+  lines = (workdir / "metrics.jsonl").read_text().splitlines()
+  steps = config.train.max_epochs  # one full-batch step per epoch
+  assert len(lines) == 2 * (steps + 1)  # the initialisation, then one check per step
+  assert [json.loads(l)["step"] for l in lines[:steps + 1]] == list(range(steps + 1))
 
   small = results["rows"][0]
   s = small["summary"]
@@ -43,39 +49,67 @@ def test_smoke_run_linear_weight_grows_while_slab_and_noise_stay(tmp_path):
   assert abs(s["s_rand_acc"]["mean"] - 0.5) < 0.06 and s["sc_rand_acc"]["mean"] > 0.95
   # The per-step curves start at the initialisation and the linear weight rises monotonically.
   curve = small["per_step"]["w_linear"]["mean"]
-  assert len(curve) == config.train.steps + 1 and np.all(np.diff(curve) >= -1e-7)
+  assert len(curve) == steps + 1 and np.all(np.diff(curve) >= -1e-7)
+  # At the initialisation the weights are N(0, 1/(dk)): E|w| = std·√(2/π) (3 seeds x 20 units).
+  std = init_std(20, config.model.hidden)
+  assert curve[0] == pytest.approx(std * math.sqrt(2 / math.pi), rel=0.3)
+  # Growth = final / initial weight, per seed.
+  seed_curve = np.asarray(small["per_seed"]["w_linear_final"]) / np.asarray(
+      small["per_seed"]["linear_growth"])
+  assert np.mean(seed_curve) == pytest.approx(curve[0], rel=1e-5)
 
   claims = theorem1_lsn.claims(results)
   assert claims and all({"claim", "metric", "mean", "band", "pass"} <= set(c) for c in claims)
   assert all(c["pass"] for c in claims), [c for c in claims if not c["pass"]]
 
 
-def test_vmapped_seeds_equal_a_per_seed_loop():
-  # The smoke preset's d = 20: the stacked program is cached from the smoke run above.
-  config = load_config("theorem1_lsn", "smoke")
-  setting = theorem1_lsn.setting_for(config, 20)
-  keys = theorem1_lsn.seed_keys(config)
-  stacked = theorem1_lsn.train_stack(setting, keys)
-  one = jax.jit(lambda k: theorem1_lsn.train_member(setting, k))
-  for i in range(config.num_seeds):
-    alone = one(keys[i])
-    jax.tree_util.tree_map(
-        lambda v, a: np.testing.assert_allclose(np.asarray(v)[i], np.asarray(a), atol=1e-5),
-        stacked, alone)
+def test_vmapped_seeds_equal_separate_runs(smoke_run):
+  """Seed 1 of the smoke run's d = 20 cell, trained alone, gives that seed's numbers: members
+  trained together (hinge objective, weight monitor) do not interact."""
+  config, _, results = smoke_run("theorem1_lsn")
+  alone = set_fields(load_config("theorem1_lsn", "smoke"),
+                     **{"seed": config.seed + 1, "num_seeds": 1, "sweep.dims": (20,)})
+  [cell] = theorem1_lsn.cells(alone)
+  outcome = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label,
+                              progress=False, monitor=weight_stats, check_at_start=True)
+  [row] = theorem1_lsn.rows(cell, outcome)
+  joint = results["rows"][0]
+  assert joint["label"] == row["label"] == "d=20"
+  for metric in ("w_linear_final", "w_slab_final", "w_noise_final", "train_loss", "train_acc",
+                 "test_acc", "s_rand_acc", "sc_rand_acc", "test_auc"):
+    np.testing.assert_allclose(row["per_seed"][metric], joint["per_seed"][metric][1:2],
+                               atol=1e-5, err_msg=metric)
+
+
+def _reference(w, b, x):
+  """f(x) = Σ_j a_j ReLU(w_j·x + b_j), a_j = +1/√k (first half) or −1/√k, in numpy."""
+  k = w.shape[0]
+  a = np.where(np.arange(k) < k // 2, 1.0, -1.0) / np.sqrt(k)
+  pre = x @ w.T + b
+  return np.maximum(pre, 0) @ a, pre, a
 
 
 def test_hinge_gradient_matches_finite_differences_and_the_closed_form():
   k, d, n, eps = 4, 5, 9, 1e-6
   with jax.enable_x64(True):
     rng = np.random.default_rng(3)
-    params = {"w": jnp.asarray(rng.normal(size=(k, d))), "b": jnp.asarray(0.3 * rng.normal(size=k))}
-    x = jnp.asarray(rng.normal(size=(n, d)))
-    s = jnp.asarray(rng.choice([-1.0, 1.0], size=n))
-    a = theorem1_lsn.output_weights(k).astype(jnp.float64)
-    for p in (params, {"w": params["w"]}):   # with and without the (optional) bias
-      loss = lambda q: theorem1_lsn.hinge_loss(q, a, x, s)
-      margins = 1 - s * theorem1_lsn.forward(p, a, x)
-      assert float(loss(p)) > 0 and float(jnp.min(jnp.abs(margins))) > 1e-3  # off the kink
+    w, b = rng.normal(size=(k, d)), 0.3 * rng.normal(size=k)
+    x = rng.normal(size=(n, d))
+    s = rng.choice([-1.0, 1.0], size=n)
+    y = jnp.asarray((s + 1) / 2, jnp.int32)
+    for bias in (True, False):   # with and without the (optional) bias
+      model = get_model("fixed_output_relu", hidden=k, bias=bias)
+      p = {"w": jnp.asarray(w), **({"b": jnp.asarray(b)} if bias else {})}
+      assert jax.tree_util.tree_structure(p) == jax.tree_util.tree_structure(
+          model.init(jax.random.key(0), jnp.zeros((1, d)))["params"])
+      f_ref, pre, a = _reference(w, b if bias else 0.0, x)
+      logits = np.asarray(model.apply({"params": p}, jnp.asarray(x)))
+      np.testing.assert_allclose(logits[:, 1], f_ref, atol=1e-12)
+      np.testing.assert_array_equal(logits[:, 0], 0.0)
+      loss = lambda q: hinge_loss(model.apply({"params": q}, jnp.asarray(x)), y)  # noqa: E731
+      margins = 1 - s * f_ref
+      assert float(loss(p)) == pytest.approx(np.mean(np.maximum(margins, 0)), abs=1e-12)
+      assert float(loss(p)) > 0 and np.min(np.abs(margins)) > 1e-3  # off the kink
       grads = jax.jit(jax.grad(loss))(p)
       flat, unravel = jax.flatten_util.ravel_pytree(p)
       steps = eps * jnp.eye(flat.size)
@@ -83,32 +117,40 @@ def test_hinge_gradient_matches_finite_differences_and_the_closed_form():
       numeric = (at(flat + steps) - at(flat - steps)) / (2 * eps)
       np.testing.assert_allclose(jax.flatten_util.ravel_pytree(grads)[0], numeric, atol=1e-8)
       # Closed form: dL/dw_j = −(1/n) Σ_i s_i a_j 1[w_j·x_i + b_j > 0] 1[s_i f(x_i) < 1] x_i.
-      pre = x @ p["w"].T + p.get("b", 0.0)
       coef = -(s * (margins > 0))[:, None] * (pre > 0) * a[None, :] / n     # [n, k]
       np.testing.assert_allclose(grads["w"], coef.T @ x, atol=1e-12)
 
 
-def test_randomize_equals_randomize_block_without_rotation():
-  rng = np.random.default_rng(0)
-  x, perm = jnp.asarray(rng.normal(size=(50, 6)), jnp.float32), rng.permutation(50)
-  expected = randomize_block(x, jnp.eye(6), jnp.arange(6) == 1, perm)
-  np.testing.assert_allclose(theorem1_lsn._randomize(x, 1, perm), expected, atol=1e-6)
+def test_weight_stats_of_known_weights():
+  w = np.array([[3.0, -1.0, 1.0, 2.0, -2.0], [-1.0, 0.5, 0.0, 0.0, 3.0]], np.float32)
+  stats = {k: float(v) for k, v in weight_stats({"w": jnp.asarray(w)}).items()}
+  assert stats["w_linear"] == pytest.approx(2.0)
+  assert stats["w_slab"] == pytest.approx(0.75)
+  assert stats["w_noise"] == pytest.approx((3.0 + 3.0) / 2)
+  assert stats["w_noise_coord"] == pytest.approx(np.mean(np.abs(w[:, 2:])))
 
 
-def test_theory_scales():
-  th = theorem1_lsn.theory(400, 100, theorem1_lsn.init_std(400, 100))
+def test_theory_scales_and_the_initialisation():
+  th = theorem1_lsn.theory(400, 100, init_std(400, 100))
   assert th["linear"] == pytest.approx(0.2)
   assert th["linear_growth"] == pytest.approx(math.sqrt(2 * math.pi * 400))
-  assert theorem1_lsn.init_std(400, 100, "theorem") == pytest.approx(
-      0.005 / math.log(400) ** 2)
+  assert init_std(400, 100, "theorem") == pytest.approx(0.005 / math.log(400) ** 2)
+  # The model draws its first layer with that standard deviation.
+  for init, scale in (("fan_in", 1.0), ("theorem", 2.0)):
+    model = get_model("fixed_output_relu", hidden=100, init=init, init_scale=scale)
+    w = np.asarray(model.init(jax.random.key(0), jnp.zeros((1, 400)))["params"]["w"])
+    assert w.shape == (100, 400)
+    assert w.std() == pytest.approx(init_std(400, 100, init, scale), rel=0.02)
+    assert abs(w.mean()) < 4 * w.std() / math.sqrt(w.size)
 
 
 @pytest.mark.parametrize("field, value", [
     ("sweep.dims", (100, 2)),
     ("sweep.dims", ()),
+    ("sweep.dims", (20, 20)),
     ("model.hidden", 7),
     ("model.hidden", 0),
-    ("train.steps", 0),
+    ("train.max_epochs", 0),
     ("optim.learning_rate", 0.0),
     ("optim.learning_rate", -0.1),
     ("data.num_train", 0),
@@ -116,13 +158,18 @@ def test_theory_scales():
     ("num_seeds", 0),
     ("model.init", "xavier"),
     ("model.init_scale", 0.0),
+    ("objective.name", "squared"),
 ])
 def test_bad_config_values_raise_config_error_naming_the_field(field, value):
-  config = load_config("theorem1_lsn", "smoke")
-  *parents, leaf = field.split(".")
-  node = config
-  for p in parents:
-    node = node[p]
-  node[leaf] = value
+  config = set_fields(load_config("theorem1_lsn", "smoke"), **{field: value})
   with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
-    theorem1_lsn.validate(config)
+    theorem1_lsn.cells(config)
+
+
+def test_the_batch_must_be_the_whole_training_set():
+  config = set_fields(load_config("theorem1_lsn", "smoke"), **{"train.batch_size": 500})
+  with pytest.raises(ConfigError, match="must equal data.num_train"):
+    theorem1_lsn.cells(config)
+  config = set_fields(load_config("theorem1_lsn", "smoke"), **{"data.name": "lms5"})
+  with pytest.raises(ConfigError, match="data.name='lsn'"):
+    theorem1_lsn.cells(config)

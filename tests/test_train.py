@@ -206,10 +206,12 @@ def test_killed_run_resumes_to_the_same_final_state(tmp_path):
       raise _Killed()
 
   fresh = init_members(trainer, keys, data.x_train)
+  # every_s=0: a checkpoint at every check (updates 4 and 8); the kill comes at the check of
+  # update 12, before its checkpoint is written.
   with pytest.raises(_Killed):
     fit(trainer, fresh, data.x_train, data.y_train, data.x_val, data.y_val, progress=False,
-        on_eval=kill_at_step_12, checkpointer=Checkpointer(str(tmp_path), every_updates=8))
-  checkpointer = Checkpointer(str(tmp_path), every_updates=8)
+        on_eval=kill_at_step_12, checkpointer=Checkpointer(str(tmp_path), every_s=0))
+  checkpointer = Checkpointer(str(tmp_path), every_s=0)
   assert checkpointer.latest_step() == 8  # saved before the kill at update 12
   resumed, history = fit(trainer, init_members(trainer, keys, data.x_train), data.x_train,
                          data.y_train, data.x_val, data.y_val, progress=False,

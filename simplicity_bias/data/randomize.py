@@ -1,12 +1,20 @@
 """S / S^c randomization: break one block's link to the label, keep its joint distribution.
 
-Test inputs are un-rotated (``z = x W^T``), the chosen latent coordinates are replaced by their
-values in a permuted order of the rows (one shared permutation for the whole block), and the
-result is rotated back. Labels are left unchanged.
+Vector data: test inputs are un-rotated (``z = x W^T``), the chosen latent coordinates are
+replaced by their values in a permuted order of the rows (one shared permutation for the whole
+block), and the result is rotated back. Images: the block's rows (e.g. the MNIST half of an
+MNIST-CIFAR image) come from the permuted example. Labels are left unchanged.
 """
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def coord_mask(dim: int, coords) -> np.ndarray:
+  mask = np.zeros(dim, bool)
+  mask[list(coords)] = True
+  return mask
 
 
 def randomize_block(x, rotation, coord_mask, perm):
@@ -14,6 +22,20 @@ def randomize_block(x, rotation, coord_mask, perm):
   z = x @ rotation.T
   z = jnp.where(coord_mask[None, :], z[perm], z)
   return z @ rotation
+
+
+def randomize_rows(x, rows, perm):
+  """Images ``[n, H, W, C]`` whose rows ``rows = (start, stop)`` come from example ``perm[i]``."""
+  start, stop = rows
+  return x.at[:, start:stop].set(x[perm, start:stop])
+
+
+def randomize(x, info, block: str, perm, rotation=None):
+  """``x`` with block ``'simple'`` (S) or ``'complex'`` (S^c) of ``info`` permuted by ``perm``."""
+  coords = info.simple if block == "simple" else info.complex
+  if info.kind == "image":
+    return randomize_rows(x, coords, perm)
+  return randomize_block(x, rotation, coord_mask(x.shape[1], coords), perm)
 
 
 def randomize_each_coordinate(x, rotation, key, apply_fn, batch_size: int = 8):

@@ -156,32 +156,51 @@ def set_param(spec: SyntheticSpec, params: SyntheticParams, alias: str, value) -
   return params._replace(**{field: jnp.where(mask, value, getattr(params, field))})
 
 
-def check_params(spec: SyntheticSpec, params: SyntheticParams, where: str = "data") -> None:
-  """Host-side range checks on concrete parameters (raise ConfigError naming the field)."""
+def _fmt(values) -> str:
+  """Concrete parameter values as typed (float32 -0.1 prints as -0.1, not -0.10000000149)."""
+  flat = [float(f"{float(v):.6g}") for v in np.ravel(values)]
+  return f"{flat[0]:g}" if len(set(flat)) == 1 else "(" + ", ".join(f"{v:g}" for v in flat) + ")"
+
+
+def margin_field(spec: SyntheticSpec, block: int, given=()) -> str:
+  """The config field that set block ``block``'s margin: the last of the ``given`` aliases that
+  selects it (the user's own words), else the alias for its kind."""
+  for alias in reversed(list(given)):
+    if alias in ("margin", "linear_margin", "slab_margin", "simple_margin", "complex_margin") \
+        and _alias_mask(spec, alias)[block]:
+      return alias
+  kind = spec.blocks[block].kind
+  return "linear_margin" if "linear" in kind else "slab_margin"
+
+
+def check_params(spec: SyntheticSpec, params: SyntheticParams, where: str = "data",
+                 given=()) -> None:
+  """Host-side range checks on concrete parameters; the ConfigError names the field that set
+  the bad value (``given``: the aliases the config set, in order) and prints it as typed."""
   width = np.asarray(params.width)
   if np.any(width <= 0):
-    raise ConfigError(f"{where}.width must be > 0 (got {width.tolist()}).")
+    raise ConfigError(f"{where}.width={_fmt(width)} must be > 0.")
   margins, noise = np.asarray(params.margins), np.asarray(params.noise_fracs)
   for i, b in enumerate(spec.blocks):
     if b.kind in ("lsn_linear", "lsn_slab"):
       continue
     m = margins[..., i]
+    field = f"{where}.{margin_field(spec, i, given)}"
     if np.any(m < 0):
-      raise ConfigError(f"{where}: block {i} ({b.kind}) has a negative margin {m.tolist()}; "
-                        "use a margin in [0, width).")
+      raise ConfigError(f"{field}={_fmt(m)} is negative; use a margin in [0, width).")
     if b.kind in ("linear", "noisy_linear") and np.any(m >= width):
-      raise ConfigError(f"{where}: linear margin {m.tolist()} must be smaller than the width "
-                        f"{width.tolist()}; lower the margin or raise data.width.")
+      raise ConfigError(f"{field}={_fmt(m)} must be smaller than {where}.width={_fmt(width)}; "
+                        "lower the margin or raise the width.")
     if b.kind in ("slab", "noisy_slab") and np.any(2 * (b.k - 1) * m >= 2 * width):
-      raise ConfigError(f"{where}: a {b.k}-slab gap half-width {m.tolist()} leaves no room for the "
-                        f"slabs in [-w, w] (needs margin < width/{b.k - 1}); lower the margin.")
+      raise ConfigError(f"{field}={_fmt(m)} leaves no room for the {b.k} slabs in [-w, w] "
+                        f"(needs margin < width/{b.k - 1} = {float(np.min(width)) / (b.k - 1):g}); "
+                        "lower the margin.")
     if np.any((noise[..., i] < 0) | (noise[..., i] > 1)):
-      raise ConfigError(f"{where}: noise fraction {noise[..., i].tolist()} of block {i} must be in "
-                        "[0, 1].")
+      raise ConfigError(f"{where}.noise_frac={_fmt(noise[..., i])} must be in [0, 1].")
   for name in ("p5_centre", "p7_inner", "p7_centre"):
     p = np.asarray(getattr(params, name))
     if np.any((p < 0) | (p > 1)):
-      raise ConfigError(f"{where}.{name} must be a probability in [0, 1] (got {p.tolist()}).")
+      raise ConfigError(f"{where}.{name}={_fmt(p)} must be a probability in [0, 1].")
 
 
 def validate_spec(spec: SyntheticSpec, where: str = "data") -> None:

@@ -19,9 +19,6 @@ outvote them. On L̂MS-7 / LMS-5 all members use the same linear coordinate, so 
 changes nothing.
 """
 
-import json
-import os
-import time
 from typing import Dict, List
 
 import jax
@@ -29,17 +26,20 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from ml_collections import config_dict
-from tqdm.auto import tqdm
 
-from simplicity_bias.experiments import common, synthetic_sb
-from simplicity_bias.metrics.classification import accuracy, auc_null_std, margin_scores, roc_auc
-from simplicity_bias.metrics.sb import sb_metrics
+from simplicity_bias import evaluators
+from simplicity_bias.evaluators.sb import sb
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.members import Purpose
+from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_auc
+from simplicity_bias.pipeline import Report, layout_of, make_cells, run_cell
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
 from simplicity_bias.validation import ConfigError
 
 NAME = "ensembles_synthetic"
-_HALF = 3  # fold_in tag of the half-randomization subsets (0-2 are synthetic_sb's)
+CONFIGS = ("ensembles_synthetic",)
+_HALF = 3  # fold_in tag of the half-randomization subsets under the ensemble's EVAL key
 METRICS = ("test_acc", "gain_over_single", "half_rand_acc", "half_rand_gain",
            "half_rand_shared_acc", "half_rand_shared_gain", "test_auc",
            "s_rand_auc", "sc_rand_auc", "s_rand_acc", "sc_rand_acc", "member_test_acc",
@@ -96,15 +96,24 @@ def _sizes(config) -> List[int]:
   return sorted(int(k) for k in sizes)
 
 
-def cells(config) -> List[common.Cell]:
-  """One cell per dataset: ``num_seeds * max(sizes)`` members with that dataset's settings."""
+def cells(config):
+  """One cell per dataset: ``num_seeds`` ensembles x ``max(sizes)`` slots with its settings."""
+  if config.num_seeds < 1:
+    raise ConfigError(f"num_seeds={config.num_seeds} must be >= 1 (ensembles per size).")
+  _sizes(config)
+  if config.eval.num_subsets < 1:
+    raise ConfigError(f"eval.num_subsets={config.eval.num_subsets} must be >= 1.")
+  if not 0.0 < config.eval.subset_fraction < 1.0:
+    raise ConfigError(f"eval.subset_fraction={config.eval.subset_fraction} must lie in (0, 1).")
+  if not 0.0 < config.ensemble.used_coord_drop < 1.0:
+    raise ConfigError(f"ensemble.used_coord_drop={config.ensemble.used_coord_drop} must lie in "
+                      "(0, 1).")
   e = config.ensemble
   if not e.datasets:
     raise ConfigError("ensemble.datasets is empty; name at least one dataset, e.g. ('ms5',).")
   if len(set(e.datasets)) != len(e.datasets):
     raise ConfigError(f"ensemble.datasets={tuple(e.datasets)} repeats a dataset.")
-  members = config.num_seeds * max(_sizes(config))
-  out = []
+  specs = []
   for name in e.datasets:
     if name not in e.settings:
       raise ConfigError(f"ensemble.settings has no entry for dataset {name!r}; add "
@@ -117,53 +126,20 @@ def cells(config) -> List[common.Cell]:
     params = {"dataset": name}
     if s.noise_frac is not None:
       params["noise_frac"] = s.noise_frac
-    out.append(common.Cell(name, params, {
-        "data.name": name, "data.noise_frac": s.noise_frac, "num_seeds": members,
+    specs.append((name, params, {
+        "data.name": name, "data.noise_frac": s.noise_frac,
         "optim.learning_rate": s.learning_rate, "optim.momentum": s.momentum,
         "optim.weight_decay": s.weight_decay, "train.stop_eps": s.stop_eps,
         "train.max_epochs": s.max_epochs}))
-  return out
-
-
-def validate(config):
-  """Every check that needs no compilation; returns the validated per-dataset configs."""
-  if config.num_seeds < 1:
-    raise ConfigError(f"num_seeds={config.num_seeds} must be >= 1 (ensembles per size).")
-  _sizes(config)
-  if config.eval.num_subsets < 1:
-    raise ConfigError(f"eval.num_subsets={config.eval.num_subsets} must be >= 1.")
-  if not 0.0 < config.eval.subset_fraction < 1.0:
-    raise ConfigError(f"eval.subset_fraction={config.eval.subset_fraction} must lie in (0, 1).")
-  if not 0.0 < config.ensemble.used_coord_drop < 1.0:
-    raise ConfigError(f"ensemble.used_coord_drop={config.ensemble.used_coord_drop} must lie in "
-                      "(0, 1).")
-  cell_list = cells(config)
-  return cell_list, common.cell_configs(config, cell_list)
+  return make_cells(config, specs)
 
 
 # ----------------------------------------------------------------------------- keys and logits
 
 
-def ensemble_keys(seed: int, num_seeds: int, max_size: int):
-  """(data_keys, model_keys), one per member ``s * max_size + j`` (ensemble s, member j).
-
-  All members of ensemble s get seed ``seed + s``'s dataset (the one ``synthetic_sb`` trains seed
-  s on); member j's initialisation and minibatch order come from ``fold_in(model key, j)``.
-  """
-  data, model = [], []
-  for s in range(num_seeds):
-    base = jax.random.key(seed + s)
-    for j in range(max_size):
-      data.append(jax.random.key_data(jax.random.fold_in(base, synthetic_sb._DATA)))
-      model.append(jax.random.key_data(jax.random.fold_in(
-          jax.random.fold_in(base, synthetic_sb._MODEL), j)))
-  wrap = lambda ks: jax.random.wrap_key_data(jnp.stack(ks))
-  return wrap(data), wrap(model)
-
-
-def ensemble_logits(trainer, member_params, x):
-  """Mean of the members' raw logits; ``member_params`` has a leading member axis."""
-  return jnp.mean(jax.vmap(lambda p: trainer.logits(p, x))(member_params), axis=0)
+def ensemble_logits(predict, member_variables, x):
+  """Mean of the members' raw logits; ``member_variables`` has a leading member axis."""
+  return jnp.mean(jax.vmap(lambda v: predict(v, x))(member_variables), axis=0)
 
 
 def randomize_coordinates(x, rotation, mask, key, shared: bool):
@@ -197,57 +173,55 @@ def half_randomized(logits_fn, x, y, rotation, key, num_subsets: int, fraction: 
   return jnp.mean(acc), jnp.mean(auc)
 
 
-def evaluate_ensembles(config, out, num_seeds: int, max_size: int, sizes) -> Dict[int, Dict]:
+@evaluators.register("half_randomized", kinds=("vector",))
+def half_randomized_eval(inputs):
+  """SB metrics under the ensemble's split key, and half-randomized accuracy / AUC."""
+  k_sb, k_half = jax.random.split(inputs.key)
+  out = sb(inputs._replace(key=k_sb))
+  k_half = jax.random.fold_in(k_half, _HALF)
+  num_subsets = int(inputs.options["num_subsets"])
+  fraction = float(inputs.options["subset_fraction"])
+  args = (inputs.logits_fn, inputs.x, inputs.y, inputs.rotation, k_half, num_subsets, fraction)
+  # Same coordinate subsets for both variants; only the row permutations differ.
+  out["half_rand_acc"], out["half_rand_auc"] = half_randomized(*args, shared=False)
+  out["half_rand_shared_acc"], out["half_rand_shared_auc"] = half_randomized(*args, shared=True)
+  return out
+
+
+def evaluate_ensembles(config, outcome, sizes) -> Dict[int, Dict]:
   """Metrics of every size-K ensemble (K in ``sizes``), each a dict of [num_seeds] arrays."""
-  spec, trainer = out.spec, out.trainer
-  simple, complex_ = spec.simple_coords, spec.complex_coords
+  layout, trainer, data = outcome.layout, outcome.trainer, outcome.data
   stacked = jax.tree_util.tree_map(
-      lambda a: a.reshape((num_seeds, max_size) + a.shape[1:]), out.params)
-  data = jax.tree_util.tree_map(lambda a: a[::max_size], out.data)  # one dataset per ensemble
-  keys = jax.random.wrap_key_data(jnp.stack([
-      jax.random.key_data(jax.random.fold_in(jax.random.key(config.seed + s), synthetic_sb._EVAL))
-      for s in range(num_seeds)]))
-  num_subsets, fraction = int(config.eval.num_subsets), float(config.eval.subset_fraction)
-
-  def one(params, x, y, rotation, key):
-    logits_fn = lambda xx: ensemble_logits(trainer, params, xx)
-    k_sb, k_half = jax.random.split(key)
-    m, _ = sb_metrics(logits_fn, x, y, rotation, simple, complex_, k_sb, coordinatewise=False)
-    k_half = jax.random.fold_in(k_half, _HALF)
-    # Same coordinate subsets for both variants; only the row permutations differ.
-    m["half_rand_acc"], m["half_rand_auc"] = half_randomized(
-        logits_fn, x, y, rotation, k_half, num_subsets, fraction, shared=False)
-    m["half_rand_shared_acc"], m["half_rand_shared_auc"] = half_randomized(
-        logits_fn, x, y, rotation, k_half, num_subsets, fraction, shared=True)
-    m["auc_null_std"] = auc_null_std(y)
-    return m
-
-  evaluate = jax.jit(jax.vmap(one))
+      lambda a: a.reshape((layout.num_seeds, layout.slots) + a.shape[1:]), outcome.variables)
+  keys = layout.seed_keys(Purpose.EVAL)
   results = {}
   for k in sizes:
     params_k = jax.tree_util.tree_map(lambda a: a[:, :k], stacked)
-    results[k] = {n: np.asarray(v) for n, v in jax.device_get(evaluate(
-        params_k, data.x_test, data.y_test, data.rotation, keys)).items()}
+    out = evaluators.evaluate(["half_randomized"], lambda v, x: ensemble_logits(
+        trainer.predict, v, x), params_k, data.x_test, data.y_test, data.rotation, keys,
+        data.info, dict(config.eval), shared_data=False)
+    results[k] = {n: np.asarray(v) for n, v in out.items() if n != "scores"}
   return results
 
 
 # ----------------------------------------------------------------------------- rows
 
 
-def member_diagnostics(config, out, num_seeds: int, max_size: int):
-  """Per member [num_seeds, max_size]: test acc, final train acc, updates, and the set of latent
+def member_diagnostics(config, outcome):
+  """Per member [num_seeds, slots]: test acc, final train acc, updates, and the set of latent
   coordinates it uses (``None`` without coordinate-wise metrics)."""
-  last = out.history[-1]
-  shape = (num_seeds, max_size)
-  diag = {"test_acc": np.asarray(out.metrics["test_acc"]).reshape(shape),
+  last = outcome.history[-1]
+  shape = (outcome.layout.num_seeds, outcome.layout.slots)
+  evals = outcome.evals
+  diag = {"test_acc": np.asarray(evals["test_acc"]).reshape(shape),
           "train_acc": np.asarray(last["train_acc"]).reshape(shape),
           "updates": np.asarray(last["num_updates"], float).reshape(shape),
           "converged": np.asarray(last["converged"], float).reshape(shape), "used": None}
-  if "coord_rand_acc" in out.metrics:
-    coord = np.asarray(out.metrics["coord_rand_acc"])            # [members, dim]
-    test = np.asarray(out.metrics["test_acc"])[:, None]
-    used = (coord < test - config.ensemble.used_coord_drop).reshape(shape + coord.shape[1:])
-    diag["used"] = used
+  if "coord_rand_acc" in evals:
+    coord = np.asarray(evals["coord_rand_acc"])                  # [members, dim]
+    test = np.asarray(evals["test_acc"])[:, None]
+    diag["used"] = (coord < test - config.ensemble.used_coord_drop).reshape(
+        shape + coord.shape[1:])
   return diag
 
 
@@ -283,38 +257,28 @@ def ensemble_rows(name: str, params: Dict, sizes, ens: Dict[int, Dict], diag: Di
 # ----------------------------------------------------------------------------- run
 
 
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  cell_list, cell_configs = validate(config)
+def run_cells(cells, writer, progress) -> List[Dict]:
+  """Per dataset: train ``num_seeds x max(sizes)`` members (one dataset per seed), evaluate
+  every member (which coordinates it uses) and every size-K ensemble."""
+  rows = []
+  for cell in cells:
+    config = cell.config
+    sizes = _sizes(config)
+    layout = layout_of(config, slots=max(sizes))
+    outcome = run_cell(config, writer, cell.label, progress, layout=layout)
+    ens = evaluate_ensembles(config, outcome, sorted(set(sizes) | {1}))
+    cell_rows = ensemble_rows(cell.label, cell.params, sizes, ens,
+                              member_diagnostics(config, outcome), list(layout.seeds))
+    for row in cell_rows:
+      row["timing"] = dict(outcome.timing)
+    rows += cell_rows
+  return rows
+
+
+def report(config, results, writer) -> Report:
   sizes = _sizes(config)
   num_seeds, max_size = config.num_seeds, max(sizes)
-  eval_sizes = sorted(set(sizes) | {1})
-  show = progress and config.progress
-  data_keys, model_keys = ensemble_keys(config.seed, num_seeds, max_size)
-  seeds = [config.seed + s for s in range(num_seeds)]
-  rows, histories, timing, start = [], [], {}, time.perf_counter()
-  for cell, cell_config in tqdm(list(zip(cell_list, cell_configs)), desc="datasets",
-                                disable=not show):
-    out = synthetic_sb.train_and_evaluate(cell_config, "", progress=show,
-                                          data_keys=data_keys, model_keys=model_keys)
-    t0 = time.perf_counter()
-    ens = evaluate_ensembles(config, out, num_seeds, max_size, eval_sizes)
-    diag = member_diagnostics(config, out, num_seeds, max_size)
-    cell_rows = ensemble_rows(cell.label, cell.params, sizes, ens, diag, seeds)
-    rows += cell_rows
-    timing[f"{cell.label}_train_s"] = out.timing["train_s"]
-    timing[f"{cell.label}_eval_s"] = out.timing["eval_s"] + time.perf_counter() - t0
-    histories.append((cell.label, out.history))
-  timing.update(total_s=time.perf_counter() - start, members_per_dataset=num_seeds * max_size,
-                device=str(jax.devices()[0].platform))
-
-  figs = []
-  if workdir:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "metrics.jsonl"), "w", encoding="utf-8") as f:
-      for label, history in histories:
-        for record in history:
-          f.write(json.dumps({"dataset": label, **record}) + "\n")
-    figs = write_figures(workdir, config, rows, sizes)
+  write_figures(writer, config, results["rows"], sizes)
   datasets = list(config.ensemble.datasets)
   intro = (f"Ensembles of {config.model.name}({config.model.width},{config.model.depth}) "
            f"(mean of raw logits) of sizes {sizes} on {', '.join(datasets)}; {num_seeds} "
@@ -334,13 +298,12 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
            "The half-randomized accuracy is our reading of how the published MS-5 75% arises (a "
            "converged single model is ≈ 100% accurate on the standard MS-5 test set but uses one "
            "slab); the paper's exact MS-5 evaluation is not specified."]
-  return common.write_sweep(workdir, config, NAME, "Ensembles and simplicity bias", intro, rows,
-                            timing, METRICS, figs, notes, ensemble_sizes=sizes,
-                            datasets=datasets, members_per_dataset=num_seeds * max_size)
+  return Report("Ensembles and simplicity bias", intro, METRICS, notes,
+                extra={"ensemble_sizes": sizes, "datasets": datasets,
+                       "members_per_dataset": num_seeds * max_size})
 
 
-def write_figures(workdir, config, rows, sizes):
-  figs = []
+def write_figures(writer, config, rows, sizes):
   datasets = list(dict.fromkeys(r["params"]["dataset"] for r in rows))
   panels, ceilings = [], []
   for name in datasets:
@@ -355,14 +318,13 @@ def write_figures(workdir, config, rows, sizes):
     noise = sel[0]["params"].get("noise_frac")
     ceilings.append({f"linear ceiling {1 - noise / 2:.3f}": 1 - noise / 2} if noise else {})
     panels.append((name if not noise else f"{name} (noise {noise:g})", series))
-  name = "accuracy_vs_ensemble_size.png"
-  curves.metric_curves(os.path.join(workdir, name), panels, "ensemble size K", "accuracy",
-                       title="Accuracy vs ensemble size (mean ± 95% CI over ensembles)",
-                       hlines={"chance": 0.5}, panel_hlines=ceilings, ylim=(0.4, 1.02),
-                       xticks=sizes)
-  figs.append((name, "Test accuracy, half-randomized accuracy (independent / one shared row "
-                     "permutation) and, where the dataset has S, S-randomized accuracy of the "
-                     "logit-mean ensemble against its size."))
+  writer.figure("accuracy_vs_ensemble_size.png",
+                "Test accuracy, half-randomized accuracy (independent / one shared row "
+                "permutation) and, where the dataset has S, S-randomized accuracy of the "
+                "logit-mean ensemble against its size.", curves.metric_curves, panels,
+                "ensemble size K", "accuracy",
+                title="Accuracy vs ensemble size (mean ± 95% CI over ensembles)",
+                hlines={"chance": 0.5}, panel_hlines=ceilings, ylim=(0.4, 1.02), xticks=sizes)
   auc_panels = []
   for name_ in datasets:
     sel = [r for r in rows if r["params"]["dataset"] == name_]
@@ -371,12 +333,11 @@ def write_figures(workdir, config, rows, sizes):
     auc_panels.append((name_, {m: curves.series_from_rows(sel, "ensemble_size", m)
                                for m in ("test_auc", "s_rand_auc", "sc_rand_auc")}))
   if auc_panels:
-    name = "auc_vs_ensemble_size.png"
-    curves.metric_curves(os.path.join(workdir, name), auc_panels, "ensemble size K", "AUC",
-                         title="Standard / S-rand / S^c-rand AUC vs ensemble size",
-                         hlines={"chance": 0.5}, ylim=(0.4, 1.02), xticks=sizes)
-    figs.append((name, "AUCs of the ensemble against its size (datasets with an S/S^c split)."))
-  return figs
+    writer.figure("auc_vs_ensemble_size.png",
+                  "AUCs of the ensemble against its size (datasets with an S/S^c split).",
+                  curves.metric_curves, auc_panels, "ensemble size K", "AUC",
+                  title="Standard / S-rand / S^c-rand AUC vs ensemble size",
+                  hlines={"chance": 0.5}, ylim=(0.4, 1.02), xticks=sizes)
 
 
 # ----------------------------------------------------------------------------- claims
@@ -388,32 +349,32 @@ def claims(results) -> List[Dict]:
   labels = {r["label"] for r in results["rows"]}
   largest = max(sizes) if sizes else None
   if "ms5 / K=1" in labels:
-    out.append(common.claim(results, "ms5 / K=1", "test_acc",
+    out.append(claim(results, "ms5 / K=1", "test_acc",
                             "MS-5: a single (100,2)-FCN's test accuracy ≈ .75", "≈ .75",
                             0.70, 0.80))
-    out.append(common.claim(results, "ms5 / K=1", "half_rand_acc",
+    out.append(claim(results, "ms5 / K=1", "half_rand_acc",
                             "MS-5: single model, half the coordinates randomized ≈ .75 "
                             "(our reading of the 75%: it relies on one slab)", "≈ .75",
                             0.70, 0.80))
   if "ms5 / K=10" in labels:
-    out.append(common.claim(results, "ms5 / K=10", "gain_over_single",
+    out.append(claim(results, "ms5 / K=10", "gain_over_single",
                             "MS-5: 10-member ensemble test-accuracy gain over one model",
                             "+≈.20", 0.12, 0.30))
   for k, published, (lo, hi) in ((5, "+≈.15", (0.08, 0.22)), (10, "+≈.20", (0.12, 0.30))):
     if f"ms5 / K={k}" in labels:
-      out.append(common.claim(results, f"ms5 / K={k}", "half_rand_gain",
+      out.append(claim(results, f"ms5 / K={k}", "half_rand_gain",
                               f"MS-5: {k}-member ensemble gain in half-randomized accuracy",
                               published, lo, hi))
   for row in results["rows"]:
     p = row["params"]
     if p.get("dataset", "").startswith("noisy_lms") and p.get("noise_frac") is not None:
       ceiling = 1.0 - p["noise_frac"] / 2.0
-      out.append(common.claim(results, row["label"], "test_acc",
+      out.append(claim(results, row["label"], "test_acc",
                               f"{row['label']} (linear noise {p['noise_frac']:g}): ensemble stays "
                               f"at the linear ceiling {ceiling:.2f}", f"{ceiling:.2f}",
                               ceiling - 0.05, ceiling + 0.05))
   if largest is not None and f"lms5 / K={largest}" in labels:
-    out.append(common.claim(results, f"lms5 / K={largest}", "s_rand_auc",
+    out.append(claim(results, f"lms5 / K={largest}", "s_rand_auc",
                             f"LMS-5: {largest}-member ensemble S-rand AUC ≈ .5", ".507",
                             0.45, 0.55))
   return out

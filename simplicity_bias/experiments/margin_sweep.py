@@ -6,49 +6,49 @@ linear margin makes the simple feature less separable from the margin's point of
 slab gap widens the slabs. The heat-maps show the region where S-rand AUC stays ≈ .5.
 """
 
-import os
 from typing import Dict, List
 
-from simplicity_bias.experiments import common, synthetic_sb
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.pipeline import Cell, Report, point_rows, validate_cell
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
 
 NAME = "margin_sweep"
+CONFIGS = ("margin_sweep",)
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates")
 
 
-def validate(config):
-  grid = config.grid.to_dict()
-  if len(grid) != 2:
+def axes(config) -> List[str]:
+  return [k for k, v in config.grid.to_dict().items() if len(v)]
+
+
+def cells(config) -> List[Cell]:
+  if len(axes(config)) != 2:
     raise ConfigError(f"margin_sweep needs exactly two grid axes (e.g. grid.linear_margin and "
-                      f"grid.slab_margin); got {sorted(grid) or 'none'}.")
-  return synthetic_sb.validate(config)
+                      f"grid.slab_margin); got {axes(config) or 'none'}.")
+  validate_cell(config)
+  return [Cell("", {}, config)]
 
 
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  validate(config)
-  out = synthetic_sb.train_and_evaluate(config, progress=progress)
-  x_param, y_param = list(config.grid.to_dict())
-  rows = out.rows
-  for r in rows:
-    r.pop("coord_rand_acc", None)
-  figs = []
-  if workdir:
-    for metric in ("s_rand_auc", "sc_rand_auc", "test_auc"):
-      values, xs, ys = common.heatmap_values(rows, x_param, y_param, metric)
-      name = f"heatmap_{metric}.png"
-      figures.heatmap(os.path.join(workdir, name), values, xs, ys, x_param, y_param,
-                      title=f"{metric} on {out.spec.name}", vmin=0.4, vmax=1.0)
-      figs.append((name, f"{metric} (mean over {config.num_seeds} seeds) per grid point."))
-  not_extreme = [r["label"] for r in rows if r["summary"]["s_rand_auc"]["mean"] > 0.6]
+def rows(cell, outcome) -> List[Dict]:
+  return point_rows(cell, outcome, coordinates=False)
+
+
+def report(config, results, writer) -> Report:
+  rows_ = results["rows"]
+  x_param, y_param = axes(config)
+  for metric in ("s_rand_auc", "sc_rand_auc", "test_auc"):
+    writer.figure(f"heatmap_{metric}.png",
+                  f"{metric} (mean over {config.num_seeds} seeds) per grid point.",
+                  figures.rows_heatmap, rows_, x_param, y_param, metric,
+                  title=f"{metric} on {config.data.name}", vmin=0.4, vmax=1.0)
+  not_extreme = [r["label"] for r in rows_ if r["summary"]["s_rand_auc"]["mean"] > 0.6]
   notes = ["Grid points where S-rand AUC > 0.6 (SB no longer extreme): "
            + (", ".join(not_extreme) if not_extreme else "none.")]
-  intro = (f"{out.spec.name}, {len(rows)} grid points x {config.num_seeds} seeds = "
-           f"{len(rows) * config.num_seeds} members trained in one compiled program, "
+  intro = (f"{config.data.name}, {len(rows_)} grid points x {config.num_seeds} seeds = "
+           f"{len(rows_) * config.num_seeds} members trained in one compiled program, "
            f"{config.data.num_train} training samples each.")
-  timing = dict(out.timing)
-  return common.write_sweep(workdir, config, NAME, "Margin sweep", intro, rows, timing, METRICS,
-                            figs, notes, not_extreme=not_extreme)
+  return Report("Margin sweep", intro, METRICS, notes, extra={"not_extreme": not_extreme})
 
 
 def claims(results) -> List[Dict]:
@@ -56,7 +56,6 @@ def claims(results) -> List[Dict]:
   out = []
   for row in results["rows"]:
     if all(abs(v - 0.1) < 1e-9 for v in row["params"].values()):
-      out.append(common.claim(results, row["label"], "s_rand_auc",
-                              "margin sweep at the paper's margins: S-rand AUC ≈ .5", ".507",
-                              0.45, 0.55))
+      out.append(claim(results, row["label"], "s_rand_auc",
+                       "margin sweep at the paper's margins: S-rand AUC ≈ .5", ".507", 0.45, 0.55))
   return out

@@ -10,29 +10,28 @@ program. S- and S^c-randomized accuracy/AUC against α show whether a model that
 the slab solution keeps using the slabs (α = 0 is the usual extreme SB: S-rand AUC ≈ .5).
 """
 
-import json
-import os
-import time
-from typing import Dict, List, NamedTuple
+from typing import Dict, List
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias.data import synthetic
-from simplicity_bias.data.randomize import randomize_block
-from simplicity_bias.experiments import common, synthetic_sb
-from simplicity_bias.metrics.classification import auc_null_std
-from simplicity_bias.metrics.sb import SB_METRICS, coord_mask, sb_metrics
+from simplicity_bias import evaluators
+from simplicity_bias.data import registry
+from simplicity_bias.data.randomize import coord_mask, randomize_block
+from simplicity_bias.evaluators.sb import SB_METRICS
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.members import Layout, Purpose
+from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, run_cell,
+                                      training_metrics, validate_cell)
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
 from simplicity_bias.train.loop import STOP_RULES
 from simplicity_bias.validation import ConfigError, check_choice
 
 NAME = "nonrandom_init"
+CONFIGS = ("nonrandom_init",)
 SLAB_DATA = ("permute", "zero")
-# fold_in tags of the per-seed key beyond synthetic_sb's (0 data, 1 model, 2 evaluation).
-_SLAB_PERM, _SLAB_MODEL = 3, 4
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "s_rand_acc", "sc_rand_acc",
            "init_test_acc", "init_s_rand_auc", "init_sc_rand_auc", "train_acc", "updates")
 
@@ -72,20 +71,19 @@ def alphas_of(config) -> List[float]:
 
 
 def stage_configs(config):
-  """(M_slab config: num_seeds members; α config: len(alphas) x num_seeds members)."""
-  slab = common.apply_overrides(config, {"train.max_epochs": config.slab.max_epochs,
-                                         "train.stop_rule": config.slab.stop_rule,
-                                         "train.stop_eps": config.slab.stop_eps,
-                                         "optim.learning_rate": config.slab.learning_rate,
-                                         "optim.momentum": config.slab.momentum,
-                                         "optim.weight_decay": config.slab.weight_decay,
-                                         "eval.coordinatewise": False})
-  alpha = common.apply_overrides(config, {"num_seeds": len(alphas_of(config)) * config.num_seeds})
-  return slab, alpha
+  """(M_slab config, α config): stage 1 uses the ``slab`` section's training settings."""
+  slab = apply_overrides(config, {"train.max_epochs": config.slab.max_epochs,
+                                  "train.stop_rule": config.slab.stop_rule,
+                                  "train.stop_eps": config.slab.stop_eps,
+                                  "optim.learning_rate": config.slab.learning_rate,
+                                  "optim.momentum": config.slab.momentum,
+                                  "optim.weight_decay": config.slab.weight_decay,
+                                  "evals": ("sb",)})
+  return slab, config
 
 
-def validate(config):
-  """Every check that needs no compilation (ConfigError names the field)."""
+def cells(config) -> List[Cell]:
+  """Every check that needs no compilation (ConfigError names the field); two stages."""
   if config.num_seeds < 1:
     raise ConfigError(f"num_seeds={config.num_seeds} must be >= 1.")
   alphas_of(config)
@@ -102,16 +100,16 @@ def validate(config):
   for field in ("momentum", "weight_decay"):
     if config.slab[field] < 0:
       raise ConfigError(f"slab.{field}={config.slab[field]} must be >= 0.")
-  if config.grid.to_dict():
-    raise ConfigError(f"grid {sorted(config.grid.to_dict())} is not supported by nonrandom_init "
-                      "(the member axis holds α x seeds); set data.* fields instead.")
+  if any(len(v) for v in config.grid.to_dict().values()):
+    raise ConfigError("grid is not supported by nonrandom_init (the member axis holds α x "
+                      "seeds); set data.* fields instead.")
   slab, alpha = stage_configs(config)
-  spec = synthetic_sb.validate(slab)[0]
-  synthetic_sb.validate(alpha)
-  if not spec.simple_coords or not spec.complex_coords:
+  info = validate_cell(slab)
+  validate_cell(alpha)
+  if not info.simple or not info.complex:
     raise ConfigError(f"data.name={config.data.name!r} has no simple/complex (S/S^c) split; use "
                       "a dataset such as 'lms7', 'lms5' or 'ms57'.")
-  return slab, alpha
+  return [Cell("slab", {"stage": "slab"}, slab), Cell("alpha", {"stage": "alpha"}, alpha)]
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -162,59 +160,23 @@ def make_init_hook(theta_slab, alphas, num_seeds: int, record=None):
   return hook
 
 
-def sb_eval(trainer, spec, params, x, y, rotation, keys):
-  """SB metrics (no coordinate scan) of every member: dict of [members] host arrays."""
-  simple, complex_ = spec.simple_coords, spec.complex_coords
-
-  def one(p, xx, yy, rot, key):
-    m, _ = sb_metrics(lambda z: trainer.logits(p, z), xx, yy, rot, simple, complex_, key,
-                      coordinatewise=False)
-    m["auc_null_std"] = auc_null_std(yy)
-    return m
-
-  out = jax.device_get(jax.jit(jax.vmap(one))(params, x, y, rotation, keys))
-  return {k: np.asarray(v) for k, v in out.items()}
-
-
-def seed_keys(seed: int, num_seeds: int, tag: int, repeat: int = 1):
-  """``fold_in(key(seed + s), tag)`` for s < num_seeds, the whole list repeated ``repeat`` times."""
-  keys = [jax.random.key_data(jax.random.fold_in(jax.random.key(seed + s), tag))
-          for s in range(num_seeds)]
-  return jax.random.wrap_key_data(jnp.stack(keys * repeat))
-
-
-class SlabOutcome(NamedTuple):
-  params: dict                 # θ_slab, [num_seeds, ...]
-  metrics: Dict[str, np.ndarray]  # on the ordinary (un-stripped) test set
-  history: List[Dict]
-  timing: Dict[str, float]
-
-
-def train_slab_models(slab_config, progress: bool = True) -> SlabOutcome:
-  """Stage 1: M_slab per seed on its seed's dataset with S stripped from train and val."""
-  seed, num_seeds = slab_config.seed, slab_config.num_seeds
-  spec = synthetic.spec_from_config(slab_config.data)
-  mask = jnp.asarray(coord_mask(spec.dim, spec.simple_coords))
-  mode = slab_config.init.slab_data
-  perm_keys = seed_keys(seed, num_seeds, _SLAB_PERM)
-  strip = jax.jit(jax.vmap(lambda x, r, k: strip_simple(x, r, mask, k, mode)))
+def train_slab_models(cell, writer, progress: bool = True):
+  """Stage 1: M_slab per seed on its seed's dataset with S stripped from train and val (the test
+  set stays ordinary: M_slab's metrics there show it ignores S)."""
+  config = cell.config
+  layout = layout_of(config)
+  perm_keys = layout.keys(Purpose.STRIP)
+  mode = config.init.slab_data
 
   def strip_train_and_val(data):
-    # The test set stays ordinary: M_slab's metrics there show it ignores S.
+    mask = jnp.asarray(coord_mask(data.info.dim, data.info.simple))
+    strip = jax.jit(jax.vmap(lambda x, r, k: strip_simple(x, r, mask, k, mode)))
     val_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(perm_keys)
     return data._replace(x_train=strip(data.x_train, data.rotation, perm_keys),
                          x_val=strip(data.x_val, data.rotation, val_keys))
 
-  out = synthetic_sb.train_and_evaluate(
-      slab_config, progress=progress, model_keys=seed_keys(seed, num_seeds, _SLAB_MODEL),
-      data_hook=strip_train_and_val)
-  last = out.history[-1]
-  metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
-  metrics.update(train_acc=np.asarray(last["train_acc"]), val_acc=np.asarray(last["val_acc"]),
-                 updates=np.asarray(last["num_updates"], float),
-                 converged=np.asarray(last["converged"], float))
-  timing = {f"slab_{k}": v for k, v in out.timing.items() if k.endswith("_s")}
-  return SlabOutcome(out.params, metrics, out.history, timing)
+  return run_cell(config, writer, cell.label, progress, layout=layout,
+                  data_hook=strip_train_and_val, keys=layout.keys(Purpose.STAGE1_MODEL))
 
 
 # ----------------------------------------------------------------------------- run
@@ -228,71 +190,67 @@ def sc_drop_alpha(rows, threshold: float):
   return None
 
 
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  slab_config, alpha_config = validate(config)
+def run_cells(cells, writer, progress) -> List[Dict]:
+  slab_cell, alpha_cell = cells
+  config = alpha_cell.config
   alphas = alphas_of(config)
-  num_seeds, num_alphas = config.num_seeds, len(alphas)
-  show = progress and config.progress
-  seeds = [config.seed + s for s in range(num_seeds)]
-  start = time.perf_counter()
+  num_seeds = config.num_seeds
+  slab = train_slab_models(slab_cell, writer, progress)
 
-  slab = train_slab_models(slab_config, progress=show)
-
+  # Stage 2: every α trains on its seed's ordinary dataset (drawn once, repeated per α).
   record = {}
-  hook = make_init_hook(slab.params, alphas, num_seeds, record)
-  out = synthetic_sb.train_and_evaluate(
-      alpha_config, "", progress=show,
-      data_keys=seed_keys(config.seed, num_seeds, synthetic_sb._DATA, num_alphas),
-      model_keys=seed_keys(config.seed, num_seeds, synthetic_sb._MODEL, num_alphas),
-      init_hook=hook)
-  t0 = time.perf_counter()
-  init = sb_eval(out.trainer, out.spec, record["params"], out.data.x_test, out.data.y_test,
-                 out.data.rotation, seed_keys(config.seed, num_seeds, synthetic_sb._EVAL,
-                                              num_alphas))
-  init_eval_s = time.perf_counter() - t0
+  layout = layout_of(config, num_points=len(alphas))
+  data = registry.build(config, Layout(layout.seeds))
+  tile = lambda a: None if a is None else jnp.tile(a, (len(alphas),) + (1,) * (a.ndim - 1))
+  data = data._replace(**{f: tile(getattr(data, f)) for f in
+                          ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
+                           "rotation")})
+  out = run_cell(config, writer, alpha_cell.label, progress, layout=layout, data=data,
+                 init_hook=make_init_hook(slab.variables["params"], alphas, num_seeds, record))
+  init = evaluators.evaluate(["sb"], out.trainer.predict, {"params": record["params"]},
+                             data.x_test, data.y_test, data.rotation, layout.keys(Purpose.EVAL),
+                             data.info, dict(config.eval), shared_data=False)
 
   rows = []
-  last = out.history[-1]
+  seeds = list(layout.seeds)
+  train = training_metrics(out.history)
   for a, alpha in enumerate(alphas):
-    sl = slice(a * num_seeds, (a + 1) * num_seeds)
-    per_seed = {m: out.metrics[m][sl] for m in SB_METRICS}
+    sl = layout.point_slice(a)
+    per_seed = {m: np.asarray(out.evals[m])[sl] for m in SB_METRICS}
     for m in ("test_acc", "test_auc", "s_rand_auc", "sc_rand_auc"):
-      per_seed[f"init_{m}"] = init[m][sl]
-    per_seed["train_acc"] = np.asarray(last["train_acc"])[sl]
-    per_seed["val_acc"] = np.asarray(last["val_acc"])[sl]
-    per_seed["updates"] = np.asarray(last["num_updates"], float)[sl]
-    per_seed["converged"] = np.asarray(last["converged"], float)[sl]
+      per_seed[f"init_{m}"] = np.asarray(init[m])[sl]
+    per_seed.update({k: v[sl] for k, v in train.items()})
     rows.append(make_row(f"alpha={alpha:g}", {"alpha": alpha}, per_seed, seeds=seeds,
-                         auc_null_std=float(np.mean(out.metrics["auc_null_std"][sl]))))
-  slab_seed = {m: slab.metrics[m] for m in SB_METRICS + ("train_acc", "val_acc", "updates",
-                                                         "converged")}
+                         auc_null_std=float(np.mean(out.evals["auc_null_std"][sl])),
+                         timing=dict(out.timing)))
+  slab_seed = {m: np.asarray(slab.evals[m]) for m in SB_METRICS}
+  slab_seed.update(training_metrics(slab.history))
   rows.append(make_row("M_slab", {"stage": "slab"}, slab_seed, seeds=seeds,
-                       auc_null_std=float(np.mean(slab.metrics["auc_null_std"])),
+                       auc_null_std=float(np.mean(slab.evals["auc_null_std"])),
+                       timing=dict(slab.timing),
                        note=("trained with S " + ("permuted" if config.init.slab_data == "permute"
                                                   else "set to 0") + " in train/val; metrics on "
                              "the ordinary test set")))
+  return rows
 
-  failed = [i for i, acc in enumerate(slab.metrics["test_acc"]) if acc < 0.9]
+
+def report(config, results, writer) -> Report:
+  rows = results["rows"]
+  alphas = alphas_of(config)
+  num_alphas = len(alphas)
+  seeds = [config.seed + s for s in range(config.num_seeds)]
+  slab_row = next(r for r in rows if r["label"] == "M_slab")
+  failed = [seeds[i] for i, acc in enumerate(slab_row["per_seed"]["test_acc"]) if acc < 0.9]
   threshold = float(config.init.sc_drop_threshold)
   drop = sc_drop_alpha(rows, threshold)
-  timing = dict(slab.timing, data_s=out.timing["data_s"], train_s=out.timing["train_s"],
-                eval_s=out.timing["eval_s"] + init_eval_s, total_s=time.perf_counter() - start,
-                members=num_alphas * num_seeds, device=str(jax.devices()[0].platform))
-  figs = []
-  if workdir:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "metrics.jsonl"), "w", encoding="utf-8") as f:
-      for stage, history in (("slab", slab.history), ("alpha", out.history)):
-        for rec in history:
-          f.write(json.dumps({"stage": stage, **rec}) + "\n")
-    figs = write_figures(workdir, rows, out.spec.name, threshold)
-  name = out.spec.name
+  write_figures(writer, rows, config.data.name, threshold)
+  name = config.data.name
   intro = (f"{name}: stage 1 trains M_slab ({config.num_seeds} seeds) with the linear "
            f"coordinate {'permuted across rows' if config.init.slab_data == 'permute' else 'set to 0'}"
            f" in the training and validation sets; stage 2 starts from α·θ_slab + (1−α)·θ_rand "
-           f"for α ∈ {alphas} ({num_alphas * num_seeds} members in one program) and trains on the "
-           f"ordinary {name} data of the same seed. {config.data.num_train} training samples, "
-           f"{config.model.name}({config.model.width},{config.model.depth}), "
+           f"for α ∈ {alphas} ({num_alphas * config.num_seeds} members in one program) and trains "
+           f"on the ordinary {name} data of the same seed. {config.data.num_train} training "
+           f"samples, {config.model.name}({config.model.width},{config.model.depth}), "
            f"{config.optim.name} lr {config.optim.learning_rate} (M_slab: lr "
            f"{config.slab.learning_rate}, momentum {config.slab.momentum}, wd "
            f"{config.slab.weight_decay}, stop at train acc ≥ {1 - config.slab.stop_eps:g}). "
@@ -303,36 +261,32 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
            "Published (App. C.7): a large enough α, i.e. starting close to the slab solution, "
            "makes the trained model keep using the slabs; SPEC gives no number.",
            "M_slab seeds that did not learn the slabs (test acc on the ordinary test set < .9): "
-           + (", ".join(str(seeds[i]) for i in failed) if failed else "none") + ".",
+           + (", ".join(str(s) for s in failed) if failed else "none") + ".",
            f"Evaluated parameters: {config.train.select}; with the stop rule "
            f"'{config.train.stop_rule}', members whose start already fits the training set stop "
            "at the first check (`updates`). For longer training from the mixed start use "
            "`--config.train.stop_rule=none --config.train.max_epochs=N --config.train.select=last`."]
-  return common.write_sweep(workdir, config, NAME, "Non-random initialisation and SB", intro,
-                            rows, timing, METRICS, figs, notes, alphas=alphas,
-                            sc_drop_alpha=drop, sc_drop_threshold=threshold,
-                            slab_data=config.init.slab_data,
-                            slab_failed_seeds=[seeds[i] for i in failed])
+  return Report("Non-random initialisation and SB", intro, METRICS, notes,
+                extra={"alphas": alphas, "sc_drop_alpha": drop, "sc_drop_threshold": threshold,
+                       "slab_data": config.init.slab_data, "slab_failed_seeds": failed})
 
 
-def write_figures(workdir, rows, dataset: str, threshold: float):
+def write_figures(writer, rows, dataset: str, threshold: float):
   panels = [("after training", {m: curves.series_from_rows(rows, "alpha", m)
                                 for m in ("test_auc", "s_rand_auc", "sc_rand_auc")}),
             ("at initialisation", {m: curves.series_from_rows(rows, "alpha", f"init_{m}")
                                    for m in ("test_auc", "s_rand_auc", "sc_rand_auc")})]
-  name = "auc_vs_alpha.png"
-  curves.metric_curves(os.path.join(workdir, name), panels, "α (θ = α·θ_slab + (1−α)·θ_rand)",
-                       "AUC", title=f"{dataset}: SB vs non-random initialisation",
-                       hlines={"chance": 0.5, f"threshold {threshold:g}": threshold},
-                       ylim=(0.3, 1.02))
-  return [(name, "Standard, S-randomized and S^c-randomized AUC against α (mean ± 95% CI over "
-                 "seeds), after training and at initialisation.")]
+  writer.figure("auc_vs_alpha.png", "Standard, S-randomized and S^c-randomized AUC against α "
+                "(mean ± 95% CI over seeds), after training and at initialisation.",
+                curves.metric_curves, panels, "α (θ = α·θ_slab + (1−α)·θ_rand)", "AUC",
+                title=f"{dataset}: SB vs non-random initialisation",
+                hlines={"chance": 0.5, f"threshold {threshold:g}": threshold}, ylim=(0.3, 1.02))
 
 
 def claims(results) -> List[Dict]:
   out = []
   if any(r["label"] == "alpha=0" for r in results["rows"]):
-    out.append(common.claim(results, "alpha=0", "s_rand_auc",
+    out.append(claim(results, "alpha=0", "s_rand_auc",
                             "non-random init, α = 0 (random init): S-rand AUC ≈ .5 (extreme SB)",
                             "≈ .5", 0.45, 0.55))
   drop = results.get("sc_drop_alpha")
@@ -342,7 +296,7 @@ def claims(results) -> List[Dict]:
   row = next((r for r in alpha_rows if r["params"]["alpha"] == drop), alpha_rows[-1])
   where = (f"first below at α = {drop:g}" if drop is not None
            else f"never below in the grid; largest α = {row['params']['alpha']:g} shown")
-  out.append(common.claim(results, row["label"], "sc_rand_auc",
+  out.append(claim(results, row["label"], "sc_rand_auc",
                           f"non-random init: a large α keeps the slabs (S^c-rand AUC < "
                           f"{threshold:g}; {where})", "qualitative (no number)", 0.0,
                           threshold))

@@ -6,24 +6,23 @@ widths {100, 200, 300} x depths {1, 2} nonetheless stay at the linear ceiling (S
 S^c-rand acc ≈ test acc); the same models on MS-7 (the slabs alone) reach ≈ 1.00.
 """
 
-import os
 from typing import Dict, List
 
-import numpy as np
-
-from simplicity_bias.experiments import common
-from simplicity_bias.report import figures
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.pipeline import Cell, Report, make_cells
+from simplicity_bias.report import bars
 from simplicity_bias.validation import ConfigError
 
 NAME = "sb_hurts_generalization"
+CONFIGS = ("sb_hurts_generalization",)
 METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "train_acc", "test_auc", "updates")
 
 
-def cells(config) -> List[common.Cell]:
+def cells(config) -> List[Cell]:
   s = config.sweep
   if not s.widths or not s.depths or not s.datasets:
     raise ConfigError("sweep.widths, sweep.depths and sweep.datasets must be non-empty.")
-  out = []
+  specs = []
   for name in s.datasets:
     if name not in s.optim:
       raise ConfigError(f"sweep.optim has no settings for dataset {name!r}; add "
@@ -33,55 +32,34 @@ def cells(config) -> List[common.Cell]:
     noise = {} if name.startswith("noisy_") else {"data.noise_frac": None}
     for depth in s.depths:
       for width in s.widths:
-        out.append(common.Cell(
-            f"{name} / fcn({width},{depth})",
-            {"dataset": name, "width": width, "depth": depth},
-            {"data.name": name, "model.name": "fcn", "model.width": width, "model.depth": depth,
-             "optim.learning_rate": o.learning_rate, "optim.momentum": o.momentum,
-             "optim.weight_decay": o.weight_decay, "train.stop_eps": o.stop_eps, **noise}))
-  return out
+        specs.append((f"{name} / fcn({width},{depth})",
+                      {"dataset": name, "width": width, "depth": depth},
+                      {"data.name": name, "model.name": "fcn", "model.width": width,
+                       "model.depth": depth, "optim.learning_rate": o.learning_rate,
+                       "optim.momentum": o.momentum, "optim.weight_decay": o.weight_decay,
+                       "train.stop_eps": o.stop_eps, **noise}))
+  return make_cells(config, specs)
 
 
-def validate(config):
-  common.cell_configs(config, cells(config))
-
-
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  validate(config)
-  rows, _, timing = common.run_cells(config, cells(config), progress)
+def report(config, results, writer) -> Report:
+  rows = results["rows"]
   ceiling = 1.0 - float(config.data.noise_frac) / 2.0
-  figs = []
-  if workdir:
-    name = "test_accuracy.png"
-    _plot_gap(os.path.join(workdir, name), rows, ceiling)
-    figs.append((name, "Test accuracy per model: L̂MS-7 (noisy linear + 7-slabs) stays at the "
-                       f"linear-only ceiling {ceiling:.3f}; MS-7 (slabs only) reaches ≈ 1."))
+  datasets = list(dict.fromkeys(r["params"]["dataset"] for r in rows))
+  models = list(dict.fromkeys(f"FCN({r['params']['width']},{r['params']['depth']})" for r in rows))
+  series = {}
+  for name in datasets:
+    sel = [r for r in rows if r["params"]["dataset"] == name]
+    series[name] = ([r["summary"]["test_acc"]["mean"] for r in sel],
+                    [r["summary"]["test_acc"]["ci95"] for r in sel])
+  writer.figure("test_accuracy.png", "Test accuracy per model: L̂MS-7 (noisy linear + 7-slabs) "
+                f"stays at the linear-only ceiling {ceiling:.3f}; MS-7 (slabs only) reaches ≈ 1.",
+                bars.grouped_bars, models, series, ylabel="test accuracy", ylim=(0.85, 1.01),
+                hlines=(ceiling,), title="SB hurts generalization")
   intro = (f"L̂MS-7 with linear noise fraction p = {config.data.noise_frac} (ceiling of a "
            f"linear-only rule: {ceiling:.3f}) vs MS-7; {config.num_seeds} seeds per cell, "
            f"{config.data.num_train} training samples.")
-  return common.write_sweep(workdir, config, NAME, "Simplicity bias hurts generalization", intro,
-                            rows, timing, METRICS, figs, linear_ceiling=ceiling)
-
-
-def _plot_gap(path, rows, ceiling):
-  import matplotlib.pyplot as plt
-  datasets = list(dict.fromkeys(r["params"]["dataset"] for r in rows))
-  models = list(dict.fromkeys(f"({r['params']['width']},{r['params']['depth']})" for r in rows))
-  fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(models), 3.6))
-  width = 0.8 / len(datasets)
-  for i, name in enumerate(datasets):
-    sel = [r for r in rows if r["params"]["dataset"] == name]
-    mean = [r["summary"]["test_acc"]["mean"] for r in sel]
-    ci = [r["summary"]["test_acc"]["ci95"] for r in sel]
-    ax.bar(np.arange(len(sel)) + (i - (len(datasets) - 1) / 2) * width, mean, width, yerr=ci,
-           capsize=3, label=name)
-  ax.axhline(ceiling, color="k", ls="--", lw=1, label=f"linear-only ceiling {ceiling:.3f}")
-  ax.set_xticks(range(len(models)), [f"FCN{m}" for m in models])
-  ax.set_ylim(0.85, 1.01)
-  ax.set_ylabel("test accuracy")
-  ax.legend(loc="lower right", fontsize=8)
-  ax.set_title("SB hurts generalization")
-  figures.save_figure(fig, path)
+  return Report("Simplicity bias hurts generalization", intro, METRICS,
+                extra={"linear_ceiling": ceiling})
 
 
 def claims(results) -> List[Dict]:
@@ -90,13 +68,13 @@ def claims(results) -> List[Dict]:
   for row in results["rows"]:
     label = row["label"]
     if row["params"]["dataset"].startswith("noisy_lms"):
-      out.append(common.claim(results, label, "test_acc", f"{label}: test acc at the linear "
-                              "ceiling", ".949", ceiling - 0.02, ceiling + 0.01))
-      out.append(common.claim(results, label, "s_rand_acc", f"{label}: S-rand acc ≈ .5", ".497",
-                              0.45, 0.55))
-      out.append(common.claim(results, label, "sc_rand_acc", f"{label}: S^c-rand acc ≈ test",
-                              ".949", ceiling - 0.02, ceiling + 0.01))
+      out.append(claim(results, label, "test_acc", f"{label}: test acc at the linear ceiling",
+                       ".949", ceiling - 0.02, ceiling + 0.01))
+      out.append(claim(results, label, "s_rand_acc", f"{label}: S-rand acc ≈ .5", ".497",
+                       0.45, 0.55))
+      out.append(claim(results, label, "sc_rand_acc", f"{label}: S^c-rand acc ≈ test", ".949",
+                       ceiling - 0.02, ceiling + 0.01))
     else:
-      out.append(common.claim(results, label, "test_acc", f"{label}: slabs alone are learnable",
-                              "1.000", 0.98, 1.0))
+      out.append(claim(results, label, "test_acc", f"{label}: slabs alone are learnable",
+                       "1.000", 0.98, 1.0))
   return out

@@ -2,7 +2,7 @@
 
 Cells = datasets {LMS-5, MS-(5,7)} x models {(100,1)-, (100,2)-FCN, (32,7,1)-, (32,7,2)-CNN,
 (100,10,1)-, (100,10,2)-GRU}, plus the wide (2000,1)-FCN on LMS-5 at d = 50 and d = 250. Each cell
-is one compiled member stack of seeds (``common.run_cells``); cells of one dataset share their
+is one compiled member stack of seeds (``pipeline.run_cell``); cells of one dataset share their
 datasets seed by seed, so models are compared on the same draws. Published: S-randomized AUC
 0.49-0.51 and S^c-randomized AUC 1.00 for every model; the wide FCN 0.50 +- .01.
 
@@ -13,16 +13,17 @@ Models are named by spec strings in ``config.sweep.models`` / ``config.sweep.wid
   gru:<hidden>:<step_size>:<layers>      (h, l, L)-GRU (data.dim must be divisible by l)
 """
 
-import os
 from typing import Dict, List, Tuple
 
 import ml_collections
 
-from simplicity_bias.experiments import common
-from simplicity_bias.models.vector import check_input_dim
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.pipeline import Report, make_cells
+from simplicity_bias.report import bars
 from simplicity_bias.validation import ConfigError
 
 NAME = "sb_models"
+CONFIGS = ("sb_models",)
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates",
            "converged")
 # kind -> the model.* fields its spec string gives, in order.
@@ -99,7 +100,7 @@ def _check_kinds(where: str, node) -> None:
       raise ConfigError(f"{where}.{key}: unknown model kind; valid: {', '.join(MODEL_FIELDS)}.")
 
 
-def _cell(config, dataset: str, spec: str, dim=None) -> common.Cell:
+def _cell(config, dataset: str, spec: str, dim=None):
   kind, fields = parse_model_spec(spec)
   s = config.sweep
   ds = dict(s.per_dataset[dataset]) if dataset in s.per_dataset else {}
@@ -115,10 +116,10 @@ def _cell(config, dataset: str, spec: str, dim=None) -> common.Cell:
     label = f"{dataset} d={dim} / {model_label(spec)}"
   params = {"dataset": dataset, "model": model_label(spec),
             "dim": overrides.get("data.dim", config.data.dim), "wide": dim is not None}
-  return common.Cell(label, params, overrides)
+  return label, params, overrides
 
 
-def cells_of(config) -> List[common.Cell]:
+def cells(config):
   s = config.sweep
   _check_kinds("sweep.per_model", s.per_model)
   cells = [_cell(config, d, m) for d in s.datasets for m in s.models]
@@ -127,52 +128,27 @@ def cells_of(config) -> List[common.Cell]:
   if not cells:
     raise ConfigError("sb_models has no cells: set sweep.datasets and sweep.models (or "
                       "sweep.wide_dims).")
-  labels = [c.label for c in cells]
+  labels = [c[0] for c in cells]
   unknown = [l for l in s.skip if l not in labels]
   if unknown:
     raise ConfigError(f"sweep.skip names cells that are not in the sweep: {unknown}; valid "
                       f"labels: {labels}.")
-  cells = [c for c in cells if c.label not in s.skip]
+  cells = [c for c in cells if c[0] not in s.skip]
   if not cells:
     raise ConfigError("sb_models has no cells left: sweep.skip leaves out every cell.")
-  labels = [c.label for c in cells]
-  if len(set(labels)) != len(labels):
-    twice = sorted({l for l in labels if labels.count(l) > 1})
-    raise ConfigError(f"sb_models has duplicate cells {twice}; list each dataset, model and "
-                      "wide dim once in config.sweep.")
-  return cells
+  return make_cells(config, cells)
 
 
-def validate(config):
-  """Every cell's config, validated (model fields, GRU step sizes, data) before any compile."""
-  cells = cells_of(config)
-  configs = common.cell_configs(config, cells)
-  for cell, c in zip(cells, configs):
-    try:
-      check_input_dim(c.model, c.data.dim)
-    except ConfigError as e:
-      raise ConfigError(f"cell {cell.label!r}: {e}") from None
-  return cells, configs
-
-
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  cells, _ = validate(config)
-  rows, _, timing = common.run_cells(config, cells, progress)
-  figs = []
-  if workdir:
-    from simplicity_bias.report import bars
-    os.makedirs(workdir, exist_ok=True)
-    series = {name: ([r["summary"][m]["mean"] for r in rows],
-                     [r["summary"][m]["ci95"] for r in rows])
-              for name, m in (("S-randomized AUC", "s_rand_auc"),
-                              ("S$^c$-randomized AUC", "sc_rand_auc"))}
-    bars.grouped_bars(os.path.join(workdir, "sb_models_auc.png"), [r["label"] for r in rows],
-                      series, ylabel="test AUC", hlines=(0.5,),
-                      colors=("tab:blue", "tab:orange"),
-                      title=f"Extreme SB across models ({config.num_seeds} seeds, mean ± 95% CI)")
-    figs.append(("sb_models_auc.png", "S-randomized (≈ .5: the simple block is all the model "
-                 "uses) and S^c-randomized (≈ 1: the complex block is ignored) AUC per cell, "
-                 "mean ± 95% CI over seeds."))
+def report(config, results, writer) -> Report:
+  rows = results["rows"]
+  series = {name: ([r["summary"][m]["mean"] for r in rows], [r["summary"][m]["ci95"] for r in rows])
+            for name, m in (("S-randomized AUC", "s_rand_auc"),
+                            ("S$^c$-randomized AUC", "sc_rand_auc"))}
+  writer.figure("sb_models_auc.png", "S-randomized (≈ .5: the simple block is all the model "
+                "uses) and S^c-randomized (≈ 1: the complex block is ignored) AUC per cell, "
+                "mean ± 95% CI over seeds.", bars.grouped_bars, [r["label"] for r in rows],
+                series, ylabel="test AUC", hlines=(0.5,), colors=("tab:blue", "tab:orange"),
+                title=f"Extreme SB across models ({config.num_seeds} seeds, mean ± 95% CI)")
   not_converged = [r["label"] for r in rows if r["summary"]["converged"]["mean"] < 1.0]
   notes = ["Cells where some seed did not reach the stop rule within train.max_epochs: "
            + (", ".join(not_converged) if not_converged else "none.")]
@@ -185,8 +161,8 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
            f"{config.optim.weight_decay}, batch {config.train.batch_size}, stop at train acc ≥ "
            f"{1 - config.train.stop_eps:g}. Published: S-rand AUC {_PUBLISHED_S} and S^c-rand "
            f"AUC {_PUBLISHED_SC} for every model (wide FCN {_PUBLISHED_WIDE}).")
-  return common.write_sweep(workdir, config, NAME, "Extreme SB across models", intro, rows,
-                            timing, METRICS, figs, notes, not_converged=not_converged)
+  return Report("Extreme SB across models", intro, METRICS, notes,
+                extra={"not_converged": not_converged})
 
 
 def claims(results) -> List[Dict]:
@@ -194,10 +170,10 @@ def claims(results) -> List[Dict]:
   out = []
   for row in results["rows"]:
     wide = row.get("params", {}).get("wide", False)
-    out.append(common.claim(results, row["label"], "s_rand_auc",
+    out.append(claim(results, row["label"], "s_rand_auc",
                             f"models: {row['label']}: S-rand AUC ≈ .5",
                             _PUBLISHED_WIDE if wide else _PUBLISHED_S, 0.45, 0.55))
-    out.append(common.claim(results, row["label"], "sc_rand_auc",
+    out.append(claim(results, row["label"], "sc_rand_auc",
                             f"models: {row['label']}: S^c-rand AUC ≈ 1", _PUBLISHED_SC,
                             0.98, 1.0))
   return out

@@ -8,21 +8,27 @@ Four grids, each a set of cells (one compiled member stack of seeds per cell):
 One heat-map per grid, cells = S-randomized AUC (published: 0.49-0.51 everywhere, S^c-rand 1.00).
 """
 
-import os
 from typing import Dict, List
 
-from simplicity_bias.experiments import common
+import ml_collections
+
+from simplicity_bias.experiments.claims import claim
+from simplicity_bias.pipeline import Cell, Report, make_cells
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
 
 NAME = "sb_training_choices"
+CONFIGS = ("sb_training_choices",)
 GRIDS = ("activation_optimizer", "dropout_weight_decay", "init_scale", "input_dim")
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates")
+_AXES = {"activation_optimizer": ("activation", "optimizer"),
+         "dropout_weight_decay": ("dropout", "weight_decay"),
+         "init_scale": ("init_scale", "init"),
+         "input_dim": ("dim", "dataset")}
 
 
 def sweep_config(c):
   """Adds the ``sweep`` section (the four grids' values) to a synthetic base config."""
-  import ml_collections
   s = ml_collections.ConfigDict()
   s.grids = GRIDS
   s.activations = ("relu", "leaky_relu", "prelu", "tanh")
@@ -39,75 +45,59 @@ def sweep_config(c):
   return c
 
 
-def cells_of(config, grid: str) -> List[common.Cell]:
+def grid_cells(config, grid: str):
+  """(label, params, overrides) of every cell of one grid."""
   s = config.sweep
   if grid == "activation_optimizer":
-    return [common.Cell(f"{act} / {opt}", {"activation": act, "optimizer": opt},
-                        {"model.activation": act, "optim.name": opt,
-                         "optim.learning_rate": s.learning_rates[opt]})
+    return [(f"{act} / {opt}", {"activation": act, "optimizer": opt},
+             {"model.activation": act, "optim.name": opt,
+              "optim.learning_rate": s.learning_rates[opt]})
             for opt in s.optimizers for act in s.activations]
   if grid == "dropout_weight_decay":
-    return [common.Cell(f"dropout={p:g} / wd={wd:g}", {"dropout": p, "weight_decay": wd},
-                        {"model.dropout": p, "optim.weight_decay": wd})
+    return [(f"dropout={p:g} / wd={wd:g}", {"dropout": p, "weight_decay": wd},
+             {"model.dropout": p, "optim.weight_decay": wd})
             for wd in s.weight_decays for p in s.dropouts]
   if grid == "init_scale":
-    return [common.Cell(f"{init} x{scale:g}", {"init": init, "init_scale": scale},
-                        {"model.init": init, "model.init_scale": scale})
+    return [(f"{init} x{scale:g}", {"init": init, "init_scale": scale},
+             {"model.init": init, "model.init_scale": scale})
             for init in s.inits for scale in s.init_scales]
   if grid == "input_dim":
-    return [common.Cell(f"{name} d={d}", {"dataset": name, "dim": d},
-                        {"data.name": name, "data.dim": d})
+    return [(f"{name} d={d}", {"dataset": name, "dim": d},
+             {"data.name": name, "data.dim": d})
             for name in s.dim_datasets for d in s.dims]
   raise ConfigError(f"sweep.grids has unknown grid {grid!r}; valid: {', '.join(GRIDS)}.")
 
 
-def all_cells(config) -> Dict[str, List[common.Cell]]:
+def cells(config) -> List[Cell]:
   if not config.sweep.grids:
     raise ConfigError("sweep.grids is empty; name at least one of " + ", ".join(GRIDS) + ".")
-  return {grid: cells_of(config, grid) for grid in config.sweep.grids}
+  specs = []
+  for grid in config.sweep.grids:
+    specs += [(label, {**params, "grid": grid}, overrides)
+              for label, params, overrides in grid_cells(config, grid)]
+  return make_cells(config, specs)
 
 
-def validate(config):
-  for grid, cells in all_cells(config).items():
-    common.cell_configs(config, cells)
-
-
-_AXES = {"activation_optimizer": ("activation", "optimizer"),
-         "dropout_weight_decay": ("dropout", "weight_decay"),
-         "init_scale": ("init_scale", "init"),
-         "input_dim": ("dim", "dataset")}
-
-
-def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  validate(config)
-  rows, figs, total = [], [], {}
-  for grid, cells in all_cells(config).items():
-    grid_rows, _, timing = common.run_cells(config, cells, progress)
-    for r in grid_rows:
-      r["params"]["grid"] = grid
-    rows += grid_rows
-    total[f"{grid}_s"] = timing["total_s"]
-    if workdir:
-      x, y = _AXES[grid]
-      values, xs, ys = common.heatmap_values(grid_rows, x, y, "s_rand_auc")
-      name = f"heatmap_{grid}.png"
-      figures.heatmap(os.path.join(workdir, name), values, xs, ys, x, y,
-                      title=f"S-randomized AUC: {grid.replace('_', ' x ')}", vmin=0.4, vmax=1.0)
-      figs.append((name, f"S-randomized AUC over {x} x {y} (mean over seeds; 0.5 = extreme SB)."))
+def report(config, results, writer) -> Report:
+  rows = results["rows"]
+  for grid in config.sweep.grids:
+    x, y = _AXES[grid]
+    writer.figure(f"heatmap_{grid}.png",
+                  f"S-randomized AUC over {x} x {y} (mean over seeds; 0.5 = extreme SB).",
+                  figures.rows_heatmap, [r for r in rows if r["params"]["grid"] == grid], x, y,
+                  "s_rand_auc", title=f"S-randomized AUC: {grid.replace('_', ' x ')}",
+                  vmin=0.4, vmax=1.0)
   intro = (f"Dataset {config.data.name} unless the grid varies it, {config.num_seeds} seeds per "
            f"cell, {config.data.num_train} training samples. Published: S-rand AUC 0.49–0.51 "
            "and S^c-rand AUC 1.00 for every combination.")
-  return common.write_sweep(workdir, config, NAME, "SB is robust to training choices", intro,
-                            rows, total, METRICS, figs)
+  return Report("SB is robust to training choices", intro, METRICS)
 
 
 def claims(results) -> List[Dict]:
   out = []
   for row in results["rows"]:
-    out.append(common.claim(results, row["label"], "s_rand_auc",
-                            f"training choices: {row['label']}: S-rand AUC ≈ .5", "0.49–0.51",
-                            0.45, 0.55))
-    out.append(common.claim(results, row["label"], "sc_rand_auc",
-                            f"training choices: {row['label']}: S^c-rand AUC ≈ 1", "1.00",
-                            0.98, 1.0))
+    out.append(claim(results, row["label"], "s_rand_auc",
+                     f"training choices: {row['label']}: S-rand AUC ≈ .5", "0.49–0.51", 0.45, 0.55))
+    out.append(claim(results, row["label"], "sc_rand_auc",
+                     f"training choices: {row['label']}: S^c-rand AUC ≈ 1", "1.00", 0.98, 1.0))
   return out

@@ -55,3 +55,27 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
   if title:
     fig.suptitle(title, y=1.03)
   return save_figure(fig, path)
+
+
+def weights_per_step(path: str, rows: List[Dict]) -> str:
+  """Theorem 1: |w_linear|, |w_slab|, per-coordinate |w_noise| and ‖w_noise‖ against the step,
+  one panel per row (``row["per_step"][stat] = {"mean", "ci95"}``, ``row["theory"]["linear"]``)."""
+  styles = (("w_linear", "|w_linear|", "tab:blue", "-"), ("w_slab", "|w_slab|", "tab:orange", "-"),
+            ("w_noise_coord", "|w_noise| per coord.", "tab:gray", "-"),
+            ("w_noise", "‖w_noise‖", "tab:gray", "--"))
+  fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False,
+                           sharey=True)
+  for ax, row in zip(axes[0], rows):
+    for key, label, color, style in styles:
+      mean = np.asarray(row["per_step"][key]["mean"])
+      ci = np.asarray(row["per_step"][key]["ci95"])
+      steps = np.arange(mean.size)
+      ax.plot(steps, mean, color=color, ls=style, marker="o", ms=3, label=label)
+      ax.fill_between(steps, np.maximum(mean - ci, 1e-12), mean + ci, color=color, alpha=0.2)
+    ax.axhline(row["theory"]["linear"], color="tab:blue", ls=":", lw=1, label="2/√k")
+    ax.set_yscale("log")
+    ax.set_xlabel("gradient step")
+    ax.set_title(f"{row['label']}, k={row['params']['k']}")
+  axes[0][0].set_ylabel("mean over hidden units")
+  axes[0][-1].legend(fontsize=7, loc="center right")
+  return save_figure(fig, path)

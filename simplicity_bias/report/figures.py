@@ -128,3 +128,20 @@ def image_grid(path: str, rows: Dict[str, np.ndarray], labels: Sequence[int] = (
     axes[r][0].set_ylabel(name, fontsize=8)
   fig.suptitle(title, y=1.02)
   return save_figure(fig, path)
+
+
+def heatmap_values(rows, x_param: str, y_param: str, metric: str):
+  """(values[y, x], x_values, y_values) of a metric's mean from rows keyed by two params."""
+  xs = list(dict.fromkeys(r["params"][x_param] for r in rows))
+  ys = list(dict.fromkeys(r["params"][y_param] for r in rows))
+  values = np.full((len(ys), len(xs)), np.nan)
+  for r in rows:
+    values[ys.index(r["params"][y_param]), xs.index(r["params"][x_param])] = \
+        r["summary"][metric]["mean"]
+  return values, xs, ys
+
+
+def rows_heatmap(path: str, rows, x_param: str, y_param: str, metric: str, **kwargs) -> str:
+  """:func:`heatmap` of a metric's mean over rows that vary in two params."""
+  values, xs, ys = heatmap_values(rows, x_param, y_param, metric)
+  return heatmap(path, values, xs, ys, x_param, y_param, **kwargs)

@@ -13,7 +13,8 @@ def results_table(rows: List[Dict], metrics: Sequence[str]) -> str:
            "|---|---|" + "---|" * len(metrics)]
   for r in rows:
     seeds = max(len(v) for v in r["per_seed"].values())
-    cells = [format_mean_ci(r["summary"][m]) if m in r["summary"] else "—" for m in metrics]
+    cells = [format_mean_ci(r["summary"][m], metric=m, num_seeds=seeds) if m in r["summary"]
+             else "—" for m in metrics]
     lines.append(f"| {r['label']} | {seeds} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
 

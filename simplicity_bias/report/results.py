@@ -57,8 +57,32 @@ def build_results(experiment: str, rows: List[Dict], timing: Dict[str, float], *
           "timing": dict(timing), **extra}
 
 
-def format_mean_ci(summary: Dict[str, float], digits: int = 3) -> str:
-  return f"{summary['mean']:.{digits}f} ± {summary['ci95']:.{digits}f}"
+# Metrics that are counts: printed as integers (a mean over seeds keeps one decimal).
+COUNT_METRICS = ("updates", "member_updates", "epochs", "num_updates")
+
+
+def format_mean_ci(summary: Dict[str, float], digits: int = 3, metric: str = "",
+                   num_seeds: int = 0) -> str:
+  """``mean ± ci95`` for a table cell; AUCs clipped to [0, 1] (float rounding can exceed 1 by
+  one ulp); counts as integers; one seed says so instead of printing a zero interval."""
+  mean, ci = summary["mean"], summary["ci95"]
+  if metric.endswith("_auc") and math.isfinite(mean):
+    mean = min(max(mean, 0.0), 1.0)
+  if metric in COUNT_METRICS:
+    text = f"{mean:.0f}" if float(mean).is_integer() else f"{mean:.1f}"
+    digits_ci = 1
+  else:
+    text, digits_ci = f"{mean:.{digits}f}", digits
+  if num_seeds == 1:
+    return f"{text} (n = 1, no interval)"
+  return f"{text} ± {ci:.{digits_ci}f}"
+
+
+def readable_mode() -> int:
+  """The mode ``open()`` would give a new file: 0666 less the process umask."""
+  umask = os.umask(0)
+  os.umask(umask)
+  return 0o666 & ~umask
 
 
 def atomic_write_text(path: str, text: str) -> None:
@@ -69,6 +93,7 @@ def atomic_write_text(path: str, text: str) -> None:
   try:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
       f.write(text)
+    os.chmod(tmp, readable_mode())  # mkstemp makes 0600 files: colleagues could not read them
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
@@ -76,7 +101,7 @@ def atomic_write_text(path: str, text: str) -> None:
     raise
 
 
-def _json_default(obj):
+def json_default(obj):
   if isinstance(obj, (np.integer,)):
     return int(obj)
   if isinstance(obj, (np.floating,)):
@@ -87,7 +112,7 @@ def _json_default(obj):
 
 
 def write_json(path: str, obj) -> None:
-  atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
+  atomic_write_text(path, json.dumps(obj, indent=2, default=json_default, allow_nan=True) + "\n")
 
 
 def results_csv(results: Dict) -> str:
@@ -127,4 +152,7 @@ class JsonlWriter:
 
   def __call__(self, record: Dict) -> None:
     with open(self.path, "a", encoding="utf-8") as f:
-      f.write(json.dumps(record, default=_json_default) + "\n")
+      f.write(json.dumps(record, default=json_default) + "\n")
+
+
+_json_default = json_default  # older name, kept for callers outside report/

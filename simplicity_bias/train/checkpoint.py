@@ -1,16 +1,17 @@
 """Checkpoints of the member-stacked training state (orbax), for killed runs to resume.
 
-The only module that talks to orbax. Typed PRNG keys are stored as their raw key data and
+The only module that talks to orbax (imported when a checkpoint is first made, so runs without
+a work directory do not pay for it). Typed PRNG keys are stored as their raw key data and
 re-wrapped on restore from the template state; the evaluation history travels as JSON. Because
 shuffles and dropout depend only on (key, epoch, update), a resumed run reproduces an
-uninterrupted one exactly.
+uninterrupted one exactly, whenever the checkpoints were taken.
 """
 
 import os
+import time
 from typing import Dict, List, Optional, Tuple
 
 import jax
-import orbax.checkpoint as ocp
 
 
 def _is_key(x) -> bool:
@@ -28,13 +29,14 @@ def _from_storable(tree, template):
 
 
 class Checkpointer:
-  """Saves every ``every_updates`` updates (at the first check past it) into ``directory``."""
+  """Saves at the first check ``every_s`` seconds after the last save (0: at every check) into
+  ``directory``; the trainer also saves when a run ends."""
 
-  def __init__(self, directory: str, every_updates: int, max_to_keep: int = 2):
-    if every_updates < 1:
-      raise ValueError(f"checkpoint interval must be >= 1 update (got {every_updates})")
-    self.every_updates = every_updates
-    self._last_saved = 0
+  def __init__(self, directory: str, every_s: float = 120.0, max_to_keep: int = 2):
+    import orbax.checkpoint as ocp
+    self._ocp = ocp
+    self.every_s = float(every_s)
+    self._last_saved = time.monotonic()
     self._manager = ocp.CheckpointManager(
         os.path.abspath(directory),
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
@@ -44,17 +46,26 @@ class Checkpointer:
     return self._manager.latest_step()
 
   def due(self, step: int) -> bool:
-    return step - self._last_saved >= self.every_updates
+    del step
+    due = time.monotonic() - self._last_saved >= self.every_s
+    if jax.process_count() > 1:  # every process must save at the same check: process 0 decides
+      from jax.experimental import multihost_utils
+      due = bool(multihost_utils.broadcast_one_to_all(due))
+    return due
 
   def save(self, step: int, states, history: List[Dict]) -> None:
+    ocp = self._ocp
+    if self._manager.latest_step() == step:
+      return
     self._manager.save(step, args=ocp.args.Composite(
         state=ocp.args.StandardSave(_to_storable(states)),
         history=ocp.args.JsonSave({"history": history})))
     self._manager.wait_until_finished()
-    self._last_saved = step
+    self._last_saved = time.monotonic()
 
   def restore(self, template_states) -> Tuple[int, object, List[Dict]]:
     """(step, states, history) of the latest checkpoint, shaped like ``template_states``."""
+    ocp = self._ocp
     step = self._manager.latest_step()
     if step is None:
       raise FileNotFoundError("no checkpoint to resume from")
@@ -62,7 +73,7 @@ class Checkpointer:
                                       _to_storable(template_states))
     restored = self._manager.restore(step, args=ocp.args.Composite(
         state=ocp.args.StandardRestore(abstract), history=ocp.args.JsonRestore()))
-    self._last_saved = step
+    self._last_saved = time.monotonic()
     return step, _from_storable(restored.state, template_states), restored.history["history"]
 
   def close(self):

@@ -16,9 +16,22 @@ DATA_AXIS = "data"
 
 
 def initialize_distributed() -> None:
-  """Connects the processes of a multi-host job (coordinator address etc. from the
-  environment, as set by the TPU / SLURM / Kubernetes launchers JAX supports)."""
-  jax.distributed.initialize()
+  """Connects the processes of a multi-host job.
+
+  The coordinator address, process count and id come from the environment that JAX's launchers
+  set (TPU pods, Slurm, Open MPI, Kubernetes); where none is detected (several processes started
+  by hand, e.g. on one machine), from ``SB_COORDINATOR=host:port``, ``SB_NUM_PROCESSES`` and
+  ``SB_PROCESS_ID``. On CPUs the processes exchange arrays through gloo collectives.
+  """
+  import os
+  if jax.config.jax_platforms in ("cpu",) or os.environ.get("JAX_PLATFORMS") == "cpu":
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  if os.environ.get("SB_COORDINATOR"):
+    jax.distributed.initialize(coordinator_address=os.environ["SB_COORDINATOR"],
+                               num_processes=int(os.environ["SB_NUM_PROCESSES"]),
+                               process_id=int(os.environ["SB_PROCESS_ID"]))
+  else:
+    jax.distributed.initialize()
 
 
 def make_data_mesh(num_devices: int = 0) -> Mesh:

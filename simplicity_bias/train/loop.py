@@ -1,16 +1,27 @@
-"""The vmapped fit loop: many members (seeds x dataset parameters) trained by one program.
+"""The vmapped fit loop: many members (seeds x grid points x slots) trained by one program.
 
 Every member's parameters, optimizer state, key and data sit on a leading member axis. A
 *segment* of ``eval_every`` updates is one ``lax.scan`` (or several of ``scan_length`` updates)
-whose body applies a ``vmap``-ed SGD step to all members; a *check* then measures every member on its full train and validation sets and
-applies the original stop rule (train accuracy >= 1 - eps, or train loss < eps; then
-``patience`` more updates). Converged members are masked (``where(active, new, old)``), never
-removed, so shapes and the compiled programs never change. The host only loops over segments,
-logs, and shows progress.
+whose body applies a ``vmap``-ed optimizer step to all members; a *check* then measures every
+member on its full train and validation sets and applies the original stop rule (train accuracy
+>= 1 - eps, or train loss < eps; then ``patience`` more updates). Converged members are masked
+(``where(active, new, old)``), never removed, so shapes and the compiled programs never change.
+The host only loops over segments, logs, checkpoints and shows progress.
+
+What a step minimises is an :class:`~simplicity_bias.train.objectives.Objective`: a loss on the
+logits, optionally a transform of the batch (adversarial training), a per-member penalty, and a
+penalty over groups of members trained on the same batch.
+
+Data: ``x_train`` is ``[datasets, n, ...]`` with ``members_per_dataset`` consecutive members per
+dataset (1 for synthetic sweeps, the ensemble size when an ensemble's members share their data),
+or ``[n, ...]`` when every member uses the same data (``shared_data``, images). Each member still
+draws its own shuffle. With a ``sampler`` there is no fixed training set: every update draws a
+fresh batch (the training arrays are then used by the checks only).
 
 Randomness: member ``key`` is split by purpose with ``fold_in``; the shuffle of epoch ``e`` is
-drawn from ``fold_in(key_shuffle, e)`` and dropout of update ``t`` from ``fold_in(key_dropout, t)``,
-so results depend only on (config, seed), never on how the run was cut into segments.
+drawn from ``fold_in(key_shuffle, e)`` and dropout / attacks / fresh batches of update ``t`` from
+``fold_in(key_<purpose>, t)``, so results depend only on (config, seed), never on how the run was
+cut into segments or resumed.
 """
 
 import dataclasses
@@ -23,12 +34,14 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from simplicity_bias.metrics.classification import accuracy, cross_entropy
+from simplicity_bias.metrics.classification import accuracy
+from simplicity_bias.train.objectives import Objective
 from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_choice
 
 STOP_RULES = ("acc", "loss", "none")
 SELECTIONS = ("best_val", "last")
-_SHUFFLE, _DROPOUT = 1, 2
+# fold_in tags of the member key (the MODEL-purpose key of members.py), one per use inside a step.
+_SHUFFLE, _DROPOUT, _TRANSFORM, _SAMPLE, _PENALTY, _VAL_TRANSFORM = 1, 2, 3, 4, 5, 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +57,12 @@ class TrainSpec:
   eval_batch_size: int = 8192  # chunk size of full-set evaluation
   check_size: int = 0         # training examples the stop rule looks at; 0 = all of them
   scan_length: int = 0        # updates per compiled call (a lax.scan); 0 = the whole segment
+
+
+def train_spec(train_config) -> TrainSpec:
+  """The static spec from a ``config.train`` section (fields it lacks keep their defaults)."""
+  fields = {f.name for f in dataclasses.fields(TrainSpec)}
+  return TrainSpec(**{k: v for k, v in train_config.items() if k in fields})
 
 
 class MemberState(NamedTuple):
@@ -72,7 +91,7 @@ def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
   if spec.eval_every < 0 or spec.eval_every > steps_per_epoch:
     raise ConfigError(f"train.eval_every={spec.eval_every} must be in [0, {steps_per_epoch}] "
                       "(updates per epoch; 0 means once per epoch).")
-  if spec.patience < 0 or spec.stop_eps <= 0:
+  if spec.patience < 0 or not spec.stop_eps > 0:
     raise ConfigError("train.patience must be >= 0 and train.stop_eps > 0.")
   if spec.scan_length < 0:
     raise ConfigError(f"train.scan_length={spec.scan_length} must be >= 0 (0 = whole segment).")
@@ -81,21 +100,36 @@ def validate_train_spec(spec: TrainSpec, num_train: int) -> None:
 
 
 class Trainer:
-  """Compiled segment / check functions for one model, optimizer and dataset shape."""
+  """Compiled segment / check functions for one model, optimizer, objective and data shape."""
 
   def __init__(self, model, optimizer: optax.GradientTransformation, spec: TrainSpec,
-               num_train: int, shared_data: bool = False, mesh=None):
+               num_train: int, shared_data: bool = False, mesh=None,
+               objective: Optional[Objective] = None, members_per_dataset: int = 1,
+               sampler: Optional[Callable] = None, monitor: Optional[Callable] = None):
     """``shared_data``: one dataset for all members (``x_train`` without a member axis), as
-    for images; otherwise every member has its own (synthetic sweeps). ``mesh``: a 1-D
-    ``jax.sharding.Mesh`` with axis ``"data"``; each batch is then split over its devices
-    (data parallel) while parameters stay replicated.
+    for images. ``members_per_dataset``: consecutive members that share one dataset (the
+    leading axis of ``x_train`` is then members / this). ``mesh``: a 1-D
+    ``jax.sharding.Mesh`` with axis ``"data"``; each batch is then split over its devices (data
+    parallel) while parameters stay replicated. ``sampler(key, sample_params) -> (x, y)`` draws
+    a fresh batch per update instead of shuffling a fixed set. ``monitor(params) -> {name:
+    scalar}`` adds per-member statistics of the parameters to every check.
     """
     validate_train_spec(spec, num_train)
+    self.objective = objective or Objective("erm")
     if mesh is not None and spec.batch_size % mesh.size:
       raise ConfigError(f"train.batch_size={spec.batch_size} must be divisible by the "
                         f"{mesh.size} devices it is split over.")
+    group = self.objective.group_size
+    if group > 1 and not shared_data and members_per_dataset % group:
+      raise ConfigError(f"objective {self.objective.name!r} trains groups of {group} members on "
+                        f"one batch, so they must share a dataset; members_per_dataset="
+                        f"{members_per_dataset} is not a multiple of {group}.")
+    if group > 1 and sampler is not None:
+      raise ConfigError("a group objective cannot be combined with fresh-sample batches.")
     self.model, self.optimizer, self.spec = model, optimizer, spec
     self.shared_data, self.mesh = shared_data, mesh
+    self.members_per_dataset = members_per_dataset
+    self.sampler, self.monitor = sampler, monitor
     self.num_train = num_train
     self.steps_per_epoch = num_train // spec.batch_size  # the last partial batch is dropped
     self.eval_every = spec.eval_every or self.steps_per_epoch
@@ -104,7 +138,7 @@ class Trainer:
     # the same convolutions outside one (measured 7x for ResNet-50, benchmarks/RESULTS.md);
     # scan_length=1 then runs each update as its own compiled call.
     self.scan_length = min(spec.scan_length or self.eval_every, self.eval_every)
-    self._chunk = jax.jit(self._segment, static_argnums=4)
+    self._chunk = jax.jit(self._segment, static_argnums=6)
     self.check = jax.jit(self._check)
 
   # -- single-member pieces (vmapped below) ------------------------------------------------------
@@ -118,6 +152,22 @@ class Trainer:
                        best_params=params, best_val_acc=jnp.float32(-1.0),
                        converged_step=jnp.int32(-1), num_updates=jnp.int32(0),
                        model_state=variables, best_model_state=variables)
+
+  def forward(self, params, model_state, x, *, train: bool, key=None):
+    """Logits and the new non-trainable state (BatchNorm statistics) of one member."""
+    variables = {"params": params, **model_state}
+    if not train:
+      return self.model.apply(variables, x, train=False), model_state
+    mutable = list(model_state)
+    out = self.model.apply(variables, x, train=True, rngs={"dropout": key},
+                           mutable=mutable or False)
+    logits, new_state = out if mutable else (out, {})
+    return logits, dict(new_state)
+
+  def predict(self, variables, x):
+    """Eval-mode logits of one member from ``{"params": ..., **model_state}`` (evaluators)."""
+    return self.logits(variables["params"], x,
+                       {k: v for k, v in variables.items() if k != "params"})
 
   def _constrain_batch(self, x, axis: int):
     """Splits ``x`` over the mesh along ``axis`` (the example axis) when training sharded."""
@@ -140,23 +190,52 @@ class Trainer:
     out = jax.lax.map(apply, padded.reshape((num_chunks, chunk) + x.shape[1:]))
     return out.reshape((num_chunks * chunk,) + out.shape[2:])[:n]
 
-  def _member_update(self, state: MemberState, xb, yb, step, active):
-    dropout_key = jax.random.fold_in(jax.random.fold_in(state.key, _DROPOUT), step)
+  def _step_key(self, state, purpose: int, step):
+    return jax.random.fold_in(jax.random.fold_in(state.key, purpose), step)
 
-    mutable = list(state.model_state)
+  def _member_loss(self, params, state: MemberState, xb, yb, step, aux):
+    """One member's objective on a batch: (loss, (model_state, logits))."""
+    obj = self.objective
+    if obj.transform is not None:
+      xb = jax.lax.stop_gradient(obj.transform(
+          self.forward, params, state.model_state, xb, yb,
+          self._step_key(state, _TRANSFORM, step), aux))
+    logits, model_state = self.forward(params, state.model_state, xb, train=True,
+                                       key=self._step_key(state, _DROPOUT, step))
+    loss = obj.loss(logits, yb)
+    if obj.penalty is not None:
+      loss = loss + obj.penalty(self.forward, params, state.model_state, xb, yb, logits,
+                                self._step_key(state, _PENALTY, step), aux)
+    return loss, (model_state, logits)
 
-    def loss_fn(params):
-      out = self.model.apply({"params": params, **state.model_state}, xb, train=True,
-                             rngs={"dropout": dropout_key}, mutable=mutable or False)
-      logits, model_state = out if mutable else (out, {})
-      return cross_entropy(logits, yb), dict(model_state)
-
-    (loss, model_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  def _apply(self, state: MemberState, grads, model_state, active):
     updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
     new = state._replace(params=optax.apply_updates(state.params, updates), opt_state=opt_state,
                          num_updates=state.num_updates + 1, model_state=model_state)
-    kept = jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, state)
-    return kept, jnp.where(active, loss, 0.0)
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, state)
+
+  def _member_update(self, state: MemberState, xb, yb, step, active, aux):
+    grad_fn = jax.value_and_grad(self._member_loss, has_aux=True)
+    (loss, (model_state, _)), grads = grad_fn(state.params, state, xb, yb, step, aux)
+    return self._apply(state, grads, model_state, active), jnp.where(active, loss, 0.0)
+
+  def _group_update(self, states: MemberState, xb, yb, step, active, aux):
+    """One update of a group of members ([K] leading axes) that share the batch ``xb``."""
+    obj = self.objective
+
+    def group_loss(params):
+      losses, (model_states, logits) = jax.vmap(
+          self._member_loss, in_axes=(0, 0, None, None, None, 0))(params, states, xb, yb, step,
+                                                                   aux)
+      penalty = obj.group_penalty(self.forward, params, states.model_state, xb, yb, logits,
+                                  self._step_key(jax.tree_util.tree_map(lambda a: a[0], states),
+                                                 _PENALTY, step), aux)
+      return jnp.sum(losses) + penalty, (model_states, losses + penalty / losses.shape[0])
+
+    (_, (model_states, losses)), grads = jax.value_and_grad(group_loss, has_aux=True)(
+        states.params)
+    new = jax.vmap(self._apply)(states, grads, model_states, active)
+    return new, jnp.where(active, losses, 0.0)
 
   def _active(self, state: MemberState, step):
     not_done = (state.converged_step < 0) | (step < state.converged_step + self.spec.patience)
@@ -168,56 +247,90 @@ class Trainer:
     return jax.vmap(lambda k: jax.random.permutation(
         jax.random.fold_in(jax.random.fold_in(k, _SHUFFLE), epoch), self.num_train))(keys)
 
-  def segment(self, states: MemberState, x_train, y_train, step0):
+  def segment(self, states: MemberState, x_train, y_train, step0, aux=None, sample_params=None):
     """``eval_every`` updates of every member starting at update ``step0``, in compiled calls
     of ``scan_length`` updates. Returns the new states and each member's mean loss over its
     active updates."""
     if self.scan_length == self.eval_every:
-      states, _, _, mean = self._chunk(states, x_train, y_train, step0, self.eval_every)
+      states, _, _, mean = self._chunk(states, x_train, y_train, step0, aux, sample_params,
+                                       self.eval_every)
       return states, mean
     loss_sum = count = 0
     for start in range(0, self.eval_every, self.scan_length):
       length = min(self.scan_length, self.eval_every - start)
-      states, s, c, _ = self._chunk(states, x_train, y_train, step0 + start, length)
+      states, s, c, _ = self._chunk(states, x_train, y_train, step0 + start, aux, sample_params,
+                                    length)
       loss_sum, count = loss_sum + s, count + c
     return states, loss_sum / jnp.maximum(count, 1)
 
-  def _segment(self, states: MemberState, x_train, y_train, step0, length: int):
+  def _gather(self, a, idx):
+    """Per-member batches ``[members, batch, ...]`` of ``a`` at row indices ``idx``."""
+    take = lambda arr, i: arr[i]
+    if self.shared_data:
+      return jax.vmap(take, in_axes=(None, 0))(a, idx)
+    k = self.members_per_dataset
+    if k == 1:
+      return jax.vmap(take)(a, idx)
+    idx = idx.reshape((-1, k) + idx.shape[1:])
+    out = jax.vmap(jax.vmap(take, in_axes=(None, 0)))(a, idx)
+    return out.reshape((-1,) + out.shape[2:])
+
+  def _segment(self, states: MemberState, x_train, y_train, step0, aux, sample_params,
+               length: int):
     """``length`` updates of every member starting at update ``step0``: one ``lax.scan``.
 
     Returns the new states, each member's summed loss, its number of active updates and their
-    mean loss. The
-    updates span at most two epochs (``length <= steps_per_epoch``), so both shuffles are drawn
-    up front and each step slices its batch indices from the right one.
+    mean loss. The updates span at most two epochs (``length <= steps_per_epoch``), so both
+    shuffles are drawn up front and each step slices its batch indices from the right one.
     """
     batch, spe = self.spec.batch_size, self.steps_per_epoch
+    num_members = states.num_updates.shape[0]
+    group = self.objective.group_size
     first_epoch = step0 // spe
-    current = self._epoch_perms(states.key, first_epoch)
-    # Calls start at multiples of scan_length within segments that start at multiples of
-    # eval_every, so when each divides the next they never cross an epoch boundary and the next
-    # epoch's shuffle is not needed.
-    crosses = spe % self.eval_every != 0 or self.eval_every % self.scan_length != 0
-    perms = (current, self._epoch_perms(states.key, first_epoch + 1) if crosses else current)
-    if self.shared_data:
-      gather = jax.vmap(lambda a, idx: a[idx], in_axes=(None, 0))
-    else:
-      gather = jax.vmap(lambda a, idx: a[idx])
+    full_batch = batch == self.num_train  # every update sees the whole set: no shuffle needed
+    if self.sampler is None and not full_batch:
+      current = self._epoch_perms(states.key, first_epoch)
+      # Calls start at multiples of scan_length within segments that start at multiples of
+      # eval_every, so when each divides the next they never cross an epoch boundary and the
+      # next epoch's shuffle is not needed.
+      crosses = spe % self.eval_every != 0 or self.eval_every % self.scan_length != 0
+      perms = (current, self._epoch_perms(states.key, first_epoch + 1) if crosses else current)
 
-    def body(carry, t):
-      states, loss_sum, count = carry
-      step = step0 + t
+    def batch_at(states, step):
+      if self.sampler is not None:
+        keys = jax.vmap(lambda s: self._step_key(s, _SAMPLE, step))(states)
+        return jax.vmap(self.sampler)(keys, sample_params)
+      if full_batch:
+        if self.shared_data:
+          return (jnp.broadcast_to(x_train, (num_members,) + x_train.shape),
+                  jnp.broadcast_to(y_train, (num_members,) + y_train.shape))
+        k = self.members_per_dataset
+        return jnp.repeat(x_train, k, axis=0), jnp.repeat(y_train, k, axis=0)
       start = (step % spe) * batch
       idx = jnp.where(step // spe == first_epoch,
                       jax.lax.dynamic_slice_in_dim(perms[0], start, batch, axis=1),
                       jax.lax.dynamic_slice_in_dim(perms[1], start, batch, axis=1))
+      return self._gather(x_train, idx), self._gather(y_train, idx)
+
+    def body(carry, t):
+      states, loss_sum, count = carry
+      step = step0 + t
       active = jax.vmap(self._active, in_axes=(0, None))(states, step)
-      xb = self._constrain_batch(gather(x_train, idx), axis=1)
-      yb = self._constrain_batch(gather(y_train, idx), axis=1)
-      states, loss = jax.vmap(self._member_update, in_axes=(0, 0, 0, None, 0))(
-          states, xb, yb, step, active)
+      xb, yb = batch_at(states, step)
+      xb, yb = self._constrain_batch(xb, axis=1), self._constrain_batch(yb, axis=1)
+      if group == 1:
+        states, loss = jax.vmap(self._member_update, in_axes=(0, 0, 0, None, 0, 0))(
+            states, xb, yb, step, active, aux)
+      else:
+        # Members of a group share the batch of the group's first member.
+        regroup = lambda a: a.reshape((-1, group) + a.shape[1:])
+        grouped = jax.tree_util.tree_map(regroup, (states, active, aux))
+        new, loss = jax.vmap(self._group_update, in_axes=(0, 0, 0, None, 0, 0))(
+            grouped[0], xb[::group], yb[::group], step, grouped[1], grouped[2])
+        states = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), new)
+        loss = loss.reshape(-1)
       return (states, loss_sum + loss, count + active), None
 
-    num_members = states.num_updates.shape[0]
     init = (states, jnp.zeros(num_members), jnp.zeros(num_members, jnp.int32))
     if length == 1:  # straight-line code: no while loop around the convolutions
       (states, loss_sum, count), _ = body(init, jnp.int32(0))
@@ -225,11 +338,11 @@ class Trainer:
       (states, loss_sum, count), _ = jax.lax.scan(body, init, jnp.arange(length))
     return states, loss_sum, count, loss_sum / jnp.maximum(count, 1)
 
-  def _member_check(self, state: MemberState, x_train, y_train, x_val, y_val, step):
+  def _member_check(self, state: MemberState, x_train, y_train, x_val, y_val, step, aux):
     if self.spec.check_size:
       x_train, y_train = x_train[:self.spec.check_size], y_train[:self.spec.check_size]
     logits = self.logits(state.params, x_train, state.model_state)
-    train_acc, train_loss = accuracy(logits, y_train), cross_entropy(logits, y_train)
+    train_acc, train_loss = accuracy(logits, y_train), self.objective.loss(logits, y_train)
     if self.spec.stop_rule == "acc":
       met = train_acc >= 1.0 - self.spec.stop_eps
     elif self.spec.stop_rule == "loss":
@@ -238,6 +351,10 @@ class Trainer:
       met = jnp.bool_(False)
     converged_step = jnp.where((state.converged_step < 0) & met, step, state.converged_step)
     if x_val.shape[0]:
+      if self.objective.select_on_transform and self.objective.transform is not None:
+        x_val = jax.lax.stop_gradient(self.objective.transform(
+            self.forward, state.params, state.model_state, x_val, y_val,
+            self._step_key(state, _VAL_TRANSFORM, step), aux))
       val_acc = accuracy(self.logits(state.params, x_val, state.model_state), y_val)
     else:
       val_acc = train_acc  # no validation split: fall back to training accuracy
@@ -252,12 +369,21 @@ class Trainer:
     stats = dict(train_acc=train_acc, train_loss=train_loss, val_acc=val_acc,
                  converged=converged_step >= 0, done=~self._active(state, step),
                  num_updates=state.num_updates)
+    if self.monitor is not None:
+      stats.update(self.monitor(state.params))
     return state, stats
 
-  def _check(self, states, x_train, y_train, x_val, y_val, step):
-    data_axis = None if self.shared_data else 0
-    return jax.vmap(self._member_check, in_axes=(0,) + (data_axis,) * 4 + (None,))(
-        states, x_train, y_train, x_val, y_val, step)
+  def _check(self, states, x_train, y_train, x_val, y_val, step, aux=None):
+    if self.shared_data:
+      data_axis = None
+    else:
+      data_axis = 0
+      k = self.members_per_dataset
+      if k > 1:  # one copy of each dataset per member for the (cheap, per-check) forward pass
+        x_train, y_train, x_val, y_val = (jnp.repeat(a, k, axis=0)
+                                          for a in (x_train, y_train, x_val, y_val))
+    return jax.vmap(self._member_check, in_axes=(0,) + (data_axis,) * 4 + (None, 0))(
+        states, x_train, y_train, x_val, y_val, step, aux)
 
   def final_params(self, states: MemberState):
     return states.best_params if self.spec.select == "best_val" else states.params
@@ -265,9 +391,13 @@ class Trainer:
   def final_model_state(self, states: MemberState):
     return states.best_model_state if self.spec.select == "best_val" else states.model_state
 
+  def final_variables(self, states: MemberState):
+    """Member-stacked ``{"params": ..., **model_state}`` of the evaluated parameters."""
+    return {"params": self.final_params(states), **self.final_model_state(states)}
+
 
 def init_members(trainer: Trainer, keys, x_train):
-  """Stacked initial states, one per key (``x_train``: [members, n, ...], or [n, ...] when the
+  """Stacked initial states, one per key (``x_train``: [datasets, n, ...], or [n, ...] when the
   trainer's data is shared)."""
   example = x_train[:1] if trainer.shared_data else x_train[0, :1]
   return jax.jit(jax.vmap(trainer.init, in_axes=(0, None)))(keys, example)
@@ -276,31 +406,29 @@ def init_members(trainer: Trainer, keys, x_train):
 def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
         progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
         description: str = "train", checkpointer=None, resume: bool = False,
-        unit: str = "ex"):
+        unit: str = "ex", aux=None, sample_params=None, check_at_start: bool = False):
   """Trains every member until all have stopped or ``max_epochs`` is reached.
 
   ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
   :class:`NonFiniteLossError` as soon as any member's loss is NaN/inf. With a
-  ``checkpointer`` (``train.checkpoint.Checkpointer``) the state is saved periodically and at
+  ``checkpointer`` (``train.checkpoint.Checkpointer``) the state is saved when it is due and at
   the end; ``resume=True`` continues from its latest checkpoint when there is one. The
-  progress bar shows throughput as ``{unit}_per_s`` (examples, or images).
-  Returns ``(states, history)``.
+  progress bar shows throughput as ``{unit}_per_s`` (examples, or images) and, when every member
+  has stopped early, says so. ``aux``: per-member non-trained inputs of the objective;
+  ``sample_params``: per-member arguments of the trainer's sampler. ``check_at_start`` records
+  one check of the initial parameters (step 0) first. Returns ``(states, history)``.
   """
   history: List[Dict] = []
   num_members = states.num_updates.shape[0]
   step, start = 0, time.perf_counter()
   if resume and checkpointer is not None and checkpointer.latest_step() is not None:
     step, states, history = checkpointer.restore(states)
-    if history and _all_done(trainer, history[-1]):
+    if history and (_all_done(trainer, history[-1]) or step >= trainer.total_steps):
       return states, history
   examples_per_update = num_members * trainer.spec.batch_size
-  bar = tqdm(total=trainer.total_steps, initial=step, disable=not progress, unit="upd",
-             desc=description, dynamic_ncols=True)
-  while step < trainer.total_steps:
-    segment_start, first_step = time.perf_counter(), step
-    states, segment_loss = trainer.segment(states, x_train, y_train, jnp.int32(step))
-    step = min(step + trainer.eval_every, trainer.total_steps)
-    states, stats = trainer.check(states, x_train, y_train, x_val, y_val, jnp.int32(step))
+
+  def record_check(states, step, segment_loss):
+    states, stats = trainer.check(states, x_train, y_train, x_val, y_val, jnp.int32(step), aux)
     stats, segment_loss = jax.device_get((stats, segment_loss))
     bad = ~(np.isfinite(stats["train_loss"]) & np.isfinite(segment_loss))
     if bad.any():
@@ -310,11 +438,23 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
           f"{np.flatnonzero(bad).tolist()}; lower optim.learning_rate or check the data.")
     record = {"step": step, "epoch": step / trainer.steps_per_epoch,
               "elapsed_s": time.perf_counter() - start,
-              "segment_loss": segment_loss.tolist(),
+              "segment_loss": np.asarray(segment_loss).tolist(),
               **{k: np.asarray(v).tolist() for k, v in stats.items()}}
     history.append(record)
     if on_eval is not None:
       on_eval(record)
+    return states, record, stats
+
+  bar = tqdm(total=trainer.total_steps, initial=step, disable=not progress, unit="upd",
+             desc=description, dynamic_ncols=True, leave=True)
+  if check_at_start and step == 0:
+    states, _, _ = record_check(states, 0, np.zeros(num_members))
+  while step < trainer.total_steps:
+    segment_start, first_step = time.perf_counter(), step
+    states, segment_loss = trainer.segment(states, x_train, y_train, jnp.int32(step), aux,
+                                           sample_params)
+    step = min(step + trainer.eval_every, trainer.total_steps)
+    states, record, stats = record_check(states, step, segment_loss)
     bar.update(step - bar.n)
     rate = examples_per_update * (step - first_step) / (time.perf_counter() - segment_start)
     bar.set_postfix(epoch=f"{record['epoch']:.1f}",
@@ -326,6 +466,10 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
                                      or step >= trainer.total_steps):
       checkpointer.save(step, states, history)
     if done:
+      # Close the bar at the stop, so a finished run does not look cut short.
+      bar.total = step
+      bar.set_description_str(f"{description}: all stopped at epoch {record['epoch']:.1f}")
+      bar.refresh()
       break
   bar.close()
   return states, history

@@ -1,5 +1,7 @@
 """Optimizers as optax chains with coupled L2 weight decay (``g += wd * theta``, as PyTorch does)."""
 
+import math
+
 import optax
 
 from simplicity_bias.validation import ConfigError, check_choice
@@ -11,10 +13,11 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0,
                    weight_decay: float = 0.0, lr_schedule=None) -> optax.GradientTransformation:
   """Returns the optax transformation; ``lr_schedule`` ({step: factor}) scales the rate piecewise."""
   check_choice("optim.name", name, OPTIMIZERS)
-  if learning_rate <= 0:
-    raise ConfigError(f"optim.learning_rate={learning_rate} must be > 0.")
-  if weight_decay < 0 or momentum < 0:
-    raise ConfigError("optim.weight_decay and optim.momentum must be >= 0.")
+  if not learning_rate > 0 or not math.isfinite(learning_rate):
+    raise ConfigError(f"optim.learning_rate={learning_rate} must be a finite number > 0.")
+  for field, value in (("weight_decay", weight_decay), ("momentum", momentum)):
+    if not value >= 0 or not math.isfinite(value):
+      raise ConfigError(f"optim.{field}={value} must be a finite number >= 0.")
   lr = learning_rate
   if lr_schedule:
     lr = optax.piecewise_constant_schedule(learning_rate, {int(k): float(v)

@@ -1,0 +1,180 @@
+"""Config files and command-line overrides, with one-sentence errors.
+
+``configs/<name>.py`` defines ``get_config(preset)``; ``path[:preset]`` selects a preset.
+``--config.FIELD=VALUE`` overrides a field of the (locked) config: the value is parsed by the
+field's type (bool, int, float, str, tuples / lists as Python literals), so a misspelled field or
+a value of the wrong type is reported with the field's name, not a traceback.
+"""
+
+import ast
+import difflib
+import importlib.util
+import os
+from typing import List, Sequence, Tuple
+
+import ml_collections
+
+from simplicity_bias.validation import ConfigError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(REPO, "configs")
+
+
+def config_path(name: str) -> str:
+  """``configs/<name>.py`` of this checkout."""
+  return os.path.join(CONFIG_DIR, f"{name}.py")
+
+
+def load_module(path: str):
+  """The module of a config file (a path, or a bare name in ``configs/``)."""
+  if not path.endswith(".py") and os.sep not in path:
+    path = config_path(path)
+  if not os.path.isfile(path):
+    available = sorted(f[:-3] for f in os.listdir(CONFIG_DIR) if f.endswith(".py"))
+    raise ConfigError(f"config file {path} does not exist; the configs are "
+                      f"{', '.join(available)} in {CONFIG_DIR}.")
+  name = os.path.splitext(os.path.basename(path))[0]
+  module_spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
+  module = importlib.util.module_from_spec(module_spec)
+  module_spec.loader.exec_module(module)
+  return module
+
+
+def load_config(spec: str, preset: str = None) -> ml_collections.ConfigDict:
+  """Loads ``path/to/file.py[:preset]`` (or a bare config name) and calls ``get_config(preset)``."""
+  path, _, inline = spec.partition(":")
+  preset = inline if preset is None else preset
+  module = load_module(path)
+  try:
+    config = module.get_config(preset or "")
+  except ValueError as e:
+    raise ConfigError(f"{os.path.basename(path)}: {e}") from None
+  config.lock()
+  return config
+
+
+def _field_type(node: ml_collections.ConfigDict, leaf: str):
+  value = node[leaf]
+  if value is None:
+    try:
+      return node.get_ref(leaf).get_type()
+    except (AttributeError, KeyError):
+      return None
+  return type(value)
+
+
+def parse_value(text: str, kind, path: str):
+  """``text`` as a value for a field of type ``kind``."""
+  try:
+    if kind is bool:
+      lowered = text.strip().lower()
+      if lowered not in ("true", "false", "1", "0"):
+        raise ValueError
+      return lowered in ("true", "1")
+    if kind is int:
+      return int(text)
+    if kind is float:
+      return float(text)
+    if kind is str:
+      return text
+    if kind in (tuple, list):
+      value = ast.literal_eval(text)
+      if isinstance(value, (int, float, str)):
+        value = (value,)
+      return kind(value)
+    try:
+      return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      return text
+  except (ValueError, SyntaxError):
+    expected = {bool: "True or False", int: "an integer", float: "a number",
+                tuple: "a tuple such as (1, 2)", list: "a list such as [1, 2]"}.get(kind, kind)
+    raise ConfigError(f"--config.{path}={text}: expected {expected}.") from None
+
+
+def apply_override(config: ml_collections.ConfigDict, path: str, text: str) -> None:
+  """Sets ``config.<path>`` from its command-line text; ConfigError names the field."""
+  *parents, leaf = path.split(".")
+  node, where = config, "config"
+  for p in parents + [leaf]:
+    if not isinstance(node, ml_collections.ConfigDict) or p not in node:
+      keys = list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+      close = difflib.get_close_matches(p, keys, n=1)
+      hint = (f"; did you mean {close[0]!r}?" if close else
+              f"; its fields are {', '.join(sorted(keys))}." if keys else ".")
+      raise ConfigError(f"--config.{path}: {where} has no field {p!r}{hint}")
+    if p != leaf:
+      node, where = node[p], f"{where}.{p}"
+  kind = _field_type(node, leaf)
+  value = parse_value(text, kind, path)
+  try:
+    node[leaf] = value
+  except (TypeError, ValueError) as e:
+    raise ConfigError(f"--config.{path}={text}: {e}") from None
+
+
+def split_config_args(argv: Sequence[str]) -> Tuple[str, List[Tuple[str, str]], List[str]]:
+  """(``--config`` value, ``[(field path, text)]`` overrides, the remaining arguments)."""
+  spec, overrides, rest = None, [], []
+  args = list(argv)
+  i = 0
+  while i < len(args):
+    arg = args[i]
+    if arg.startswith("--config=") or arg == "--config":
+      if arg == "--config":
+        i += 1
+        spec = args[i] if i < len(args) else ""
+      else:
+        spec = arg.split("=", 1)[1]
+    elif arg.startswith("--config."):
+      body = arg[len("--config."):]
+      if "=" in body:
+        path, text = body.split("=", 1)
+      else:
+        i += 1
+        path, text = body, args[i] if i < len(args) else ""
+      overrides.append((path, text))
+    else:
+      rest.append(arg)
+    i += 1
+  return spec, overrides, rest
+
+
+def config_from_argv(argv: Sequence[str]) -> Tuple[ml_collections.ConfigDict, List[str]]:
+  """The config named by ``--config=`` with every ``--config.FIELD=VALUE`` applied."""
+  spec, overrides, rest = split_config_args(argv)
+  if not spec:
+    raise ConfigError("--config is required: --config=configs/<claim>.py[:preset].")
+  config = load_config(spec)
+  for path, text in overrides:
+    apply_override(config, path, text)
+  return config, rest
+
+
+def absl_parser(store: dict):
+  """``flags_parser`` for ``absl.app.run``: absl parses its own flags, and ``--config`` plus its
+  ``--config.FIELD=VALUE`` overrides go into ``store`` (``spec``, ``overrides``) for
+  :func:`resolve`; a bad absl flag exits 2 with one line."""
+
+  def parse(argv):
+    import sys
+    from absl import flags
+    spec, overrides, rest = split_config_args(argv[1:])
+    store.update(spec=spec, overrides=overrides)
+    try:
+      return flags.FLAGS([argv[0]] + rest)
+    except flags.Error as e:
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(2)
+
+  return parse
+
+
+def resolve(store: dict) -> ml_collections.ConfigDict:
+  """The config of a command line parsed by :func:`absl_parser`."""
+  if not store.get("spec"):
+    raise ConfigError("--config is required: --config=configs/<claim>.py[:preset].")
+  config = load_config(store["spec"])
+  for path, text in store["overrides"]:
+    apply_override(config, path, text)
+  return config

@@ -1,0 +1,94 @@
+"""Evaluators by name: what is measured on a trained model, chosen by ``config.evals``.
+
+An evaluator is a pure function ``fn(inputs: Inputs) -> {name: array}`` of ONE model: its
+``logits_fn`` (parameters closed over), a test set, the data's static :class:`DataInfo` and a
+PRNG key. :func:`evaluate` vmaps the selected evaluators over the models of a run (members, or
+ensembles of them) in one compiled call. Scalar outputs become per-seed metrics in the results
+rows; array outputs (scores for histograms, coordinate-wise accuracies, decision grids) go to
+figures.
+
+Register a new one with ``@register("name")`` in a module listed in ``_MODULES``.
+"""
+
+import importlib
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence
+
+import jax
+
+from simplicity_bias.validation import ConfigError
+
+
+class Inputs(NamedTuple):
+  logits_fn: Callable          # x -> logits of the model being evaluated
+  x: Any                       # test inputs of that model
+  y: Any
+  rotation: Optional[Any]      # [d, d] for vector data (x = z @ rotation), else None
+  key: Any                     # the model's EVAL key
+  info: Any                    # data.registry.DataInfo (static)
+  options: Dict[str, Any]      # config.eval as a dict (static)
+  aux: Any = None              # evaluator-specific per-model inputs (e.g. training inputs)
+
+
+class Evaluator(NamedTuple):
+  fn: Callable
+  kinds: tuple                 # data kinds it applies to ('vector', 'image')
+  needs: tuple = ()            # blocks the data must have ('simple', 'complex')
+
+
+_REGISTRY: Dict[str, Evaluator] = {}
+_MODULES = ("simplicity_bias.evaluators.sb",)
+
+
+def register(name: str, kinds=("vector", "image"), needs=()):
+  def wrap(fn):
+    if name in _REGISTRY:
+      raise ValueError(f"evaluator {name!r} is registered twice")
+    _REGISTRY[name] = Evaluator(fn, tuple(kinds), tuple(needs))
+    return fn
+  return wrap
+
+
+def _load():
+  for m in _MODULES:
+    importlib.import_module(m)
+
+
+def names():
+  _load()
+  return sorted(_REGISTRY)
+
+
+def check(names_: Sequence[str], info) -> None:
+  """ConfigError unless every name is registered and applies to the data described by ``info``."""
+  _load()
+  for name in names_:
+    if name not in _REGISTRY:
+      raise ConfigError(f"evals has unknown evaluator {name!r}; valid: "
+                        f"{', '.join(sorted(_REGISTRY))}.")
+    ev = _REGISTRY[name]
+    if info.kind not in ev.kinds:
+      fits = [n for n, e in sorted(_REGISTRY.items()) if info.kind in e.kinds]
+      raise ConfigError(f"evaluator {name!r} does not apply to {info.kind} data "
+                        f"({info.name}); use one of {', '.join(fits)}.")
+
+
+def evaluate(names_: Sequence[str], logits_fn, params, x, y, rotation, keys, info, options,
+             shared_data: bool, aux=None):
+  """Runs the evaluators on every model: ``logits_fn(params_m, x) -> logits``; ``params`` and
+  ``keys`` have a leading model axis, and so do ``x, y, rotation, aux`` unless ``shared_data``.
+  Returns host arrays ``{name: [models, ...]}``."""
+  check(names_, info)
+  fns = [_REGISTRY[n].fn for n in names_]
+
+  def one(p, xx, yy, rot, key, a):
+    inputs = Inputs(lambda z: logits_fn(p, z), xx, yy, rot, key, info, options, a)
+    out = {}
+    for fn in fns:
+      out.update(fn(inputs))
+    return out
+
+  axis = None if shared_data else 0
+  rot_axis = None if rotation is None else axis
+  out = jax.jit(jax.vmap(one, in_axes=(0, axis, axis, rot_axis, 0, axis)))(
+      params, x, y, rotation, keys, aux)
+  return jax.device_get(out)

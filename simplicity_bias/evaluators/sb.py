@@ -1,0 +1,85 @@
+"""Simplicity-bias evaluators: standard, S-randomized and S^c-randomized accuracy / AUC; accuracy
+with each latent coordinate randomized alone; the model's score over two latent coordinates.
+
+``sb`` and ``coordinatewise`` split the model's EVAL key the same way (S, S^c, coordinates), so
+turning the coordinate scan on or off leaves the S / S^c numbers unchanged.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from simplicity_bias.data.randomize import randomize, randomize_each_coordinate
+from simplicity_bias.evaluators import register
+from simplicity_bias.metrics.classification import accuracy, auc_null_std, margin_scores, roc_auc
+
+SB_METRICS = ("test_acc", "test_auc", "s_rand_acc", "s_rand_auc", "sc_rand_acc", "sc_rand_auc")
+EVAL_NAMES = {"test": "standard", "s_rand": "S-randomized", "sc_rand": "S^c-randomized"}
+
+
+def _keys(key):
+  return jax.random.split(key, 3)  # S, S^c, coordinate-wise
+
+
+def scored(logits, y, name: str):
+  scores = margin_scores(logits)
+  return {f"{name}_acc": accuracy(logits, y), f"{name}_auc": roc_auc(scores, y)}, scores
+
+
+@register("sb")
+def sb(inputs):
+  """Accuracy / AUC on the test set and with S or S^c randomized; margin scores per set."""
+  x, y, info = inputs.x, inputs.y, inputs.info
+  k_simple, k_complex, _ = _keys(inputs.key)
+  out, scores = {}, {}
+  metrics, scores["test"] = scored(inputs.logits_fn(x), y, "test")
+  out.update(metrics)
+  for name, block, k in (("s_rand", "simple", k_simple), ("sc_rand", "complex", k_complex)):
+    if info.has(block):
+      perm = jax.random.permutation(k, x.shape[0])
+      metrics, scores[name] = scored(
+          inputs.logits_fn(randomize(x, info, block, perm, inputs.rotation)), y, name)
+      out.update(metrics)
+  out["scores"] = scores
+  out["auc_null_std"] = auc_null_std(y)
+  return out
+
+
+@register("coordinatewise", kinds=("vector",))
+def coordinatewise(inputs):
+  """``coord_rand_acc`` [dim]: accuracy with latent coordinate j alone randomized."""
+  _, _, k_coord = _keys(inputs.key)
+  y = inputs.y
+  return {"coord_rand_acc": randomize_each_coordinate(
+      inputs.x, inputs.rotation, k_coord, lambda xx: accuracy(inputs.logits_fn(xx), y))}
+
+
+def grid_coords(info):
+  """The two latent coordinates of the decision grid: first of S and first of S^c."""
+  u = info.simple[0] if info.simple else 0
+  v = info.complex[0] if info.complex else min(1, info.dim - 1)
+  return u, v
+
+
+def decision_grid(logits_fn, base_latent, rotation, u_coord: int, v_coord: int, limit,
+                  resolution: int = 64):
+  """Margin scores over a grid of two latent coordinates, the others held at ``base_latent``.
+
+  Returns ``(u_values, v_values, scores[resolution(v), resolution(u)])``.
+  """
+  u = jnp.linspace(-limit, limit, resolution)
+  v = jnp.linspace(-limit, limit, resolution)
+  uu, vv = jnp.meshgrid(u, v)
+  z = jnp.broadcast_to(base_latent, (uu.size, base_latent.shape[0]))
+  z = z.at[:, u_coord].set(uu.ravel()).at[:, v_coord].set(vv.ravel())
+  return u, v, margin_scores(logits_fn(z @ rotation)).reshape(uu.shape)
+
+
+@register("decision_grid", kinds=("vector",))
+def decision_grid_eval(inputs):
+  """The model's score over (first S coordinate, first S^c coordinate), the other latent
+  coordinates held at the first test point's."""
+  u_coord, v_coord = grid_coords(inputs.info)
+  base = inputs.x[0] @ inputs.rotation.T
+  return {"boundary": decision_grid(inputs.logits_fn, base, inputs.rotation, u_coord, v_coord,
+                                    1.1 * inputs.info.width,
+                                    inputs.options.get("boundary_resolution", 64))}

@@ -1,0 +1,398 @@
+"""One run pipeline for every experiment: data -> members -> fit(objective) -> evaluators -> rows
+-> report.
+
+``run(config, workdir)`` resolves the experiment (``config.experiment``), lets it split the config
+into *cells* (settings that change shapes or code: a model, an optimizer, a dataset layout), and
+for each cell :func:`run_cell` draws the data of every member, trains all members in one compiled
+program with the configured objective, and runs the configured evaluators on the result. The
+experiment turns cell outcomes into results rows and figures; ``report/`` writes every file.
+
+An experiment module provides (only ``NAME``, ``CONFIGS`` and ``claims`` are required):
+
+* ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell);
+* ``run_cells(cells, writer, progress) -> rows`` — for multi-stage experiments (default: each cell
+  through :func:`run_cell`, rows from ``rows(cell, outcome)``, figures from ``cell_figures``);
+* ``rows(cell, outcome) -> [row]`` (default: :func:`point_rows`, one row per grid point);
+* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text;
+* ``claims(results) -> [claim]`` — the REPRODUCTION.md lines (``launch/reproduce.py``).
+"""
+
+import copy
+import dataclasses
+import time
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from simplicity_bias import evaluators, members
+from simplicity_bias.data import registry
+from simplicity_bias.members import Purpose
+from simplicity_bias.models import build as build_model
+from simplicity_bias.report.results import build_results, make_row, mean_ci95
+from simplicity_bias.report.run import RunWriter, prepare_workdir
+from simplicity_bias.train import objectives
+from simplicity_bias.train.loop import Trainer, fit, init_members, train_spec, validate_train_spec
+from simplicity_bias.train.optimizers import make_optimizer
+from simplicity_bias.validation import ConfigError, check_positive
+
+
+@dataclasses.dataclass
+class Cell:
+  """One compiled member stack: a label for tables, the params that identify it, its config."""
+  label: str
+  params: Dict[str, Any]
+  config: ml_collections.ConfigDict
+
+
+class Outcome(NamedTuple):
+  """What one trained and evaluated cell produced."""
+  config: Any
+  layout: members.Layout
+  points: List[Dict]             # grid points (dataset parameters), one row each
+  data: registry.DataBundle
+  trainer: Trainer
+  states: Any                    # final member states (device)
+  variables: Dict                # evaluated {"params", **model_state}, member-stacked (device)
+  history: List[Dict]
+  evals: Dict[str, np.ndarray]   # evaluator outputs per member (host)
+  timing: Dict[str, float]
+
+
+class Report(NamedTuple):
+  title: str
+  intro: str
+  metrics: Sequence[str]
+  notes: Sequence[str] = ()
+  extra: Dict[str, Any] = {}     # additional top-level keys of results.json
+
+
+# ----------------------------------------------------------------------------- config helpers
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict[str, Any]):
+  """A copy of ``config`` with ``{"model.width": 300, ...}`` applied; unknown paths raise.
+
+  Grid axes and model fields may be new (a CNN has no ``depth``); other paths must exist.
+  """
+  config = copy.deepcopy(config)
+  with config.unlocked():
+    for path, value in overrides.items():
+      *parents, leaf = path.split(".")
+      node = config
+      for p in parents:
+        if p not in node:
+          raise ConfigError(f"override {path!r}: config has no field {p!r}.")
+        node = node[p]
+      if leaf not in node and not (parents and parents[0] in ("grid", "model")):
+        raise ConfigError(f"override {path!r}: config has no field {leaf!r}.")
+      node[leaf] = value
+  return config
+
+
+def grid_points(config) -> List[Dict]:
+  if registry.source_name(config) != "synthetic":
+    if config.get("grid") and config.grid.to_dict():
+      raise ConfigError(f"grid {sorted(config.grid.to_dict())} needs synthetic data "
+                        f"(data.source={registry.source_name(config)!r}).")
+    return [{}]
+  from simplicity_bias.data.synthetic_source import grid_points as synthetic_points
+  return synthetic_points(config)
+
+
+def point_label(point: Dict) -> str:
+  return ",".join(f"{k}={v:g}" for k, v in point.items()) or "all"
+
+
+def validate_cell(config) -> registry.DataInfo:
+  """Every check of one cell that needs no data and no compilation."""
+  check_positive("num_seeds", config.num_seeds)
+  info = registry.info(config)
+  if registry.source_name(config) == "synthetic":
+    from simplicity_bias.data.synthetic_source import spec_and_params
+    spec_and_params(config)
+  grid_points(config)
+  build_model(config.model, info.kind, info.num_classes)
+  if info.kind == "vector":
+    from simplicity_bias.models.vector import check_input_dim
+    check_input_dim(config.model, info.dim)
+  optimizer_of(config, steps_per_epoch=1)
+  validate_train_spec(train_spec(config.train), info.num_train or 10**9)
+  objectives.build(config.get("objective", "erm"), info)
+  evaluators.check(list(config.get("evals", ("sb",))), info)
+  if config.get("resume") and config.get("overwrite"):
+    raise ConfigError("resume=True and overwrite=True contradict each other; use one.")
+  return info
+
+
+def optimizer_of(config, steps_per_epoch: int):
+  o = config.optim
+  schedule = None
+  if o.get("decay_epochs", 0):
+    check_positive("optim.decay_factor", o.decay_factor)
+    # One epoch, or several (x decay_factor at each): e.g. (1000, 2000, 3000).
+    epochs = o.decay_epochs if isinstance(o.decay_epochs, (tuple, list)) else (o.decay_epochs,)
+    schedule = {int(e * steps_per_epoch): float(o.decay_factor) for e in epochs}
+  return make_optimizer(o.name, o.learning_rate, o.get("momentum", 0.0),
+                        o.get("weight_decay", 0.0), schedule)
+
+
+# ----------------------------------------------------------------------------- one cell
+
+def layout_of(config, num_points: int = 1, slots: int = 1) -> members.Layout:
+  return members.layout(config.seed, config.num_seeds, num_points, slots)
+
+
+def model_keys(layout: members.Layout, purpose: Purpose = Purpose.MODEL):
+  """Initialisation keys: the seed's MODEL key, and the slot folded in when a seed has several."""
+  return layout.keys(purpose, per_slot=layout.slots > 1)
+
+
+def _mesh(config):
+  devices = config.get("num_devices", 1) or jax.device_count()
+  if devices <= 1:
+    return None
+  from simplicity_bias.train import distributed
+  return distributed.make_data_mesh(devices)
+
+
+def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, *,
+             layout: Optional[members.Layout] = None, data: Optional[registry.DataBundle] = None,
+             data_hook: Optional[Callable] = None, init_hook: Optional[Callable] = None,
+             keys: Optional[Any] = None, monitor: Optional[Callable] = None,
+             evals: Optional[Sequence[str]] = None, eval_keys: Optional[Any] = None,
+             check_at_start: bool = False, aux: Optional[Any] = None) -> Outcome:
+  """Data -> members -> fit -> evaluators for one cell.
+
+  ``layout`` defaults to seeds x grid points; ``data`` to the source's arrays for that layout;
+  ``data_hook(bundle) -> bundle`` transforms them (e.g. strips a block); ``keys`` replaces the
+  members' initialisation keys; ``init_hook(trainer, states, data) -> states`` replaces the
+  initial parameters; ``monitor(params)`` adds statistics to every check; ``evals`` replaces
+  ``config.evals`` (``()``: evaluate nothing); ``aux``: per-member non-trained inputs of the
+  objective (e.g. each member's ε of an adversarial-training grid).
+  """
+  timing: Dict[str, float] = {}
+  points = grid_points(config)
+  layout = layout or layout_of(config, len(points))
+  t0 = time.perf_counter()
+  if data is None:
+    data = registry.build(config, layout)
+  if data_hook is not None:
+    data = data_hook(data)
+  jax.block_until_ready(data.arrays())
+  timing["data_s"] = time.perf_counter() - t0
+
+  info = data.info
+  num_train = data.x_train.shape[0] if data.shared else data.x_train.shape[1]
+  mesh = _mesh(config)
+  x_train, y_train = data.x_train, data.y_train
+  if mesh is not None:
+    from simplicity_bias.train import distributed
+    keep = num_train // mesh.size * mesh.size  # every device gets as many examples
+    x_train, y_train = (distributed.place_examples(mesh, a[:keep][distributed.process_slice(keep)])
+                        for a in (np.asarray(x_train), np.asarray(y_train)))
+    num_train = keep
+  tspec = train_spec(config.train)
+  sampler = None
+  if config.train.get("fresh_batches", False):
+    from simplicity_bias.data.synthetic_source import sampler as make_sampler
+    sampler = make_sampler(config, tspec.batch_size)
+  trainer = Trainer(build_model(config.model, info.kind, info.num_classes), optimizer_of(
+      config, num_train // tspec.batch_size), tspec, num_train, shared_data=data.shared,
+                    mesh=mesh, objective=objectives.build(config.get("objective", "erm"), info),
+                    members_per_dataset=1 if data.shared else layout.slots, sampler=sampler,
+                    monitor=monitor)
+  t0 = time.perf_counter()
+  states = init_members(trainer, model_keys(layout) if keys is None else keys, x_train)
+  if mesh is not None:
+    from simplicity_bias.train import distributed
+    states = distributed.replicate(mesh, states)
+  if init_hook is not None:
+    states = init_hook(trainer, states, data)
+  checkpointer = checkpointer_for(config, writer, label)
+  try:
+    states, history = fit(
+        trainer, states, x_train, y_train, data.x_val, data.y_val,
+        progress=progress and config.get("progress", True),
+        on_eval=writer.metrics_logger(label),
+        description=f"{label or info.name} x{layout.num_members} members",
+        checkpointer=checkpointer, resume=bool(config.get("resume", False)),
+        unit="img" if info.kind == "image" else "ex",
+        sample_params=data.sample_params if sampler is not None else None,
+        check_at_start=check_at_start, aux=aux)
+  finally:
+    if checkpointer is not None:
+      checkpointer.close()
+  jax.block_until_ready(states)
+  timing["train_s"] = time.perf_counter() - t0
+  writer.cell_history(label, history)
+
+  t0 = time.perf_counter()
+  variables = trainer.final_variables(states)
+  names = list(config.get("evals", ("sb",))) if evals is None else list(evals)
+  out = {}
+  if names:
+    out = evaluators.evaluate(
+        names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
+        model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+        dict(config.get("eval", {})), shared_data=data.shared,
+        aux=None) if data.shared or layout.slots == 1 else _evaluate_slots(
+            names, trainer, variables, data, layout, info, config, eval_keys)
+  timing["eval_s"] = time.perf_counter() - t0
+  timing["members"] = layout.num_members
+  return Outcome(config, layout, points, data, trainer, states, variables, history, out, timing)
+
+
+def model_keys_for_eval(layout: members.Layout, data: registry.DataBundle):
+  """One EVAL key per member (shared by the slots of a seed: they see the same permutations)."""
+  return layout.keys(Purpose.EVAL)
+
+
+def _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys):
+  """Members that share datasets: each slot evaluated on its seed's dataset."""
+  repeat = lambda a: None if a is None else jnp.repeat(a, layout.slots, axis=0)
+  return evaluators.evaluate(
+      names, trainer.predict, variables, repeat(data.x_test), repeat(data.y_test),
+      repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
+      info, dict(config.get("eval", {})), shared_data=False)
+
+
+def checkpointer_for(config, writer: RunWriter, label: str):
+  """Checkpoints under WORKDIR/checkpoints/<cell> when the run has a work directory. Every
+  process of a multi-process job takes part (orbax writes the arrays they share; the work
+  directory must then be on a shared file system)."""
+  every = config.get("checkpoint_every_s", 120.0)
+  if not writer.workdir or every is None or every < 0:
+    return None
+  from simplicity_bias.train.checkpoint import Checkpointer
+  return Checkpointer(writer.checkpoint_dir(label), every_s=float(every))
+
+
+# ----------------------------------------------------------------------------- rows
+
+def training_metrics(history: List[Dict], index=slice(None)) -> Dict[str, np.ndarray]:
+  """Per-member training outcome from the last check: train/val accuracy, updates, converged."""
+  last = history[-1]
+  return {"train_acc": np.asarray(last["train_acc"])[index],
+          "val_acc": np.asarray(last["val_acc"])[index],
+          "updates": np.asarray(last["num_updates"], float)[index],
+          "converged": np.asarray(last["converged"], float)[index]}
+
+
+def scalar_metrics(evals: Dict[str, Any], index=slice(None)) -> Dict[str, np.ndarray]:
+  """The evaluators' per-model scalars (arrays of shape [models])."""
+  return {k: np.asarray(v)[index] for k, v in evals.items()
+          if not isinstance(v, (dict, tuple, list)) and np.ndim(v) == 1 and k != "auc_null_std"}
+
+
+def coordinate_summary(coord: np.ndarray) -> Dict[str, List[float]]:
+  stats = [mean_ci95(coord[:, j]) for j in range(coord.shape[1])]
+  return {"mean": [s["mean"] for s in stats], "ci95": [s["ci95"] for s in stats],
+          "per_seed": coord.tolist()}
+
+
+def point_rows(cell: Cell, outcome: Outcome, training: bool = True,
+               coordinates: bool = True) -> List[Dict]:
+  """One row per grid point: the evaluators' scalars and the training outcome, per seed."""
+  rows = []
+  layout = outcome.layout
+  for g, point in enumerate(outcome.points):
+    sl = layout.point_slice(g)
+    per_seed = scalar_metrics(outcome.evals, sl)
+    if training:
+      per_seed.update(training_metrics(outcome.history, sl))
+    extra = {"seeds": list(layout.seeds)}
+    if "auc_null_std" in outcome.evals:
+      extra["auc_null_std"] = float(np.mean(outcome.evals["auc_null_std"][sl]))
+    if coordinates and "coord_rand_acc" in outcome.evals:
+      extra["coord_rand_acc"] = coordinate_summary(np.asarray(outcome.evals["coord_rand_acc"][sl]))
+    label = point_label(point)
+    if cell.label:
+      label = cell.label if len(outcome.points) == 1 else f"{cell.label} [{label}]"
+    rows.append(make_row(label, {**cell.params, **point}, per_seed, **extra))
+  return rows
+
+
+# ----------------------------------------------------------------------------- the run
+
+def default_report(config, results, writer) -> Report:
+  """A report without figures: every metric of the rows, mean ± 95% CI over seeds."""
+  del writer
+  metrics = list(dict.fromkeys(m for r in results["rows"] for m in r["summary"]))
+  return Report(results["experiment"], f"{config.num_seeds} seeds; config in config.json.",
+                metrics)
+
+
+def default_cells(config) -> List[Cell]:
+  validate_cell(config)
+  return [Cell("", {}, config)]
+
+
+def make_cells(config, specs) -> List[Cell]:
+  """Cells from ``(label, params, overrides)`` triples, each validated before any compiles
+  (a ConfigError names the cell)."""
+  cells = []
+  for label, params, overrides in specs:
+    try:
+      c = apply_overrides(config, overrides)
+      validate_cell(c)
+    except ConfigError as e:
+      raise ConfigError(f"cell {label!r}: {e}") from None
+    cells.append(Cell(label, params, c))
+  labels = [c.label for c in cells]
+  if len(set(labels)) != len(labels):
+    twice = sorted({l for l in labels if labels.count(l) > 1})
+    raise ConfigError(f"the sweep has duplicate cells {twice}; list each setting once.")
+  return cells
+
+
+def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) -> List[Dict]:
+  """Each cell through :func:`run_cell`; rows and per-cell figures from the experiment."""
+  rows = []
+  rows_of = getattr(experiment, "rows", point_rows)
+  cell_figures = getattr(experiment, "cell_figures", None)
+  bar = tqdm(cells, desc="cells", unit="cell", disable=not progress or len(cells) == 1)
+  for cell in bar:
+    bar.set_postfix_str(cell.label)
+    outcome = run_cell(cell.config, writer, cell.label, progress and len(cells) == 1)
+    cell_rows = rows_of(cell, outcome)
+    for row in cell_rows:
+      row.setdefault("timing", dict(outcome.timing))
+    rows += cell_rows
+    if cell_figures is not None:
+      cell_figures(cell, outcome, cell_rows, writer)
+  return rows
+
+
+def run(config, workdir: str = "", progress: bool = True) -> Dict:
+  """Runs ``config.experiment`` end to end; writes its files when ``workdir`` is given."""
+  from simplicity_bias.experiments import get_experiment
+  experiment = get_experiment(config.experiment)
+  cells = getattr(experiment, "cells", default_cells)(config)
+  if config.get("distributed", False):
+    from simplicity_bias.train import distributed
+    distributed.initialize_distributed()
+  writer_process = jax.process_index() == 0  # the others compute the same and write nothing
+  if workdir and writer_process:
+    prepare_workdir(workdir, config, resume=bool(config.get("resume", False)),
+                    overwrite=bool(config.get("overwrite", False)))
+  writer = RunWriter(workdir, config, write=writer_process).start()
+  start = time.perf_counter()
+  try:
+    show = progress and config.get("progress", True)
+    rows = getattr(experiment, "run_cells", None)
+    if rows is not None:
+      rows = rows(cells, writer, show)
+    else:
+      rows = run_cells(experiment, cells, writer, show)
+    timing = {"total_s": time.perf_counter() - start, "cells": len(cells),
+              "device": jax.devices()[0].platform, "devices": jax.device_count()}
+    results = build_results(experiment.NAME, rows, timing)
+    report = getattr(experiment, "report", default_report)(config, results, writer)
+    results.update(report.extra)
+    writer.results(results, report.title, report.intro, report.metrics, report.notes)
+  finally:
+    writer.close()
+  return results
