@@ -1,0 +1,1 @@
+"""Adversarial attacks: per-example PGD and universal (label-signed) perturbations."""

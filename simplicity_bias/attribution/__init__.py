@@ -1,0 +1,1 @@
+"""Feature attributions (input gradients, baselines), rank masks and ground-truth metrics."""
