@@ -23,9 +23,10 @@ def get_config(preset: str = ""):
     pass  # the paper setting runs in a few minutes on a 2-core CPU
   elif preset == "smoke":
     c.num_seeds = 3
-    # Smaller sets make the plateau before the jump longer in epochs: 20k samples still escape
-    # it within ~12k updates for every seed tried.
-    c.data.num_train = 20_000
+    # Smaller sets make the plateau before the jump longer in epochs. At 20k one seed in three
+    # memorised the training set instead (train acc .999, test AUC .755); at 40k every seed
+    # tried escapes the plateau within ~10k updates and generalises.
+    c.data.num_train = 40_000
     c.data.num_val = 1_000
     c.data.num_test = 2_000
     c.train.stop_eps = 2e-3

@@ -75,6 +75,10 @@ def synthetic_base(experiment: str = "synthetic_sb") -> ml_collections.ConfigDic
   c.train.patience = 0
   c.train.select = "best_val"
   c.train.eval_batch_size = 8192
+  # The stop rule's pass over the whole training set runs when the training batches' running
+  # accuracy (or loss) says a member may have converged ('gated'), or at every check ('always').
+  c.train.full_check = "gated"
+  c.train.check_slack = 0.005
 
   c.evals = ("sb", "coordinatewise", "decision_grid")
   c.eval = ml_collections.ConfigDict()
@@ -128,6 +132,8 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   c.train.select = "last"         # no validation split: evaluate the final parameters
   c.train.eval_batch_size = 500
   c.train.check_size = 0
+  c.train.full_check = "gated"
+  c.train.check_slack = 0.005
   # Updates per compiled call. XLA:CPU runs convolutions inside a lax.scan loop ~7x slower than
   # outside one (benchmarks/RESULTS.md), so each update is its own call; 0 = one scan per check.
   c.train.scan_length = 1

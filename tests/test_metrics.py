@@ -15,7 +15,7 @@ from scipy import stats
 
 from simplicity_bias import evaluators
 from simplicity_bias.data import synthetic as S
-from simplicity_bias.data.randomize import randomize_block, randomize_each_coordinate
+from simplicity_bias.data.randomize import permutation, randomize_block, randomize_each_coordinate
 from simplicity_bias.data.registry import DataInfo
 from simplicity_bias.evaluators.sb import SB_METRICS, decision_grid
 from simplicity_bias.metrics.classification import (accuracy, auc_null_std, average_ranks,
@@ -152,7 +152,7 @@ def test_randomize_each_coordinate_matches_single_blocks():
   out = each(x, w, key, apply_fn, 4)
   assert out.shape == (dim, n, dim)
   single = jax.jit(lambda j, k: apply_fn(
-      randomize_block(x, w, jnp.arange(dim) == j, jax.random.permutation(k, n))))
+      randomize_block(x, w, jnp.arange(dim) == j, permutation(k, n))))
   for j, k in enumerate(jax.random.split(key, dim)):
     np.testing.assert_allclose(out[j], single(j, k), atol=1e-5)
   # Every slice really is randomized (differs from the untouched input).

@@ -155,14 +155,33 @@ def test_noisy_linear_exact_count_and_accuracy_cap(p, m):
   assert stats.kstest(x[noised], stats.uniform(-m, 2 * m).cdf).pvalue > 1e-3
 
 
-def test_noisy_slab_flips_exactly_p():
-  """Noisy 5-slab: exactly floor(p n) points lie in the other class's slabs; S^c stays clean."""
-  spec = S.ms(5, 7, dim=3, sizes=(1500, 200, 300), noise_frac=0.1)
+def test_noisy_slab_moves_exactly_p_into_the_gaps():
+  """Noisy 5-slab (App. B): exactly floor(p n) points lie in the gaps between slabs, uniformly
+  and independently of the label, so a rule on that coordinate alone is right on at most
+  1 - p/2 of the points; the other points keep their class's slabs; S^c stays clean."""
+  p, total = 0.1, 2000
+  spec = S.ms(5, 7, dim=3, sizes=(1500, 200, 300), noise_frac=p)
   assert [b.kind for b in spec.blocks] == ["noisy_slab", "slab"]
   x, y = all_points(build(spec, jax.random.PRNGKey(4), S.default_params(spec)))
-  idx0 = slab_index(x[:, 0], closed_form_slabs(5, 1.0, 0.1))
-  assert np.all(idx0 >= 0)
-  assert int(np.sum(idx0 % 2 != y)) == 200
+  slabs = closed_form_slabs(5, 1.0, 0.1)
+  idx0 = slab_index(x[:, 0], slabs)
+  gap = idx0 < 0
+  assert int(gap.sum()) == int(np.floor(p * total))
+  np.testing.assert_array_equal(idx0[~gap] % 2, y[~gap])  # every other point in its class's slab
+  # The gaps: |x| in [lo_j - 2g, lo_j) below slab j = 1, 2, each hit about equally often, with
+  # the label independent of where the point lands.
+  a = np.abs(x[gap, 0])
+  in_gap = [(a >= lo - 0.2 - TOL) & (a < lo + TOL) for lo, _ in slabs[1:]]
+  assert np.all(in_gap[0] | in_gap[1])
+  assert binom_ok(int(in_gap[0].sum()), int(gap.sum()), 0.5)
+  side = (x[gap, 0] > 0) == in_gap[0]
+  assert binom_ok(int(np.sum(side == (y[gap] == 1))), int(gap.sum()), 0.5)
+  # The best rule on this coordinate: the slab's class, and any fixed label in each gap.
+  best_gap = sum(max(np.sum(y[gap][m] == 0), np.sum(y[gap][m] == 1))
+                 for m in (in_gap[0], in_gap[1]))
+  ceiling = (np.sum(~gap) + best_gap) / total
+  se = np.sqrt(np.floor(p * total) * 0.25) / total
+  assert abs(ceiling - (1 - p / 2)) < 5 * se, ceiling
   idx_c = slab_index(x[:, 1:], closed_form_slabs(7, 1.0, 0.1))
   np.testing.assert_array_equal(idx_c % 2, np.broadcast_to(y[:, None], idx_c.shape))
 
@@ -412,11 +431,11 @@ def test_validate_spec_unknown_kind_via_parse_blocks():
 
 
 @pytest.mark.parametrize("alias,value,width,pattern", [
-    ("linear_margin", 1.0, 1.0, r"linear margin.*width"),
-    ("linear_margin", 2.5, 2.0, r"linear margin.*width"),
-    ("slab_margin", 0.25, 1.0, r"5-slab gap"),
-    ("slab_margin", -0.01, 1.0, r"negative margin"),
-    ("p5_centre", 1.5, 1.0, r"p5_centre"),
+    ("linear_margin", 1.0, 1.0, r"data\.linear_margin=1 must be smaller than data\.width=1"),
+    ("linear_margin", 2.5, 2.0, r"data\.linear_margin=2\.5 must be smaller than data\.width=2"),
+    ("slab_margin", 0.25, 1.0, r"data\.slab_margin=0\.25 leaves no room for the 5 slabs"),
+    ("slab_margin", -0.01, 1.0, r"data\.slab_margin=-0\.01 is negative"),
+    ("p5_centre", 1.5, 1.0, r"data\.p5_centre=1\.5 must be a probability"),
 ])
 def test_check_params_rejects_out_of_range(alias, value, width, pattern):
   """Margins >= width, slab gaps leaving no room, negatives and bad probabilities are refused."""
@@ -433,7 +452,7 @@ def test_check_params_boundaries_accept_valid():
   S.check_params(spec, S.set_param(spec, params, "slab_margin", 0.249))
   spec7 = S.ms_uniform(7, dim=3, sizes=(10, 0, 10))
   S.check_params(spec7, S.set_param(spec7, S.default_params(spec7), "slab_margin", 0.16))
-  with pytest.raises(ConfigError, match="7-slab"):
+  with pytest.raises(ConfigError, match="room for the 7 slabs"):
     S.check_params(spec7, S.set_param(spec7, S.default_params(spec7), "slab_margin", 0.17))
   with pytest.raises(ConfigError, match="width"):
     S.check_params(spec, S.default_params(spec, width=0.0))

@@ -10,11 +10,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simplicity_bias.data import counter_rng
+
 
 def coord_mask(dim: int, coords) -> np.ndarray:
   mask = np.zeros(dim, bool)
   mask[list(coords)] = True
   return mask
+
+
+def permutation(key, n: int):
+  """The row permutation of a randomized test set (a sort-free keyed permutation)."""
+  return counter_rng.permutation(key, n)
 
 
 def randomize_block(x, rotation, coord_mask, perm):
@@ -41,15 +48,19 @@ def randomize(x, info, block: str, perm, rotation=None):
 def randomize_each_coordinate(x, rotation, key, apply_fn, batch_size: int = 8):
   """``apply_fn(x')`` for every latent coordinate randomized alone, each with its own permutation.
 
-  Returns a stacked output with a leading ``[dim]`` axis. Coordinates are vmapped in chunks of
-  ``batch_size`` so memory stays at ``batch_size`` copies of the test set, whatever ``dim`` is.
+  Randomizing latent coordinate j changes ``x = z W`` by a rank-one term,
+  ``x' = x + (z[perm, j] - z[:, j]) W[j]``, so each coordinate costs O(n d) instead of two
+  O(n d^2) rotations. Returns a stacked output with a leading ``[dim]`` axis. Coordinates are
+  vmapped in chunks of ``batch_size`` so memory stays at ``batch_size`` copies of the test set.
   """
-  dim = x.shape[1]
+  n, dim = x.shape
   keys = jax.random.split(key, dim)
+  z = x @ rotation.T
 
   def one(args):
     j, k = args
-    perm = jax.random.permutation(k, x.shape[0])
-    return apply_fn(randomize_block(x, rotation, jnp.arange(dim) == j, perm))
+    perm = permutation(k, n)
+    shift = z[perm, j] - z[:, j]
+    return apply_fn(x + shift[:, None] * rotation[j][None, :])
 
   return jax.lax.map(one, (jnp.arange(dim), keys), batch_size=batch_size)

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simplicity_bias.data import counter_rng
 from simplicity_bias.validation import ConfigError
 
 SLAB_COUNTS = (3, 5, 7)
@@ -243,9 +244,8 @@ def slab_interval(j, k: int, width, margin):
   return lo, length
 
 
-def _slab_index(key, y, k: int, params: SyntheticParams):
-  """Which slab (distance from the centre) each point falls in, given its label."""
-  u = jax.random.uniform(key, y.shape)
+def _slab_index(u, y, k: int, params: SyntheticParams):
+  """Which slab (distance from the centre) each point falls in, given its label and a uniform."""
   if k == 3:
     return jnp.where(y == 1, 1, 0)
   if k == 5:
@@ -255,27 +255,51 @@ def _slab_index(key, y, k: int, params: SyntheticParams):
                    jnp.where(u < params.p7_centre, 0, 2))
 
 
+def _sign(words):
+  """±1 from the top bit of uint32 words."""
+  return jnp.where(words >> 31 == 1, 1.0, -1.0).astype(jnp.float32)
+
+
+def _mixture_uniform(words):
+  """Uniform on [0, 1) from the 31 bits below the sign bit (resolution 2^-31)."""
+  return (words & jnp.uint32(0x7FFFFFFF)).astype(jnp.float32) * (1.0 / 2 ** 31)
+
+
 def sample_slab(key, y, k: int, params: SyntheticParams, margin):
-  """k-slab values for labels ``y`` (any shape): ``sigma * (lo_j + len_j * U)``."""
-  k_idx, k_u, k_sign = jax.random.split(key, 3)
-  j = _slab_index(k_idx, y, k, params)
+  """k-slab values for labels ``y`` (any shape): ``sigma * (lo_j + len_j * U)``.
+
+  Two random words per value: one gives U, the other the sign (top bit) and the slab choice."""
+  w_u = counter_rng.bits(key, y.shape, stream=0)
+  w_choice = counter_rng.bits(key, y.shape, stream=1)
+  j = _slab_index(_mixture_uniform(w_choice), y, k, params)
   lo, length = slab_interval(j, k, params.width, margin)
-  sign = jax.random.rademacher(k_sign, y.shape, jnp.float32)
-  return sign * (lo + length * jax.random.uniform(k_u, y.shape))
+  return _sign(w_choice) * (lo + length * counter_rng.uniform_from(w_u))
+
+
+def sample_slab_gaps(key, shape, k: int, params: SyntheticParams, margin):
+  """Values uniform in the k − 1 gaps between the slabs of a k-slab coordinate (label-free):
+  gap j (1 <= j <= (k−1)/2 on each side) is |x| in [lo_j − 2g, lo_j), lo_j the start of slab j."""
+  half = (k - 1) // 2
+  w_u = counter_rng.bits(key, shape, stream=2)
+  w_choice = counter_rng.bits(key, shape, stream=3)
+  j = 1 + jnp.minimum((_mixture_uniform(w_choice) * half).astype(jnp.int32), half - 1)
+  lo, _ = slab_interval(j, k, params.width, margin)
+  return _sign(w_choice) * (lo - 2 * margin * counter_rng.uniform_from(w_u))
 
 
 def sample_linear(key, y, params: SyntheticParams, margin):
   """Linear values: class 1 in [m, w], class 0 in [-w, -m]."""
   s = 2.0 * y - 1.0
-  return s * (margin + (params.width - margin) * jax.random.uniform(key, y.shape))
+  return s * (margin + (params.width - margin) * counter_rng.uniform(key, y.shape))
 
 
 def noise_mask(key, num_points: int, noise_frac, count: int):
   """Exactly ``floor(noise_frac * n)`` noised points per coordinate, chosen over all n points.
 
-  Ranking uniforms keeps the count exact while ``noise_frac`` stays a traced value.
+  A random permutation is a random rank for every point; ranks below the count are noised, so
+  the count is exact while ``noise_frac`` stays a traced value.
   """
-  ranks = jnp.argsort(jnp.argsort(jax.random.uniform(key, (count, num_points)), axis=1), axis=1)
+  ranks = jax.vmap(lambda k: counter_rng.permutation(k, num_points))(jax.random.split(key, count))
   return (ranks < jnp.floor(noise_frac * num_points)).T
 
 
@@ -287,20 +311,23 @@ def sample_block(key, y, block: Block, params: SyntheticParams, margin, noise_fr
   if block.kind == "linear":
     return sample_linear(k_val, yy, params, margin)
   if block.kind == "noisy_linear":
+    # Noised points fall inside the margin, independent of the label: a rule on this
+    # coordinate alone then tops out at accuracy 1 - noise_frac / 2.
     clean = sample_linear(k_val, yy, params, margin)
-    noisy = margin * jax.random.uniform(k_noise, yy.shape, minval=-1.0, maxval=1.0)
+    noisy = margin * (2.0 * counter_rng.uniform(k_noise, yy.shape) - 1.0)
     return jnp.where(noise_mask(k_mask, n, noise_frac, block.count), noisy, clean)
   if block.kind == "slab":
     return sample_slab(k_val, yy, block.k, params, margin)
   if block.kind == "noisy_slab":
-    # Noised points are drawn from the other class's slabs: the coordinate alone then caps the
-    # accuracy at 1 - noise_frac.
-    flipped = jnp.where(noise_mask(k_mask, n, noise_frac, block.count), 1 - yy, yy)
-    return sample_slab(k_val, flipped, block.k, params, margin)
+    # As for the noisy linear block (App. B): noised points are moved into the gaps between
+    # the slabs, independent of the label; the coordinate alone caps accuracy at 1 - p/2.
+    clean = sample_slab(k_val, yy, block.k, params, margin)
+    gaps = sample_slab_gaps(k_noise, yy.shape, block.k, params, margin)
+    return jnp.where(noise_mask(k_mask, n, noise_frac, block.count), gaps, clean)
   if block.kind == "lsn_linear":
     return (2.0 * yy - 1.0).astype(jnp.float32)
   if block.kind == "lsn_slab":
-    return yy.astype(jnp.float32) * jax.random.rademacher(k_val, yy.shape, jnp.float32)
+    return yy.astype(jnp.float32) * _sign(counter_rng.bits(k_val, yy.shape))
   raise ValueError(f"unknown block kind {block.kind!r}")  # validate_spec catches this first
 
 
@@ -312,10 +339,21 @@ def haar_orthogonal(key, dim: int):
   return q * jnp.sign(jnp.diag(r))[None, :]
 
 
+def normal(key, shape):
+  """Standard normal values by Box–Muller from two uniform words per pair."""
+  size = int(np.prod(shape))
+  half = (size + 1) // 2
+  u1 = 1.0 - counter_rng.uniform(key, (half,), stream=4)  # in (0, 1]: log is finite
+  u2 = counter_rng.uniform(key, (half,), stream=5)
+  radius = jnp.sqrt(-2.0 * jnp.log(u1))
+  angle = 2.0 * jnp.pi * u2
+  return jnp.concatenate([radius * jnp.cos(angle), radius * jnp.sin(angle)])[:size].reshape(shape)
+
+
 def sample_labels(key, n: int, balanced: bool):
   if balanced:
-    return jax.random.permutation(key, jnp.arange(n) % 2).astype(jnp.int32)
-  return jax.random.bernoulli(key, 0.5, (n,)).astype(jnp.int32)
+    return (counter_rng.permutation(key, n) % 2).astype(jnp.int32)
+  return (counter_rng.bits(key, (n,)) >> 31).astype(jnp.int32)
 
 
 def sample_latent(spec: SyntheticSpec, key, params: SyntheticParams):
@@ -328,9 +366,9 @@ def sample_latent(spec: SyntheticSpec, key, params: SyntheticParams):
   num_fill = spec.dim - spec.num_features
   if num_fill:
     if spec.filler == "gaussian":
-      fill = jax.random.normal(k_fill, (n, num_fill))
+      fill = normal(k_fill, (n, num_fill))
     else:
-      fill = params.width * jax.random.uniform(k_fill, (n, num_fill))
+      fill = params.width * counter_rng.uniform(k_fill, (n, num_fill))
       if spec.centred_noise:
         fill = fill - 0.5 * params.width
     columns.append(fill)

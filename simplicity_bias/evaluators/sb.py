@@ -8,7 +8,7 @@ turning the coordinate scan on or off leaves the S / S^c numbers unchanged.
 import jax
 import jax.numpy as jnp
 
-from simplicity_bias.data.randomize import randomize, randomize_each_coordinate
+from simplicity_bias.data.randomize import permutation, randomize, randomize_each_coordinate
 from simplicity_bias.evaluators import register
 from simplicity_bias.metrics.classification import accuracy, auc_null_std, margin_scores, roc_auc
 
@@ -35,7 +35,7 @@ def sb(inputs):
   out.update(metrics)
   for name, block, k in (("s_rand", "simple", k_simple), ("sc_rand", "complex", k_complex)):
     if info.has(block):
-      perm = jax.random.permutation(k, x.shape[0])
+      perm = permutation(k, x.shape[0])
       metrics, scores[name] = scored(
           inputs.logits_fn(randomize(x, info, block, perm, inputs.rotation)), y, name)
       out.update(metrics)

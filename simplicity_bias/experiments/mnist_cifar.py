@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simplicity_bias import evaluators
-from simplicity_bias.data.randomize import randomize
+from simplicity_bias.data.randomize import permutation, randomize
 from simplicity_bias.evaluators.sb import _keys
 from simplicity_bias.experiments.claims import claim
 from simplicity_bias.members import Purpose
@@ -155,7 +155,7 @@ def first_figures(cell, outcome, evals, writer) -> None:
   x = jnp.asarray(data.x_test)
   for name, block, k in (("s_rand", "simple", k_simple), ("sc_rand", "complex", k_complex)):
     if data.info.has(block):
-      perm = jax.random.permutation(k, x.shape[0])
+      perm = permutation(k, x.shape[0])
       sets[name] = np.asarray(randomize(x, data.info, block, perm))[:show]
   writer.figure("examples.png", "The first test images as evaluated: standard and, for "
                 "MNIST-CIFAR, with one block permuted across the test set (first run).",
