@@ -1,0 +1,163 @@
+"""l2 adversarial training on AdvMS-(5,7) fails well before the data's max margin (Pitfalls of SB §5).
+
+AdvMS-(5,7) (d = 20: ten 5-slabs with gap half-width .05 form S, ten 7-slabs with gap half-width
+.15 form S^c) is separable with a large l2 margin: the max-margin classifier would stay correct
+up to ε ≈ .62. Yet adversarial training of FCNs, which keep relying on the simple 5-slabs, gives
+robust accuracy ≈ 100% only up to a small ε (≈ .1 for the (200,2)-FCN, ≈ .25 for the
+(1000,2)-FCN) and fails beyond it; whenever training succeeds, randomizing S still sends the
+model to chance: adversarial training does not remove simplicity bias.
+
+Members: the ε grid (``adv.eps``) x seeds of one model train in ONE program, every member with
+its own radius (``aux = {"eps": ...}``, the objective ``adversarial`` of ``attacks/training.py``)
+on its seed's dataset (the same dataset at every ε: common random numbers). One cell per model
+width (``adv.widths``). Evaluators: ``sb`` and ``robust`` at every ε of the grid; each row reports
+the robust accuracy at the radius its model was trained for (``robust_acc_at_eps``).
+"""
+
+from typing import Dict, List
+
+import jax.numpy as jnp
+
+from simplicity_bias import evaluators
+from simplicity_bias.data import registry
+from simplicity_bias.evaluators.robustness import eps_name
+from simplicity_bias.experiments.claims import claim, randomized_chance
+from simplicity_bias.members import Purpose
+from simplicity_bias.pipeline import (Report, layout_of, make_cells, run_cell, scalar_metrics,
+                                      training_metrics)
+from simplicity_bias.report import robustness as figures
+from simplicity_bias.report.curves import series_from_rows
+from simplicity_bias.report.results import make_row
+from simplicity_bias.validation import ConfigError
+
+NAME = "adv_training_synthetic"
+CONFIGS = ("adv_training_advms",)
+METRICS = ("robust_acc_at_eps", "test_acc", "s_rand_acc", "sc_rand_acc", "test_auc",
+           "s_rand_auc", "train_acc", "val_acc", "updates")
+# Published (Pitfalls of SB §5, AdvMS-(5,7)): the largest ε at which adversarial training still
+# gives ≈ 100% robust accuracy, and the smallest at which it fails, per model width.
+PUBLISHED = {200: {"holds_up_to": 0.1, "fails_from": 0.2, "holds": "100%", "fails": "≤ 50%"},
+             1000: {"holds_up_to": 0.25, "fails_from": 0.3, "holds": "100%",
+                    "fails": "fails (≤ 50%)"}}
+# Bands, fixed before any run: "≈ 100% robust" = robust accuracy >= .95 at the training ε;
+# "fails" = no better than chance + .05 (a collapsed model scores ≈ .5).
+HOLDS_BAND = (0.95, 1.0)
+FAILS_BAND = (0.0, 0.55)
+
+
+def _widths(config) -> List[int]:
+  widths = [int(w) for w in config.adv.widths]
+  if not widths or len(set(widths)) != len(widths) or min(widths) < 1:
+    raise ConfigError(f"adv.widths={tuple(config.adv.widths)} must list distinct widths >= 1.")
+  return widths
+
+
+def _eps(config) -> List[float]:
+  eps = [float(e) for e in config.adv.eps]
+  if not eps or min(eps) < 0 or len(set(eps)) != len(eps):
+    raise ConfigError(f"adv.eps={tuple(config.adv.eps)} must list distinct radii >= 0.")
+  return eps
+
+
+def cells(config):
+  """One cell per FCN width; the ε grid trains inside each cell."""
+  _eps(config)
+  if config.objective.name != "adversarial":
+    raise ConfigError(f"objective.name={config.objective.name!r}: this experiment trains "
+                      "adversarially; use 'adversarial'.")
+  return make_cells(config, [(f"({w},{config.model.depth})-FCN", {"width": w},
+                              {"model.width": w}) for w in _widths(config)])
+
+
+def tile_points(data: registry.DataBundle, num_points: int) -> registry.DataBundle:
+  """A per-seed bundle repeated for every grid point (grid-point major, as the layout is)."""
+  tile = lambda a: None if a is None else jnp.concatenate([a] * num_points)
+  return data._replace(**{f: tile(getattr(data, f)) for f in
+                          ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
+                           "rotation")})
+
+
+def run_cells(cells_, writer, progress) -> List[Dict]:
+  rows = []
+  for cell in cells_:
+    config = cell.config
+    eps = _eps(config)
+    layout = layout_of(config, num_points=len(eps))
+    data = tile_points(registry.build(config, layout_of(config)), len(eps))
+    aux = {"eps": jnp.repeat(jnp.asarray(eps, jnp.float32), layout.num_seeds * layout.slots)}
+    outcome = run_cell(config, writer, cell.label, progress, layout=layout, data=data, aux=aux,
+                       evals=("sb",))
+    # Robust accuracy at each member's own training radius (aux), on its seed's test set.
+    evals = dict(outcome.evals)
+    evals.update(evaluators.evaluate(
+        ["robust"], outcome.trainer.predict, outcome.variables, data.x_test, data.y_test,
+        data.rotation, layout.keys(Purpose.EVAL), data.info, dict(config.eval), shared_data=False,
+        aux=aux))
+    cell_rows = []
+    for g, e in enumerate(eps):
+      sl = layout.point_slice(g)
+      per_seed = scalar_metrics(evals, sl)
+      per_seed.update(training_metrics(outcome.history, sl))
+      row = make_row(f"{cell.label} eps={eps_name(e)}", {**cell.params, "eps": e}, per_seed,
+                     seeds=list(layout.seeds), timing=dict(outcome.timing))
+      cell_rows.append(row)
+    rows += cell_rows
+  return rows
+
+
+def report(config, results, writer) -> Report:
+  rows = results["rows"]
+  panels = []
+  for width in _widths(config):
+    sel = [r for r in rows if r["params"]["width"] == width]
+    panels.append((f"({width},{config.model.depth})-FCN", {
+        "robust acc (at training ε)": series_from_rows(sel, "eps", "robust_acc_at_eps"),
+        "standard acc": series_from_rows(sel, "eps", "test_acc"),
+        "S-randomized acc": series_from_rows(sel, "eps", "s_rand_acc"),
+        "S^c-randomized acc": series_from_rows(sel, "eps", "sc_rand_acc")}))
+  writer.figure("accuracy_vs_eps.png",
+                "Per model width, against the training radius ε: robust test accuracy at that ε, "
+                "standard, S-randomized and S^c-randomized test accuracy (mean ± 95% CI over "
+                "seeds). Dashed: chance.", figures.accuracy_vs_eps, panels,
+                "l2 radius ε of adversarial training",
+                title="AdvMS-(5,7): l2 adversarial training")
+  o = config.objective
+  intro = (f"AdvMS-(5,7) (d = {config.data.dim}, {config.data.num_train} train / "
+           f"{config.data.num_val} val / {config.data.num_test} test), FCNs of widths "
+           f"{_widths(config)} and depth {config.model.depth}, l2 adversarial training at every "
+           f"ε of {_eps(config)} ({o.num_steps} PGD steps of 2.5 ε / {o.num_steps}, "
+           f"{o.restarts} start(s), random start {o.random_start}), SGD lr "
+           f"{config.optim.learning_rate} x{config.optim.get('decay_factor', 1.0):g} at epochs "
+           f"{config.optim.get('decay_epochs', 0)}, {config.train.max_epochs} epochs; "
+           f"{config.num_seeds} seeds; all ε and seeds of a width in one program. "
+           "`robust_acc_at_eps`: test accuracy under l2 PGD "
+           f"({config.eval.robust_steps} steps, {config.eval.robust_restarts} restart(s)) at the "
+           "ε the model was trained for. Evaluated parameters: best adversarial validation "
+           "accuracy.")
+  notes = ["Published (Pitfalls of SB §5): (200,2)-FCN 100% robust for ε ≤ .1, ≤ 50% for ε ≥ "
+           ".2; (1000,2)-FCN 100% for ε ≤ .25, fails for ε ≥ .3; the max-margin classifier "
+           "would allow ε up to ≈ .62; S-randomized accuracy ≈ .5 whenever training succeeds."]
+  return Report("l2 adversarial training on AdvMS-(5,7)", intro, list(METRICS), notes,
+                extra={"widths": _widths(config), "eps": _eps(config)})
+
+
+def claims(results) -> List[Dict]:
+  out = []
+  for row in results["rows"]:
+    width, e = row["params"]["width"], row["params"]["eps"]
+    pub = PUBLISHED.get(width)
+    model = f"({width},2)-FCN"
+    if pub is None or e == 0:  # widths the paper did not train, and standard training
+      continue
+    if e <= pub["holds_up_to"] + 1e-9:
+      out += [claim(results, row["label"], "robust_acc_at_eps",
+                    f"AdvMS {model}, ε = {e:g}: adversarial training holds (robust acc ≈ 1)",
+                    pub["holds"], *HOLDS_BAND),
+              randomized_chance(results, row["label"], "s_rand_acc",
+                                f"AdvMS {model}, ε = {e:g}: S-rand acc ≈ .5 (still SB)", "≈ .5",
+                                learned_metric="test_acc")]
+    elif e >= pub["fails_from"] - 1e-9:
+      out.append(claim(results, row["label"], "robust_acc_at_eps",
+                       f"AdvMS {model}, ε = {e:g}: adversarial training fails (robust acc at "
+                       "chance or below)", pub["fails"], *FAILS_BAND))
+  return out

@@ -1,0 +1,265 @@
+"""Adversarial perturbations and adversarial training on MNIST-CIFAR (Pitfalls of SB §5).
+
+Two claim configs, one module:
+
+* ``uap_mnist_cifar`` — a standard network on MNIST-CIFAR relies on the digit, so its adversarial
+  perturbations live on the digit: the label-signed SVD-UAP of its per-example l2 PGD
+  perturbations puts ≈ all of its l2 budget on the MNIST rows (published 99.3%, DenseNet-121).
+  Evaluators ``sb`` and ``uap`` (``evaluators/robustness.py``); figures: the UAP as an image, and
+  clean / PGD / UAP-perturbed test images.
+* ``adv_training_mnist_cifar`` — l∞ adversarial training (ε = .3) makes the network robust
+  (robust accuracy .000 -> .98–.99) without removing simplicity bias: its MNIST-randomized
+  accuracy stays ≈ .5 as before. Two cells, ``standard`` (objective ``erm``) and
+  ``adversarial`` (objective ``adversarial``), each ``num_seeds`` runs in one program; evaluators
+  ``sb`` and ``robust`` (l∞ PGD at ``eval.robust_eps``). Figures: robust accuracy against ε per
+  model, and clean / adversarial images with their perturbations for both models.
+
+Metric names follow the other image experiment: ``s_rand_*`` = MNIST-randomized (the digit rows
+permuted across the test set), ``sc_rand_*`` = CIFAR-randomized.
+"""
+
+from typing import Dict, List
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simplicity_bias.attacks.pgd import pgd
+from simplicity_bias.attacks.uap import apply_uap
+from simplicity_bias.data.images import SIMPLE_BLOCK
+from simplicity_bias.evaluators.robustness import IMAGE_BOX, eps_name, option
+from simplicity_bias.experiments.claims import claim, randomized_chance
+from simplicity_bias.experiments.mnist_cifar import _host, cells as image_cells
+from simplicity_bias.members import Purpose
+from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, point_rows,
+                                      run_cell, validate_cell)
+from simplicity_bias.report import robustness as figures
+from simplicity_bias.report.results import mean_ci95
+from simplicity_bias.validation import ConfigError
+
+NAME = "adversarial_images"
+CONFIGS = ("uap_mnist_cifar", "adv_training_mnist_cifar")
+SHOW = 8  # test images in the example figures
+
+# Published values and bands (fixed before any run).
+UAP_SHARE = ("99.3%", 0.97, 1.0)        # share of the SVD-UAP's l2 budget on the MNIST rows
+STANDARD_ROBUST = (".000", 0.0, 0.05)   # l∞ ε = .3 robust accuracy of a standard model
+ADV_ROBUST = (".98–.99", 0.95, 1.0)     # ... of the adversarially trained model
+ADV_TEST = ("≥ .999", 0.99, 1.0)        # standard test accuracy of the adversarially trained model
+MNIST_RAND = ".49–.50"                  # MNIST-randomized accuracy, before and after
+
+
+def _mode(config) -> str:
+  if config.get("adv_cells"):
+    return "adv_training"
+  return "uap"
+
+
+def cells(config) -> List[Cell]:
+  """``uap``: the image experiment's cells (one model); adversarial training: a ``standard`` and
+  an ``adversarial`` cell of the same model, data and seeds."""
+  if _mode(config) == "uap":
+    return image_cells(config)
+  if config.objective.name != "adversarial":
+    raise ConfigError(f"objective.name={config.objective.name!r}: the adversarial cell trains "
+                      "with objective 'adversarial' (the standard cell switches it to 'erm').")
+  out = []
+  for name in config.adv_cells:
+    if name not in ("standard", "adversarial"):
+      raise ConfigError(f"adv_cells has {name!r}; valid cells: 'standard', 'adversarial'.")
+    overrides = {}
+    if name == "standard":
+      s = config.standard
+      overrides = {"objective.name": "erm", "train.stop_rule": s.stop_rule,
+                   "train.stop_eps": s.stop_eps, "train.max_epochs": s.max_epochs}
+    c = apply_overrides(config, overrides)
+    try:
+      validate_cell(c)
+    except ConfigError as e:
+      raise ConfigError(f"cell {name!r}: {e}") from None
+    out.append(Cell(name, {"training": name, "model": config.model.name}, c))
+  if len({c.label for c in out}) != len(out):
+    raise ConfigError(f"adv_cells={tuple(config.adv_cells)} repeats a cell.")
+  return out
+
+
+def run_cells(cells_, writer, progress) -> List[Dict]:
+  rows = []
+  examples = {}
+  for cell in cells_:
+    config = cell.config
+    layout = layout_of(config)
+    outcome = run_cell(config, writer, cell.label, progress, layout=layout)
+    cell_rows = point_rows(cell, outcome, coordinates=False)
+    last = outcome.history[-1]
+    for row in cell_rows:
+      row["per_seed"]["epochs"] = (np.asarray(last["num_updates"], float)
+                                   / outcome.trainer.steps_per_epoch).tolist()
+      row["summary"]["epochs"] = mean_ci95(row["per_seed"]["epochs"])
+      row["timing"] = dict(outcome.timing)
+      row["source"] = outcome.data.info.source_note
+      row["num_train"], row["num_test"] = outcome.trainer.num_train, len(outcome.data.y_test)
+      if "robust_acc" in outcome.evals:
+        row["robust_eps"] = [float(e) for e in option(dict(config.eval), "robust_eps")]
+        acc = np.asarray(outcome.evals["robust_acc"])
+        row["robust_acc"] = [mean_ci95(acc[:, j]) for j in range(acc.shape[1])]
+    rows += cell_rows
+    examples[cell.label] = _examples(config, outcome)
+    if _mode(config) == "uap" and writer.enabled:
+      _uap_figures(cell, outcome, examples[cell.label], writer)
+  if _mode(cells_[0].config) == "adv_training" and writer.enabled:
+    _adv_figures(cells_[0].config, rows, examples, writer)
+  return rows
+
+
+def _examples(config, outcome) -> Dict:
+  """The first test images, their l2 (UAP runs) or l∞ PGD perturbation against the first run's
+  model, and that model's predictions (host arrays, for the figures)."""
+  data = outcome.data
+  variables = jax.tree_util.tree_map(lambda a: a[0], _host(outcome.variables))
+  predict = lambda _, xx: outcome.trainer.predict(variables, xx)
+  x, y = jnp.asarray(data.x_test[:SHOW]), jnp.asarray(data.y_test[:SHOW])
+  o = dict(config.eval)
+  if _mode(config) == "uap":
+    norm, eps = "l2", float(option(o, "attack_eps"))
+    steps = int(option(o, "attack_steps"))
+  else:
+    norm, eps = "linf", float(max(option(o, "robust_eps")))
+    steps = int(option(o, "robust_steps"))
+  key = jax.random.fold_in(outcome.layout.keys(Purpose.EVAL)[0], int(Purpose.ATTACK))
+  delta = jax.jit(lambda xx, yy: pgd(predict, None, xx, yy, key, norm=norm, eps=eps,
+                                     num_steps=steps, box=IMAGE_BOX))(x, y)
+  pred = lambda xx: np.asarray(jnp.argmax(predict(None, xx), -1))
+  out = {"x": np.asarray(x), "y": np.asarray(y), "delta": np.asarray(delta), "norm": norm,
+         "eps": eps, "pred": pred(x), "pred_adv": pred(x + delta)}
+  if "svd_uap" in outcome.evals:
+    u = jnp.asarray(outcome.evals["svd_uap"][0])
+    x_uap = apply_uap(x, y, u, IMAGE_BOX)
+    out.update(uap=np.asarray(u), x_uap=np.asarray(x_uap), pred_uap=pred(x_uap))
+  return out
+
+
+def _uap_figures(cell, outcome, ex, writer) -> None:
+  evals = outcome.evals
+  eps = float(option(dict(cell.config.eval), "uap_eps"))
+  writer.figure("uap_image.png", f"{cell.label}: the label-signed UAPs (l2 norm {eps:g}) of the "
+                "first run, as images and as per-pixel magnitude; dashed: MNIST (top) / CIFAR "
+                "(bottom) boundary.", figures.uap_image,
+                {"SVD-UAP": np.asarray(evals["svd_uap"][0]),
+                 "AS-UAP": np.asarray(evals["as_uap"][0])}, boundary_row=SIMPLE_BLOCK[1],
+                title=f"{cell.label}: universal perturbations (first run)")
+  writer.figure("uap_examples.png", f"{cell.label}: test images clean, with their per-example "
+                f"l2 PGD perturbation (ε = {ex['eps']:g}) and with the SVD-UAP (x + s(y) u); "
+                "the perturbations are contrast-stretched; predictions under each image.",
+                figures.perturbed_examples,
+                {"clean": ex["x"], "PGD": ex["x"] + ex["delta"],
+                 "PGD perturbation": ex["delta"], "SVD-UAP": ex["x_uap"],
+                 "UAP perturbation": ex["x_uap"] - ex["x"]}, ex["y"],
+                predictions={"clean": ex["pred"], "PGD": ex["pred_adv"],
+                             "SVD-UAP": ex["pred_uap"]},
+                title=f"{cell.label}: perturbed test images (first run)")
+
+
+def _adv_figures(config, rows, examples, writer) -> None:
+  panels, hlines = [], []
+  for row in rows:
+    if "robust_eps" not in row:
+      continue
+    eps = row["robust_eps"]
+    series = {"l∞ PGD": (eps, [s["mean"] for s in row["robust_acc"]],
+                         [s["ci95"] for s in row["robust_acc"]])}
+    panels.append((f"{row['label']} training", series))
+    hlines.append({f"{n} {row['summary'][m]['mean']:.2f}": row["summary"][m]["mean"]
+                   for n, m in (("MNIST-randomized", "s_rand_acc"),
+                                ("CIFAR-randomized", "sc_rand_acc")) if m in row["summary"]})
+  if panels:
+    writer.figure("robust_accuracy.png", "Test accuracy under l∞ PGD against ε, standard and "
+                  "adversarially trained models (mean ± 95% CI over runs); horizontal lines: the "
+                  "same models' MNIST- and CIFAR-randomized accuracy (no attack).",
+                  figures.accuracy_vs_eps, panels, "l∞ radius ε",
+                  title="MNIST-CIFAR: accuracy under attack", panel_hlines=hlines)
+  images, predictions = {}, {}
+  for name, ex in examples.items():
+    if not images:
+      images["clean"] = ex["x"]
+    images[f"PGD vs {name}"] = ex["x"] + ex["delta"]
+    images[f"{name} perturbation"] = ex["delta"]
+    predictions[f"PGD vs {name}"] = ex["pred_adv"]
+  first = next(iter(examples.values()))
+  writer.figure("adversarial_examples.png", f"Test images clean and under l∞ PGD (ε = "
+                f"{first['eps']:g}) against the standard and the adversarially trained model "
+                "(first run each), with the perturbations (contrast-stretched); predictions under "
+                "each attacked image.", figures.perturbed_examples, images, first["y"],
+                predictions=predictions, title="MNIST-CIFAR: adversarial examples")
+
+
+def report(config, results, writer) -> Report:
+  del writer
+  rows = results["rows"]
+  o = config.objective
+  common = (f"MNIST-CIFAR ({rows[0].get('source', '')}; {rows[0].get('num_train')} train / "
+            f"{rows[0].get('num_test')} test images), {config.model.name} (base width "
+            f"{config.model.base_width}), {config.num_seeds} runs per cell in one program; "
+            f"{config.optim.name} lr {config.optim.learning_rate}, batch "
+            f"{config.train.batch_size}. s_rand = MNIST-randomized, sc_rand = "
+            "CIFAR-randomized.")
+  if _mode(config) == "uap":
+    e = dict(config.eval)
+    intro = (common + f" Per-example l2 PGD (ε = {option(e, 'attack_eps'):g}, "
+             f"{option(e, 'attack_steps')} steps, from 0) on the first "
+             f"{option(e, 'attack_examples') or 'all'} test images; label-signed UAPs of l2 norm "
+             f"{option(e, 'uap_eps'):g} fitted on the first {option(e, 'uap_fit_fraction'):g} of "
+             "them (SVD-UAP: top right singular vector of the per-example perturbations; AS-UAP: "
+             "projected gradient ascent) and evaluated on the rest (held out) and on the fitting "
+             "part; `*_share_s`: share of the squared l2 norm on the MNIST rows.")
+    metrics = ["test_acc", "s_rand_acc", "sc_rand_acc", "pgd_acc", "pgd_share_s",
+               "svd_uap_acc", "svd_uap_fit_acc", "svd_uap_share_s", "as_uap_acc",
+               "as_uap_share_s", "train_acc", "epochs"]
+    title = "MNIST-CIFAR: universal perturbations live on the digit"
+  else:
+    radii = ", ".join(eps_name(e) for e in config.eval.robust_eps)
+    intro = (common + f" Adversarial cell: l∞ PGD training, ε = {o.eps:g}, {o.num_steps} steps "
+             f"of {o.step_size:g}, random start {o.random_start}, BatchNorm in {o.bn_mode} mode "
+             f"during the attack, {config.train.max_epochs} epochs. Standard cell: the same "
+             f"model with cross-entropy, stopped at train {config.standard.stop_rule} < "
+             f"{config.standard.stop_eps:g} (at most {config.standard.max_epochs} epochs). "
+             f"`robust_acc_<ε>`: test accuracy under l∞ PGD ({config.eval.robust_steps} steps of "
+             f"2.5 ε / {config.eval.robust_steps}, {config.eval.robust_restarts} random start(s)) "
+             f"at ε in ({radii}), on the first {config.eval.attack_examples or 'all'} test images.")
+    metrics = (["test_acc", "test_auc"] + [f"robust_acc_{eps_name(e)}"
+                                           for e in config.eval.robust_eps]
+               + ["s_rand_acc", "s_rand_auc", "sc_rand_acc", "train_acc", "epochs"])
+    title = "MNIST-CIFAR: adversarial training does not remove simplicity bias"
+  notes = []
+  if "not MNIST" in rows[0].get("source", ""):
+    notes.append("The digits are NOT MNIST (an offline stand-in): these are not MNIST-CIFAR "
+                 "results.")
+  return Report(title, intro, metrics, notes, extra={"mode": _mode(config),
+                                                     "model": config.model.to_dict()})
+
+
+def claims(results) -> List[Dict]:
+  out = []
+  if results.get("mode") == "uap":
+    for row in results["rows"]:
+      where = row["label"] if row["label"] != "all" else "MNIST-CIFAR"
+      out.append(claim(results, row["label"], "svd_uap_share_s",
+                       f"{where}: share of the SVD-UAP's l2 budget on the MNIST rows",
+                       *UAP_SHARE))
+    return out
+  labels = {r["label"] for r in results["rows"]}
+  metric = "robust_acc_0.3"
+  if "standard" in labels:
+    out += [claim(results, "standard", metric, "MNIST-CIFAR standard model: l∞ ε = .3 robust "
+                  "accuracy", *STANDARD_ROBUST),
+            randomized_chance(results, "standard", "s_rand_acc", "MNIST-CIFAR standard model: "
+                              "MNIST-randomized accuracy ≈ .5", MNIST_RAND)]
+  if "adversarial" in labels:
+    out += [claim(results, "adversarial", metric, "MNIST-CIFAR l∞ adversarial training (ε = .3): "
+                  "robust accuracy", *ADV_ROBUST),
+            claim(results, "adversarial", "test_acc", "MNIST-CIFAR l∞ adversarial training: "
+                  "standard test accuracy", *ADV_TEST),
+            randomized_chance(results, "adversarial", "s_rand_acc", "MNIST-CIFAR l∞ adversarial "
+                              "training: MNIST-randomized accuracy ≈ .5 (SB remains)",
+                              MNIST_RAND)]
+  return out
