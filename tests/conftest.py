@@ -15,6 +15,29 @@ IMAGE_CONFIGS = ("mnist_cifar", "cifar_only", "mnist_cifar_ensemble", "uap_mnist
                  "adv_training_mnist_cifar")
 
 
+# Claim configs whose `:smoke` run takes 10 s or more on a 2-core CPU (all but lms5): every test that uses
+# one is marked slow (the README's test command skips it; .ci/run runs it). `smoke_run` refuses
+# them in a test that is not marked slow, so the fast suite cannot grow one by accident.
+SLOW_SMOKE = frozenset({
+    "sb_models", "sb_training_choices", "ensembles_synthetic", "nonrandom_init", "mnist_cifar",
+    "cifar_only", "mnist_cifar_ensemble", "uap_mnist_cifar", "adv_training_mnist_cifar",
+    "adv_training_advms", "diffroar_fashion_mnist", "diffroar_mnist", "diffroar_cifar10",
+    "ms57", "sb_hurts_generalization", "theorem1_lsn", "margin_sweep", "attacks_synthetic",
+    "block_mnist", "block_mnist_top", "block_mnist_theory", "diffroar_block_mnist"})
+_IN_SLOW_TEST = [False]
+
+
+def smoke_params(names):
+  """``pytest.mark.parametrize`` values for claim configs, the slow ones marked slow."""
+  return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SMOKE else n for n in names]
+
+
+@pytest.fixture(autouse=True)
+def _note_slow_marker(request):
+  _IN_SLOW_TEST[0] = request.node.get_closest_marker("slow") is not None
+  yield
+
+
 def load_config(name: str, preset: str = ""):
   """``configs/<name>.py`` -> get_config(preset), unlocked so tests can set fields."""
   config = _load_config(name, preset)
@@ -31,6 +54,21 @@ def set_fields(config, **overrides):
       node = node[p]
     node[leaf] = value
   return config
+
+
+_LAUNCH_TRAIN = []
+
+
+def launch_train():
+  """``launch/train.py`` loaded as a module, once per session (absl flags can be defined once)."""
+  if not _LAUNCH_TRAIN:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("launch_train", os.path.join(REPO, "launch",
+                                                                               "train.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _LAUNCH_TRAIN.append(module)
+  return _LAUNCH_TRAIN[0]
 
 
 def run_launch(script: str, *args, timeout: int = 600, env=None):
@@ -85,6 +123,9 @@ class SmokeRuns:
 
   def __call__(self, name: str):
     if name not in self._runs:
+      if name in SLOW_SMOKE and not _IN_SLOW_TEST[0]:
+        raise RuntimeError(f"the :smoke run of {name} is slow (conftest.SLOW_SMOKE): mark the "
+                           "test that needs it with @pytest.mark.slow")
       from simplicity_bias import pipeline
       workdir = self._tmp.mktemp(name)
       config = smoke_config(name, self._data_dir() if name in IMAGE_CONFIGS else None)

@@ -6,7 +6,6 @@ path as the command, without paying a Python + JAX start per case); a few run it
 subprocess to check the exit status and stderr of the actual command.
 """
 
-import importlib.util
 import json
 import os
 import stat
@@ -14,12 +13,9 @@ import sys
 
 import pytest
 
-from conftest import REPO, run_launch
+from conftest import REPO, launch_train, run_launch
 
-_spec = importlib.util.spec_from_file_location("launch_train", os.path.join(REPO, "launch",
-                                                                            "train.py"))
-train = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train)
+train = launch_train()
 SMOKE = "--config=configs/lms5.py:smoke"
 
 
@@ -79,7 +75,7 @@ def test_bad_input_is_one_sentence_with_status_2(capsys, tmp_path, overrides, me
 
 
 def test_unknown_models_list_only_models_for_the_data(capsys, tmp_path):
-  status, _, err = cli(capsys, SMOKE, f"--workdir={tmp_path / 'w'}", "--config.model.name=mlp")
+  status, _, err = cli(capsys, SMOKE, f"--workdir={tmp_path / 'w'}", "--config.model.name=perceptron")
   assert status == 2 and "valid models for vector data: " in err
   assert "fcn" in err and "resnet" not in err and "vgg" not in err
   status, _, err = cli(capsys, SMOKE, f"--workdir={tmp_path / 'w'}",

@@ -7,19 +7,15 @@ commands, and the README's one-file toy experiment with and without its new obje
 """
 
 import glob
-import importlib.util
 import os
 import re
 import shlex
 
 import pytest
 
-from conftest import IMAGE_CONFIGS, REPO, run_launch
+from conftest import IMAGE_CONFIGS, REPO, launch_train, run_launch
 
-_spec = importlib.util.spec_from_file_location("launch_train_docs",
-                                               os.path.join(REPO, "launch", "train.py"))
-train = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train)
+train = launch_train()
 
 COMMAND = re.compile(r"python launch/(train|export_dataset|reproduce)\.py[^`\n]*")
 

@@ -35,6 +35,7 @@ def _member(tree, m):
 # ----------------------------------------------------------------------------- ensembles
 
 
+@pytest.mark.slow
 def test_ensemble_smoke_run_writes_the_contract_files(smoke_run):
   config, workdir, results = smoke_run("ensembles_synthetic")
   for name in CONTRACT + ("accuracy_vs_ensemble_size.png",):
@@ -81,6 +82,7 @@ def ensemble_outcome():
   return cell.config, out
 
 
+@pytest.mark.slow
 def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
   config, out = ensemble_outcome
   metrics = ensembles_synthetic.evaluate_ensembles(config, out, [1, 2, 3])
@@ -161,6 +163,7 @@ def _small_trainer(num_train=64):
   return Trainer(model, opt, TrainSpec(batch_size=16), num_train)
 
 
+@pytest.mark.slow
 def test_init_hook_alpha_0_is_random_init_and_alpha_1_is_slab_exactly():
   trainer = _small_trainer()
   num_seeds, alphas = 2, [0.0, 0.5, 1.0]
@@ -207,6 +210,7 @@ def test_strip_simple_breaks_only_the_simple_coordinate():
       assert abs(np.mean((zz[:, 0] > 0) == np.asarray(data.y_train)) - 0.5) < 0.15
 
 
+@pytest.mark.slow
 def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
   config, workdir, results = smoke_run("nonrandom_init")
   for name in CONTRACT + ("auc_vs_alpha.png",):

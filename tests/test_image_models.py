@@ -140,6 +140,7 @@ SMALL_CONFIGS = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, kwargs, input_shape", SMALL_CONFIGS, ids=["resnet18_w16", "vgg11"])
 def test_batch_norm_train_and_eval_modes(name, kwargs, input_shape):
   model = get_model(name, **kwargs)

@@ -132,6 +132,7 @@ def test_missing_dataset_exits_with_one_sentence(tmp_path):
 # ------------------------------------------------------------------- training under mock data
 
 
+@pytest.mark.slow
 def test_model_learns_the_digits_and_ignores_the_noise_block(smoke_run):
   config, workdir, results = smoke_run("mnist_cifar")
   row = results["rows"][0]
@@ -156,6 +157,7 @@ class _Killed(Exception):
   pass
 
 
+@pytest.mark.slow
 def test_killed_ensemble_run_resumes_to_the_same_numbers(smoke_run, image_data_dir, tmp_path,
                                                          monkeypatch):
   _, straight_dir, straight = smoke_run("mnist_cifar_ensemble")
@@ -204,6 +206,7 @@ def _logged_steps(workdir):
     return [json.loads(line)["step"] for line in f]
 
 
+@pytest.mark.slow
 def test_cifar_only_reports_accuracy_without_randomized_sets(smoke_run):
   _, _, results = smoke_run("cifar_only")
   row = results["rows"][0]

@@ -69,6 +69,7 @@ def _fgsm(forward, params, model_state, x, y, key, aux):
   return x + EPS * jnp.sign(jax.grad(loss)(x))
 
 
+@pytest.mark.slow
 def test_batch_transform_replaces_the_batch_inside_the_step():
   data = _data(2)
   trainer = _trainer(Objective("fgsm_test", transform=_fgsm))
@@ -101,6 +102,7 @@ def _agreement(forward, params, model_state, x, y, logits, key, aux):
   return LAMBDA * jnp.mean(jnp.sum(probs[0] * probs[1], axis=-1))
 
 
+@pytest.mark.slow
 def test_group_penalty_gradients_reach_every_member_of_the_group():
   data = _data(2)                       # two groups of two members, one dataset per group
   objective = Objective("agree_test", group_size=2, group_penalty=_agreement)

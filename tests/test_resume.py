@@ -63,6 +63,7 @@ def _resume_and_compare(args, workdir, straight):
   assert len(steps) == len(set(steps))
 
 
+@pytest.mark.slow
 def test_killed_synthetic_sweep_resumes_to_the_same_numbers(smoke_run, tmp_path):
   config, _, straight = smoke_run("margin_sweep")
   args = ["--config=configs/margin_sweep.py:smoke"]
@@ -78,6 +79,7 @@ def test_killed_synthetic_sweep_resumes_to_the_same_numbers(smoke_run, tmp_path)
   _resume_and_compare(args, workdir, straight)
 
 
+@pytest.mark.slow
 def test_killed_image_run_resumes_to_the_same_numbers(smoke_run, image_data_dir, tmp_path):
   config, _, straight = smoke_run("mnist_cifar_ensemble")
   args = ["--config=configs/mnist_cifar_ensemble.py:smoke",

@@ -85,6 +85,7 @@ def test_bad_spec_exits_2_on_the_command_line(tmp_path):
   assert not (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_rows_figure_and_report(smoke_run):
   config, workdir, results = smoke_run("sb_models")
   assert results["experiment"] == "sb_models"
@@ -103,6 +104,7 @@ def test_smoke_run_writes_rows_figure_and_report(smoke_run):
   assert "sb_models_auc.png" in report and "lms5 / gru(16,10,1)" in report
 
 
+@pytest.mark.slow
 def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
   """S-rand AUC near .5 in every cell (1k test points: null sd ~ .018, 2 seeds), S^c-randomized
   AUC close to the standard AUC (the slabs are ignored) and the model has learned (AUC > .9)."""
@@ -114,6 +116,7 @@ def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
     assert s["sc_rand_auc"]["mean"] >= s["test_auc"]["mean"] - 0.03, row["label"]
 
 
+@pytest.mark.slow
 def test_claims_have_pass_flags(smoke_run):
   _, _, results = smoke_run("sb_models")
   claims = sb_models.claims(results)

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_eight_devices_match_one_device():
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   proc = subprocess.run([sys.executable, os.path.join(REPO, "tests", "sharded_training.py")],
@@ -24,6 +27,7 @@ def test_eight_devices_match_one_device():
     assert abs(a - b) < 1e-4, out
 
 
+@pytest.mark.slow
 def test_image_experiment_on_eight_devices_matches_one_device(image_data_dir):
   """A MNIST-CIFAR cell through pipeline.run_cell (sharded training, then evaluation)."""
   env = dict(os.environ, JAX_PLATFORMS="cpu")

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, smoke_params
 from simplicity_bias.experiments import claim_configs
 
 GOLDEN = os.path.join(REPO, "tests", "data", "smoke_golden.json")
@@ -23,7 +23,7 @@ def test_every_claim_config_has_recorded_numbers():
     assert sorted(json.load(f)) == sorted(CONFIGS)
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", smoke_params(CONFIGS))
 def test_smoke_results_match_the_recorded_ones(name, smoke_run):
   config, workdir, results = smoke_run(name)
   with open(GOLDEN, encoding="utf-8") as f:

@@ -14,6 +14,7 @@ from simplicity_bias.report.figures import heatmap_values
 from simplicity_bias.validation import ConfigError
 
 
+@pytest.mark.slow
 def test_training_choices_grid_has_one_row_per_cell_and_a_heatmap(smoke_run):
   config, workdir, results = smoke_run("sb_training_choices")
   rows = [r for r in results["rows"] if r["params"]["grid"] == "init_scale"]
@@ -29,6 +30,7 @@ def test_training_choices_grid_has_one_row_per_cell_and_a_heatmap(smoke_run):
              sb_training_choices.claims(results))
 
 
+@pytest.mark.slow
 def test_a_cell_equals_the_plain_experiment_with_the_same_overrides(smoke_run):
   """A cell is nothing but the synthetic experiment with its overrides applied: LMS-5 with the
   sweep's data and training settings and a Xavier x2 init gives the "xavier x2" row."""
@@ -72,6 +74,7 @@ def test_bad_cells_are_rejected_before_training():
     pipeline.apply_overrides(config, {"train.nonexistent": 1})
 
 
+@pytest.mark.slow
 def test_sb_hurts_generalization_small_run(smoke_run):
   config, workdir, results = smoke_run("sb_hurts_generalization")
   noisy = find_row(results, "noisy_lms7 / fcn(100,1)")["summary"]
@@ -90,6 +93,7 @@ def test_sb_hurts_generalization_small_run(smoke_run):
   assert cells["noisy_lms7 / fcn(100,1)"].data.noise_frac == 0.1
 
 
+@pytest.mark.slow
 def test_margin_sweep_is_one_program_with_a_row_per_grid_point(smoke_run):
   config, workdir, results = smoke_run("margin_sweep")
   assert len(results["rows"]) == 4 and results["timing"]["cells"] == 1
@@ -107,6 +111,7 @@ def test_margin_sweep_is_one_program_with_a_row_per_grid_point(smoke_run):
     margin_sweep.cells(config)
 
 
+@pytest.mark.slow
 def test_reproduce_writes_the_claims_table(tmp_path):
   proc = run_launch("reproduce.py", "--preset=smoke", "--only=lms5,margin_sweep",
                     f"--workdir={tmp_path}")

@@ -26,6 +26,7 @@ def test_lms5_small_run_shows_extreme_simplicity_bias(smoke_run):
   assert abs(coord[0] - 0.5) <= 0.06 and coord[1:].min() >= 0.98
 
 
+@pytest.mark.slow
 def test_ms57_small_run_shows_extreme_simplicity_bias(smoke_run):
   _, _, results = smoke_run("ms57")
   s = results["summary"]
@@ -63,6 +64,7 @@ def test_results_files_follow_the_contract(smoke_run):
   assert "s_rand_auc" in report and "decision_boundary.png" in report
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_identical_numbers():
   # A tiny variant of the LMS-5 smoke config, run twice: data, init, shuffles and the test
   # permutations all come from the seed.
@@ -76,6 +78,7 @@ def test_same_config_and_seed_give_identical_numbers():
   assert again["rows"][0]["coord_rand_acc"] == first["rows"][0]["coord_rand_acc"]
 
 
+@pytest.mark.slow
 def test_grid_rows_equal_separate_runs(smoke_run):
   """A vmapped grid point gives the numbers of a run with that parameter set alone."""
   config, _, grid = smoke_run("margin_sweep")

@@ -20,6 +20,7 @@ from simplicity_bias.train.objectives import hinge_loss
 from simplicity_bias.validation import ConfigError
 
 
+@pytest.mark.slow
 def test_smoke_run_linear_weight_grows_while_slab_and_noise_stay(smoke_run):
   config, workdir, results = smoke_run("theorem1_lsn")
 
@@ -63,6 +64,7 @@ def test_smoke_run_linear_weight_grows_while_slab_and_noise_stay(smoke_run):
   assert all(c["pass"] for c in claims), [c for c in claims if not c["pass"]]
 
 
+@pytest.mark.slow
 def test_vmapped_seeds_equal_separate_runs(smoke_run):
   """Seed 1 of the smoke run's d = 20 cell, trained alone, gives that seed's numbers: members
   trained together (hinge objective, weight monitor) do not interact."""

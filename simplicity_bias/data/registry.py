@@ -1,7 +1,8 @@
 """Data sources by name: a config section in, member-ready arrays plus their S / S^c layout out.
 
 ``config.data.source`` names the source (``synthetic`` by default; ``mnist_cifar``,
-``cifar_only``). A source has two functions:
+``cifar_only``, ``block_mnist``, ``simplified_block_mnist``, ``image_classification``). A source
+has two functions:
 
 * ``info(config) -> DataInfo`` — static facts, no data loaded: which input coordinates (latent
   coordinates of a vector, or image rows) form the simple block S and the complex block S^c, the
@@ -70,6 +71,9 @@ _MODULES = {
     "synthetic": "simplicity_bias.data.synthetic_source",
     "mnist_cifar": "simplicity_bias.data.image_source",
     "cifar_only": "simplicity_bias.data.image_source",
+    "block_mnist": "simplicity_bias.data.attribution_source",
+    "simplified_block_mnist": "simplicity_bias.data.attribution_source",
+    "image_classification": "simplicity_bias.data.attribution_source",
 }
 
 

@@ -10,6 +10,7 @@ figures.
 Register a new one with ``@register("name")`` in a module listed in ``_MODULES``.
 """
 
+import functools
 import importlib
 from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence
 
@@ -36,7 +37,8 @@ class Evaluator(NamedTuple):
 
 
 _REGISTRY: Dict[str, Evaluator] = {}
-_MODULES = ("simplicity_bias.evaluators.sb",)
+_MODULES = ("simplicity_bias.evaluators.sb", "simplicity_bias.evaluators.attribution",
+            "simplicity_bias.evaluators.robustness")
 
 
 def register(name: str, kinds=("vector", "image"), needs=()):
@@ -78,7 +80,27 @@ def evaluate(names_: Sequence[str], logits_fn, params, x, y, rotation, keys, inf
   ``keys`` have a leading model axis, and so do ``x, y, rotation, aux`` unless ``shared_data``.
   Returns host arrays ``{name: [models, ...]}``."""
   check(names_, info)
+  out = _compiled(tuple(names_), logits_fn, info, _freeze(options), shared_data,
+                  rotation is None)(params, x, y, rotation, keys, aux)
+  return jax.device_get(out)
+
+
+def _freeze(value):
+  """A hashable copy of ``config.eval`` (dicts and lists become sorted tuples)."""
+  if isinstance(value, dict):
+    return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+  if isinstance(value, (list, tuple)):
+    return tuple(_freeze(v) for v in value)
+  return value
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation):
+  """One jitted, model-vmapped program per (evaluators, model function, data, options): a
+  second evaluation of the same run (or of another run with the same shapes) does not trace
+  again."""
   fns = [_REGISTRY[n].fn for n in names_]
+  options = _thaw(frozen_options)
 
   def one(p, xx, yy, rot, key, a):
     inputs = Inputs(lambda z: logits_fn(p, z), xx, yy, rot, key, info, options, a)
@@ -88,7 +110,9 @@ def evaluate(names_: Sequence[str], logits_fn, params, x, y, rotation, keys, inf
     return out
 
   axis = None if shared_data else 0
-  rot_axis = None if rotation is None else axis
-  out = jax.jit(jax.vmap(one, in_axes=(0, axis, axis, rot_axis, 0, axis)))(
-      params, x, y, rotation, keys, aux)
-  return jax.device_get(out)
+  rot_axis = None if no_rotation else axis
+  return jax.jit(jax.vmap(one, in_axes=(0, axis, axis, rot_axis, 0, axis)))
+
+
+def _thaw(frozen):
+  return {k: v for k, v in frozen}

@@ -25,6 +25,8 @@ from simplicity_bias.report.results import (atomic_write_text, json_default, wri
                                             write_results)
 from simplicity_bias.validation import ConfigError
 
+_LOG = logging.getLogger("simplicity_bias.run")
+
 # Files and folders a run owns (what ``overwrite`` deletes).
 OWNED_FILES = ("config.json", "results.json", "results.csv", "report.md", "metrics.jsonl",
                "log.txt")
@@ -110,6 +112,8 @@ class RunWriter:
     write_json(self.path("config.json"), self.config.to_dict())
     self._log_handler = route_logs(self.path("log.txt"))
     resumed = os.path.exists(self.path("metrics.jsonl")) and self.config.get("resume", False)
+    _LOG.info("%s run of %s in %s", "resumed" if resumed else "new",
+              self.config.get("experiment", "?"), self.workdir)
     if not resumed:
       atomic_write_text(self.path("metrics.jsonl"), "")
     else:
@@ -118,6 +122,7 @@ class RunWriter:
 
   def close(self) -> None:
     if self._log_handler is not None:
+      _LOG.info("run closed")
       logging.getLogger().removeHandler(self._log_handler)
       self._log_handler.close()
       self._log_handler = None
@@ -143,6 +148,7 @@ class RunWriter:
       return None
 
     def log(record: Dict) -> None:
+      _LOG.info("%s: check at update %s", cell or "run", record.get("step"))
       line = {"cell": cell, **record} if cell else dict(record)
       with open(self.path("metrics.jsonl"), "a", encoding="utf-8") as f:
         f.write(json.dumps(line, default=json_default) + "\n")
