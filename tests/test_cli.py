@@ -9,11 +9,10 @@ subprocess to check the exit status and stderr of the actual command.
 import json
 import os
 import stat
-import sys
 
 import pytest
 
-from conftest import REPO, launch_train, run_launch
+from conftest import launch_train, run_launch
 
 train = launch_train()
 SMOKE = "--config=configs/lms5.py:smoke"

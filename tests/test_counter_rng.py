@@ -1,7 +1,6 @@
 """The counter-based random numbers and permutations used for data generation and shuffles."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats

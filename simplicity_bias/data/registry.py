@@ -17,7 +17,7 @@ source alike.
 
 import dataclasses
 import importlib
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Tuple
 
 import jax
 import numpy as np

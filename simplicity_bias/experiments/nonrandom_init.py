@@ -20,7 +20,7 @@ from simplicity_bias import evaluators
 from simplicity_bias.data import registry
 from simplicity_bias.data.randomize import coord_mask, randomize_block
 from simplicity_bias.evaluators.sb import SB_METRICS
-from simplicity_bias.experiments.claims import claim
+from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, run_cell,
                                       training_metrics, validate_cell)
@@ -286,9 +286,9 @@ def write_figures(writer, rows, dataset: str, threshold: float):
 def claims(results) -> List[Dict]:
   out = []
   if any(r["label"] == "alpha=0" for r in results["rows"]):
-    out.append(claim(results, "alpha=0", "s_rand_auc",
-                            "non-random init, α = 0 (random init): S-rand AUC ≈ .5 (extreme SB)",
-                            "≈ .5", 0.45, 0.55))
+    out.append(randomized_chance(
+        results, "alpha=0", "s_rand_auc",
+        "non-random init, α = 0 (random init): S-rand AUC ≈ .5 (extreme SB)", "≈ .5"))
   drop = results.get("sc_drop_alpha")
   threshold = results.get("sc_drop_threshold", 0.9)
   alpha_rows = sorted((r for r in results["rows"] if "alpha" in r["params"]),
