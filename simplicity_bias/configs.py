@@ -20,6 +20,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "configs")
 
 
+_LOADED = {}
+
+
 def config_path(name: str) -> str:
   """``configs/<name>.py`` of this checkout."""
   return os.path.join(CONFIG_DIR, f"{name}.py")
@@ -33,11 +36,17 @@ def load_module(path: str):
     available = sorted(f[:-3] for f in os.listdir(CONFIG_DIR) if f.endswith(".py"))
     raise ConfigError(f"config file {path} does not exist; the configs are "
                       f"{', '.join(available)} in {CONFIG_DIR}.")
-  name = os.path.splitext(os.path.basename(path))[0]
-  module_spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  return module
+  # One module per file version and process: a one-file experiment is loaded as its config and
+  # again as its experiment, and what it registers (an objective, an evaluator) must run once.
+  stat = os.stat(path)
+  key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+  if key not in _LOADED:
+    name = os.path.splitext(os.path.basename(path))[0]
+    module_spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    _LOADED[key] = module
+  return _LOADED[key]
 
 
 def load_config(spec: str, preset: str = None) -> ml_collections.ConfigDict:
