@@ -43,6 +43,10 @@ def main(argv):
   from simplicity_bias.experiments import get_experiment
   try:
     config = resolve(_ARGS)
+    if config.get("distributed", False) and not _PRINT.value:
+      # Before anything else runs on a device: validation below already uses JAX.
+      from simplicity_bias.train.distributed import initialize_distributed
+      initialize_distributed()
     experiment = get_experiment(config.experiment)
     getattr(experiment, "cells", pipeline.default_cells)(config)
     if _PRINT.value:

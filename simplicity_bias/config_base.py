@@ -29,6 +29,10 @@ def common(c: ml_collections.ConfigDict, experiment: str) -> ml_collections.Conf
   c.progress = True
   c.resume = False              # continue the interrupted run in the work directory
   c.overwrite = False           # replace an earlier run's files in the work directory
+  # Call jax.distributed.initialize() first (multi-process jobs). Image runs split every batch
+  # over all processes' devices; a synthetic sweep trains every member in every process (the
+  # members are not split) and only process 0 writes.
+  c.distributed = False
   c.checkpoint_every_s = 120.0  # seconds between checkpoints (plus one per finished cell);
                                 # negative: never (a killed run then cannot resume)
   c.objective = ml_collections.ConfigDict({"name": "erm"})
@@ -99,7 +103,6 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   c = common(ml_collections.ConfigDict(), experiment)
   c.num_seeds = 3          # independent runs (ensembles when ensemble_size > 1)
   c.ensemble_size = 1      # members per ensemble, combined by mean logits
-  c.distributed = False    # call jax.distributed.initialize() first (multi-host jobs)
   c.num_devices = 0        # data-parallel devices (0 = every device; 1 = no sharding)
 
   c.data = ml_collections.ConfigDict()

@@ -15,6 +15,9 @@ from simplicity_bias.validation import ConfigError
 DATA_AXIS = "data"
 
 
+_INITIALIZED = False
+
+
 def initialize_distributed() -> None:
   """Connects the processes of a multi-host job.
 
@@ -24,6 +27,10 @@ def initialize_distributed() -> None:
   ``SB_PROCESS_ID``. On CPUs the processes exchange arrays through gloo collectives.
   """
   import os
+  global _INITIALIZED
+  if _INITIALIZED:  # the launcher connects before validating; the pipeline asks again
+    return
+  _INITIALIZED = True
   if jax.config.jax_platforms in ("cpu",) or os.environ.get("JAX_PLATFORMS") == "cpu":
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
   if os.environ.get("SB_COORDINATOR"):
@@ -75,5 +82,17 @@ def to_host(x) -> np.ndarray:
 
 
 def replicate(mesh: Mesh, tree):
-  """Copies ``tree`` to every device of the mesh (parameters, optimizer state)."""
-  return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
+  """Copies ``tree`` to every device of the mesh (parameters, optimizer state). With several
+  processes each one holds the same values and places them on its own devices."""
+  sharding = NamedSharding(mesh, PartitionSpec())
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+
+  def one(x):
+    if jax.dtypes.issubdtype(getattr(x, "dtype", None), jax.dtypes.prng_key):  # typed keys
+      return jax.random.wrap_key_data(one(jax.random.key_data(x)),
+                                      impl=jax.random.key_impl(x))
+    local = np.asarray(x)
+    return jax.make_array_from_callback(local.shape, sharding, lambda index: local[index])
+
+  return jax.tree_util.tree_map(one, tree)
