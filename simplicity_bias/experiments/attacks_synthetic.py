@@ -22,7 +22,7 @@ from simplicity_bias.experiments.claims import claim
 from simplicity_bias.pipeline import Report, make_cells, point_rows
 from simplicity_bias.report import robustness as figures
 from simplicity_bias.report.results import mean_ci95
-from simplicity_bias.validation import ConfigError
+from simplicity_bias.validation import named_settings
 
 NAME = "attacks_synthetic"
 CONFIGS = ("attacks_synthetic",)
@@ -51,20 +51,9 @@ def settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0, num_train=100_000, nu
 
 def cells(config):
   """One cell per dataset of ``attacks.datasets`` with its settings."""
-  a = config.attacks
-  if not a.datasets:
-    raise ConfigError("attacks.datasets is empty; name at least one dataset, e.g. ('lms5',).")
-  if len(set(a.datasets)) != len(a.datasets):
-    raise ConfigError(f"attacks.datasets={tuple(a.datasets)} repeats a dataset.")
   specs = []
-  for name in a.datasets:
-    if name not in a.settings:
-      raise ConfigError(f"attacks.settings has no entry for dataset {name!r}; add "
-                        f"attacks.settings.{name} ({', '.join(SETTING_FIELDS)}).")
-    s = a.settings[name]
-    missing = [f for f in SETTING_FIELDS if f not in s]
-    if missing:
-      raise ConfigError(f"attacks.settings.{name} lacks {missing}.")
+  for name, s in named_settings("attacks", config.attacks.datasets, config.attacks.settings,
+                                SETTING_FIELDS, "lms5"):
     grid = tuple(round(s.uap_eps * f, 6) for f in config.eval.robust_eps_fractions)
     specs.append((name, {"dataset": name, "uap_eps": s.uap_eps}, {
         "data.name": name, "data.num_train": s.num_train, "data.num_val": s.num_val,

@@ -35,7 +35,7 @@ from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_
 from simplicity_bias.pipeline import Report, layout_of, make_cells, run_cell
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
-from simplicity_bias.validation import ConfigError
+from simplicity_bias.validation import ConfigError, named_settings
 
 NAME = "ensembles_synthetic"
 CONFIGS = ("ensembles_synthetic",)
@@ -108,21 +108,9 @@ def cells(config):
   if not 0.0 < config.ensemble.used_coord_drop < 1.0:
     raise ConfigError(f"ensemble.used_coord_drop={config.ensemble.used_coord_drop} must lie in "
                       "(0, 1).")
-  e = config.ensemble
-  if not e.datasets:
-    raise ConfigError("ensemble.datasets is empty; name at least one dataset, e.g. ('ms5',).")
-  if len(set(e.datasets)) != len(e.datasets):
-    raise ConfigError(f"ensemble.datasets={tuple(e.datasets)} repeats a dataset.")
   specs = []
-  for name in e.datasets:
-    if name not in e.settings:
-      raise ConfigError(f"ensemble.settings has no entry for dataset {name!r}; add "
-                        f"ensemble.settings.{name} ({', '.join(SETTING_FIELDS)}).")
-    s = e.settings[name]
-    missing = [f for f in SETTING_FIELDS if f not in s]
-    if missing:
-      raise ConfigError(f"ensemble.settings.{name} lacks {missing}; give every field of "
-                        f"{SETTING_FIELDS}.")
+  for name, s in named_settings("ensemble", config.ensemble.datasets,
+                                config.ensemble.settings, SETTING_FIELDS, "ms5"):
     params = {"dataset": name}
     if s.noise_frac is not None:
       params["noise_frac"] = s.noise_frac
