@@ -166,7 +166,7 @@ def report(config, results, writer) -> Report:
 
 
 def claims(results) -> List[Dict]:
-  """Per row: S-rand AUC in [.45, .55] and S^c-rand AUC >= .98."""
+  """Per row: S-rand AUC in the chance band once learned (`randomized_chance`), S^c-rand AUC >= .98."""
   out = []
   for row in results["rows"]:
     wide = row.get("params", {}).get("wide", False)
