@@ -8,9 +8,12 @@ Stage 1 trains M_slab on LMS-7 with the linear coordinate permuted across the tr
 then carries no label information; `--config.init.slab_data=zero` sets it to 0 instead), so M_slab
 uses the 49 7-slabs (its row: S-rand AUC ≈ test AUC, S^c-rand AUC ≈ .5). Stage 2 trains (100,2)-FCNs
 on ordinary LMS-7 from θ = α·θ_slab + (1−α)·θ_rand for every α of `init.alphas`, all α x seeds in
-one program. Should show: at α = 0 extreme SB (S-rand AUC ≈ .5, S^c-rand AUC ≈ 1); as α grows
-the trained model keeps using the slabs (S^c-rand AUC falls, S-rand AUC rises); the report names
-the smallest α with S^c-rand AUC < .9.
+one program, each stopped at train loss < .01 (App. C.7). Should show, one claim per statement of
+App. C.7: for α ≤ .5 the model relies on the linear coordinate only (S-rand AUC in the chance band
+[.47, .53], once it learned the task); for α > .5 it relies on the slabs (S-rand AUC ≥ .6); at
+α = 1 it still partly uses the linear coordinate (S^c-rand AUC ≥ .6). The .6 thresholds are ours
+(the appendix gives no numbers), fixed before the runs. The report lists the updates per α (a
+member that starts fitted stops at its first check) and the smallest α with S^c-rand AUC < .9.
 
 M_slab uses the paper's MS-7 recipe (SGD lr .3, momentum .9, wd 5e-4, stop at train acc ≥ .995;
 `slab.*`): with LMS-7's lr .1 / no momentum, or with 20k samples, the slabs-only task stays at
@@ -19,7 +22,7 @@ best-validation checkpoint).
 
 Default: 8 seeds x 11 α (88 members), 100k train / 10k val / 10k test; sized for a GPU (about
 2 GB of training inputs; on a 2-core CPU expect roughly ten minutes, not measured). `cpu`: 4 seeds
-x 6 α (24 members), 60k / 2k / 5k: about 75 s on a 2-core CPU. `smoke`: ~15 s (M_slab does not
+x 5 α (20 members), 60k / 2k / 5k: about 75 s on a 2-core CPU. `smoke`: ~15 s (M_slab does not
 learn the slabs at that size; it only exercises the code).
 """
 
@@ -35,12 +38,14 @@ def get_config(preset: str = ""):
   c.data.num_test = 10_000
   c.evals = ("sb",)
   c.eval.boundary_resolution = 24
+  c.train.stop_rule = "loss"   # App. C.7: stop at train loss < .01
+  c.train.stop_eps = 0.01
   if preset == "cpu":
     c.num_seeds = 4
     c.data.num_train = 60_000  # fewer samples: the 7-slabs are memorised instead of learned
     c.data.num_val = 2_000
     c.data.num_test = 5_000
-    c.init.alphas = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    c.init.alphas = (0.0, 0.25, 0.5, 0.75, 1.0)
   elif preset == "smoke":
     c.num_seeds = 2
     c.data.num_train = 2_000
@@ -50,7 +55,6 @@ def get_config(preset: str = ""):
     c.slab.max_epochs = 10
     c.slab.stop_eps = 2e-2
     c.train.max_epochs = 10
-    c.train.stop_eps = 5e-3
     c.progress = False
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/nonrandom_init.py; valid: cpu, "

@@ -12,7 +12,7 @@ from conftest import load_config, run_launch, set_fields
 from simplicity_bias import pipeline
 from simplicity_bias.data import synthetic
 from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
-from simplicity_bias.experiments.claims import find_row
+from simplicity_bias.experiments.claims import CHANCE_BAND, LEARNED_AUC, find_row
 from simplicity_bias.members import Purpose
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.run import RunWriter
@@ -237,8 +237,16 @@ def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
   assert {r["cell"] for r in records} == {"slab", "alpha"}
   members = {r["cell"]: len(r["train_acc"]) for r in records}
   assert members == {"slab": config.num_seeds, "alpha": config.num_seeds * len(config.init.alphas)}
+  # One claim per statement of App. C.7, on the α rows it is about (smoke α: 0, .5, 1).
   claims = nonrandom_init.claims(results)
-  assert [c["row"] for c in claims][0] == "alpha=0" and len(claims) == 2
+  assert [(c["row"], c["metric"], c["band"]) for c in claims] == [
+      ("alpha=0", "s_rand_auc", list(CHANCE_BAND)), ("alpha=0.5", "s_rand_auc", list(CHANCE_BAND)),
+      ("alpha=1", "s_rand_auc", [0.6, 1.0]), ("alpha=1", "sc_rand_auc", [0.6, 1.0])]
+  for c in claims:
+    s = find_row(results, c["row"])["summary"]
+    inside = c["band"][0] <= s[c["metric"]]["mean"] <= c["band"][1]
+    learned = s["test_auc"]["mean"] >= LEARNED_AUC or c["band"] != list(CHANCE_BAND)
+    assert c["pass"] == (inside and learned) and c["kind"] == "paper", c
 
 
 # ----------------------------------------------------------------------------- bad config

@@ -91,6 +91,15 @@ def test_sb_hurts_generalization_small_run(smoke_run):
   assert cells["ms7 / fcn(100,1)"].optim.learning_rate == config.sweep.optim.ms7.learning_rate
   assert cells["ms7 / fcn(100,1)"].data.noise_frac is None
   assert cells["noisy_lms7 / fcn(100,1)"].data.noise_frac == 0.1
+  # Per L̂MS-7 row: fits the training data, test and S^c-rand acc at the ceiling, S-rand ≈ .5;
+  # the published value of each quantity is Table 2's range (or the notebook's run, so labelled).
+  claims = sb_hurts_generalization.claims(results)
+  noisy_claims = [c for c in claims if c["row"] == "noisy_lms7 / fcn(100,1)"]
+  assert [c["metric"] for c in noisy_claims] == ["train_acc", "test_acc", "s_rand_acc",
+                                                 "sc_rand_acc"]
+  assert noisy_claims[0]["band"] == [0.995, 1.0]
+  assert noisy_claims[0]["pass"] == (noisy["train_acc"]["mean"] >= 0.995)
+  assert "Table 2" in noisy_claims[1]["published"] and "Table 2" in noisy_claims[3]["published"]
 
 
 @pytest.mark.slow

@@ -58,22 +58,40 @@ def report(config, results, writer) -> Report:
   intro = (f"L̂MS-7 with linear noise fraction p = {config.data.noise_frac} (ceiling of a "
            f"linear-only rule: {ceiling:.3f}) vs MS-7; {config.num_seeds} seeds per cell, "
            f"{config.data.num_train} training samples.")
-  return Report("Simplicity bias hurts generalization", intro, METRICS,
+  notes = [f"{r['label']}: train acc {r['summary']['train_acc']['mean']:.4f}, "
+           f"{sum(bool(c) for c in r['per_seed']['converged'])}/{len(r['per_seed']['converged'])}"
+           f" seeds reached the stop rule (train acc ≥ .995) within the cap of "
+           f"{config.train.max_epochs} epochs, "
+           f"{r['summary']['updates']['mean']:.0f} updates." for r in rows]
+  return Report("Simplicity bias hurts generalization", intro, METRICS, notes,
                 extra={"linear_ceiling": ceiling})
 
 
+# Published values, per quantity: Table 2 gives the FCN rows' test accuracy as .940–.949 and
+# their S^c-randomized accuracy as .941–.946; the S-randomized .497 and train .995 come from the
+# original notebook's single run.
+_PUB_TEST = "Table 2: .940–.949"
+_PUB_SC = "Table 2: .941–.946"
+
+
 def claims(results) -> List[Dict]:
+  """Per L̂MS-7 row: it fits the training data (train acc ≥ .995, the stop rule: "overfits, yet
+  stays at .95"), test acc and S^c-rand acc at the linear ceiling 1 − p/2 (−.02 / +.01), S-rand
+  acc ≈ .5 once at the ceiling; per MS-7 row: test acc ≥ .98."""
   out = []
   ceiling = results.get("linear_ceiling", 0.95)
   for row in results["rows"]:
     label = row["label"]
     if row["params"]["dataset"].startswith("noisy_lms"):
+      out.append(claim(results, label, "train_acc", f"{label}: fits the training data",
+                       ".995 (notebook)", 0.995, 1.0))
       out.append(claim(results, label, "test_acc", f"{label}: test acc at the linear ceiling",
-                       ".949", ceiling - 0.02, ceiling + 0.01))
+                       _PUB_TEST, ceiling - 0.02, ceiling + 0.01))
       # Learned = test accuracy within .02 of the linear ceiling (the claim above).
       out.append(randomized_chance(results, label, "s_rand_acc", f"{label}: S-rand acc ≈ .5",
-                                   ".497", learned_metric="test_acc", learned=ceiling - 0.02))
-      out.append(claim(results, label, "sc_rand_acc", f"{label}: S^c-rand acc ≈ test", ".949",
+                                   ".497 (notebook)", learned_metric="test_acc",
+                                   learned=ceiling - 0.02))
+      out.append(claim(results, label, "sc_rand_acc", f"{label}: S^c-rand acc ≈ test", _PUB_SC,
                        ceiling - 0.02, ceiling + 0.01))
     else:
       out.append(claim(results, label, "test_acc", f"{label}: slabs alone are learnable",
