@@ -63,8 +63,19 @@ def test_ensemble_smoke_run_writes_the_contract_files(smoke_run):
   members = config.num_seeds * max(config.ensemble.sizes)
   assert {r["cell"] for r in records} == set(config.ensemble.datasets)
   assert all(len(r["train_acc"]) == members for r in records)
+  # Claims on standard test accuracy only (no half-randomized claim); K = 5 / 10 gains need
+  # those sizes, which the smoke run does not train.
   claims = ensembles_synthetic.claims(results)
-  assert claims and all({"claim", "mean", "band", "pass"} <= set(c) for c in claims)
+  assert [(c["row"], c["metric"]) for c in claims] == [
+      ("ms5 / K=1", "test_acc"), ("noisy_lms7 / K=1", "test_acc"), ("noisy_lms7 / K=3", "test_acc")]
+  assert claims[0]["band"] == [0.70, 0.80]
+  assert claims[0]["pass"] == (0.70 <= find_row(results, "ms5 / K=1")["summary"]["test_acc"]["mean"]
+                               <= 0.80)
+  # Each dataset trains on its own n (ensemble.settings.<name>.num_train, default data.num_train).
+  assert {r["params"]["num_train"] for r in results["rows"]} == {config.data.num_train}
+  n_config = set_fields(config, **{"ensemble.settings.ms5.num_train": 777})
+  sizes = {c.label: c.config.data.num_train for c in ensembles_synthetic.cells(n_config)}
+  assert sizes == {"ms5": 777, "noisy_lms7": config.data.num_train}
 
 
 @pytest.fixture(scope="module")

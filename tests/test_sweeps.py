@@ -18,24 +18,37 @@ from simplicity_bias.validation import ConfigError
 def test_training_choices_grid_has_one_row_per_cell_and_a_heatmap(smoke_run):
   config, workdir, results = smoke_run("sb_training_choices")
   rows = [r for r in results["rows"] if r["params"]["grid"] == "init_scale"]
-  assert [r["label"] for r in rows] == ["kaiming x0.5", "kaiming x2", "xavier x0.5", "xavier x2"]
+  assert [r["label"] for r in rows] == ["lms7 / kaiming x0.5", "lms7 / kaiming x2",
+                                        "lms7 / xavier x0.5", "lms7 / xavier x2"]
   assert [r["label"] for r in results["rows"]] == [c.label for c in
                                                    sb_training_choices.cells(config)]
-  for grid in config.sweep.grids:
-    assert (workdir / f"heatmap_{grid}.png").stat().st_size > 0
+  for name in ("activation_optimizer_lms7", "dropout_weight_decay_depth1", "init_scale",
+               "input_dim"):
+    assert (workdir / f"heatmap_{name}.png").stat().st_size > 0, name
+  # Each table in its own setting: LMS-7 throughout the smoke grids; Table 6 on the (100,2)-FCN,
+  # Tables 8 and 9 on the (100,1)-FCN; Table 8's (d, |S^c|) with uniform-noise filler.
+  cells = {c.label: c.config for c in sb_training_choices.cells(config)}
+  assert {c.data.name for c in cells.values()} == {"lms7"}
+  assert cells["lms7 / relu / sgd"].model.depth == 2
+  assert cells["lms7 / kaiming x2"].model.depth == 1
+  d10 = cells["lms7 d=10 |S^c|=3"]
+  assert (d10.data.dim, d10.data.num_slabs, d10.data.filler, d10.model.depth) == \
+      (10, 3, "uniform", 1)
   for row in rows:
     assert len(row["per_seed"]["s_rand_auc"]) == config.num_seeds
     assert abs(row["summary"]["s_rand_auc"]["mean"] - 0.5) < 0.1
-  assert all({"claim", "mean", "band", "pass"} <= set(c) for c in
-             sb_training_choices.claims(results))
+  claims = sb_training_choices.claims(results)
+  assert len(claims) == 2 * len(results["rows"]) and all(c["kind"] == "paper" for c in claims)
+  assert any("Table 8" in c["claim"] for c in claims)
 
 
 @pytest.mark.slow
 def test_a_cell_equals_the_plain_experiment_with_the_same_overrides(smoke_run):
-  """A cell is nothing but the synthetic experiment with its overrides applied: LMS-5 with the
-  sweep's data and training settings and a Xavier x2 init gives the "xavier x2" row."""
+  """A cell is nothing but the synthetic experiment with its overrides applied: LMS-7, the
+  (100,1)-FCN, the sweep's data and training settings and a Xavier x2 init give the
+  "lms7 / xavier x2" row."""
   config, _, results = smoke_run("sb_training_choices")
-  row = find_row(results, "xavier x2")
+  row = find_row(results, "lms7 / xavier x2")
   # One extra run (the smoke sweep's sizes and seeds): the plain experiment is a variant config.
   plain = load_config("lms5", "smoke")
   assert plain.experiment == "synthetic_sb"
@@ -43,13 +56,14 @@ def test_a_cell_equals_the_plain_experiment_with_the_same_overrides(smoke_run):
   for field in ("num_train", "num_val", "num_test"):
     plain.data[field] = config.data[field]
   plain.train.stop_eps, plain.train.max_epochs = config.train.stop_eps, config.train.max_epochs
+  plain.data.name, plain.model.width, plain.model.depth = "lms7", 100, 1
   plain.model.init, plain.model.init_scale = "xavier", 2.0
   assert plain.optim == config.optim and plain.seed == config.seed
   alone = pipeline.run(plain, "", progress=False)
   for metric in ("test_auc", "s_rand_auc", "sc_rand_auc", "updates"):
     np.testing.assert_allclose(row["per_seed"][metric], alone["per_seed"][metric], atol=1e-6)
   # ... while another cell's init scale gives other numbers.
-  other = find_row(results, "xavier x0.5")["per_seed"]
+  other = find_row(results, "lms7 / xavier x0.5")["per_seed"]
   assert any(not np.allclose(other[m], alone["per_seed"][m], atol=1e-6)
              for m in ("test_auc", "s_rand_auc", "sc_rand_auc", "updates"))
 
@@ -58,7 +72,7 @@ def test_bad_cells_are_rejected_before_training():
   config = load_config("sb_training_choices", "smoke")
   config.sweep.grids = ("activation_optimizer",)
   config.sweep.activations = ("relu", "swish")
-  with pytest.raises(ConfigError, match="cell 'swish / sgd'.*model.activation"):
+  with pytest.raises(ConfigError, match="cell 'lms7 / swish / sgd'.*model.activation"):
     sb_training_choices.cells(config)
   config.sweep.grids = ("colour",)
   with pytest.raises(ConfigError, match="unknown grid 'colour'"):
@@ -72,6 +86,29 @@ def test_bad_cells_are_rejected_before_training():
     sb_training_choices.cells(config)
   with pytest.raises(ConfigError, match="no field 'nonexistent'"):
     pipeline.apply_overrides(config, {"train.nonexistent": 1})
+  config.sweep.grids = ("input_dim",)
+  config.sweep.dim_slabs = ((5, 5),)
+  with pytest.raises(ConfigError, match=r"sweep.dim_slabs.*\(5, 5\)"):
+    sb_training_choices.cells(config)
+
+
+def test_extension_cells_are_reported_not_counted():
+  config = load_config("sb_training_choices", "cpu")
+  cells = {c.label: c for c in sb_training_choices.cells(config)}
+  ext = cells["ms57 d=2 (extension)"]
+  assert ext.params["extension"] and ext.config.data.name == "ms57" and ext.config.data.dim == 2
+  # The MS-(5,7) cells of Table 6 keep 100k samples and 100 epochs (per-dataset override).
+  assert cells["ms57 / relu / sgd"].config.data.num_train == 100_000
+  assert cells["ms57 / relu / sgd"].config.train.max_epochs == 100
+  assert cells["lms7 / relu / sgd"].config.data.num_train == config.data.num_train
+  summary = {"mean": 0.6, "ci95": 0.01}
+  rows = [{"label": label, "params": {**c.params, "grid": "input_dim"},
+           "summary": {m: summary for m in ("s_rand_auc", "sc_rand_auc", "test_auc")},
+           "per_seed": {m: [0.6] for m in ("s_rand_auc", "sc_rand_auc")}}
+          for label, c in cells.items() if label in ("ms57 d=2 (extension)", "lms7 d=2 |S^c|=1")]
+  claims = sb_training_choices.claims({"experiment": "sb_training_choices", "rows": rows})
+  kinds = {(c["row"], c["kind"]) for c in claims}
+  assert kinds == {("lms7 d=2 |S^c|=1", "paper"), ("ms57 d=2 (extension)", "extension")}
 
 
 @pytest.mark.slow

@@ -45,16 +45,20 @@ METRICS = ("test_acc", "gain_over_single", "half_rand_acc", "half_rand_gain",
            "s_rand_auc", "sc_rand_auc", "s_rand_acc", "sc_rand_acc", "member_test_acc",
            "member_coords_used", "distinct_coords", "member_train_acc", "member_updates")
 SETTING_FIELDS = ("noise_frac", "learning_rate", "momentum", "weight_decay", "stop_eps",
-                  "max_epochs")
+                  "max_epochs", "num_train")
 
 
 def dataset_settings(noise_frac=None, learning_rate=0.1, momentum=0.0, weight_decay=5e-5,
-                     stop_eps=1e-4, max_epochs=100) -> ml_collections.ConfigDict:
-  """Per-dataset training settings of the ensemble sweep (``noise_frac``: noisy datasets only)."""
+                     stop_eps=1e-4, max_epochs=100, num_train=None) -> ml_collections.ConfigDict:
+  """Per-dataset training settings of the ensemble sweep (``noise_frac``: noisy datasets only;
+  ``num_train``: this dataset's training-set size, None = ``data.num_train``)."""
   s = ml_collections.ConfigDict()
   s.noise_frac = config_dict.placeholder(float)
   if noise_frac is not None:
     s.noise_frac = float(noise_frac)
+  s.num_train = config_dict.placeholder(int)
+  if num_train is not None:
+    s.num_train = int(num_train)
   s.learning_rate = float(learning_rate)
   s.momentum = float(momentum)
   s.weight_decay = float(weight_decay)
@@ -114,8 +118,10 @@ def cells(config):
     params = {"dataset": name}
     if s.noise_frac is not None:
       params["noise_frac"] = s.noise_frac
+    num_train = config.data.num_train if s.num_train is None else s.num_train
+    params["num_train"] = num_train
     specs.append((name, params, {
-        "data.name": name, "data.noise_frac": s.noise_frac,
+        "data.name": name, "data.noise_frac": s.noise_frac, "data.num_train": num_train,
         "optim.learning_rate": s.learning_rate, "optim.momentum": s.momentum,
         "optim.weight_decay": s.weight_decay, "train.stop_eps": s.stop_eps,
         "train.max_epochs": s.max_epochs}))
@@ -332,35 +338,33 @@ def write_figures(writer, config, rows, sizes):
 
 
 def claims(results) -> List[Dict]:
+  """MS-5 at the calibrated small n (App. E.1: single FCNs overfit to ≈ 75% test accuracy): one
+  model's standard test accuracy ≈ .75 ([.70, .80]) and the ensembles' gains on standard test
+  accuracy +≈.15 at K = 5 ([.08, .22]) and +≈.20 at K = 10 ([.12, .30]); L̂MS-7 (50% linear noise)
+  at the same n: every ensemble at the linear ceiling (± .05); LMS-5: the largest ensemble's
+  S-rand AUC ≈ .5. (The half-randomized accuracies are reported, not claimed: with a fraction
+  chosen after the fact a member that uses one of 50 slabs scores .75 by construction.)"""
   out = []
   sizes = results.get("ensemble_sizes", [])
   labels = {r["label"] for r in results["rows"]}
   largest = max(sizes) if sizes else None
   if "ms5 / K=1" in labels:
     out.append(claim(results, "ms5 / K=1", "test_acc",
-                            "MS-5: a single (100,2)-FCN's test accuracy ≈ .75", "≈ .75",
-                            0.70, 0.80))
-    out.append(claim(results, "ms5 / K=1", "half_rand_acc",
-                            "MS-5: single model, half the coordinates randomized ≈ .75 "
-                            "(our reading of the 75%: it relies on one slab)", "≈ .75",
-                            0.70, 0.80))
-  if "ms5 / K=10" in labels:
-    out.append(claim(results, "ms5 / K=10", "gain_over_single",
-                            "MS-5: 10-member ensemble test-accuracy gain over one model",
-                            "+≈.20", 0.12, 0.30))
+                     "MS-5 (small n): a single (100,2)-FCN overfits to test accuracy ≈ .75",
+                     "≈ .75", 0.70, 0.80))
   for k, published, (lo, hi) in ((5, "+≈.15", (0.08, 0.22)), (10, "+≈.20", (0.12, 0.30))):
     if f"ms5 / K={k}" in labels:
-      out.append(claim(results, f"ms5 / K={k}", "half_rand_gain",
-                              f"MS-5: {k}-member ensemble gain in half-randomized accuracy",
-                              published, lo, hi))
+      out.append(claim(results, f"ms5 / K={k}", "gain_over_single",
+                       f"MS-5 (small n): {k}-member ensemble's test-accuracy gain over one model",
+                       published, lo, hi))
   for row in results["rows"]:
     p = row["params"]
     if p.get("dataset", "").startswith("noisy_lms") and p.get("noise_frac") is not None:
       ceiling = 1.0 - p["noise_frac"] / 2.0
       out.append(claim(results, row["label"], "test_acc",
-                              f"{row['label']} (linear noise {p['noise_frac']:g}): ensemble stays "
-                              f"at the linear ceiling {ceiling:.2f}", f"{ceiling:.2f}",
-                              ceiling - 0.05, ceiling + 0.05))
+                       f"{row['label']} (linear noise {p['noise_frac']:g}): ensemble stays "
+                       f"at the linear ceiling {ceiling:.2f}", f"{ceiling:.2f}",
+                       ceiling - 0.05, ceiling + 0.05))
   if largest is not None and f"lms5 / K={largest}" in labels:
     out.append(randomized_chance(results, f"lms5 / K={largest}", "s_rand_auc",
                                  f"LMS-5: {largest}-member ensemble S-rand AUC ≈ .5", ".507"))
