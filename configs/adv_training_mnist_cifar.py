@@ -38,6 +38,9 @@ from simplicity_bias.experiments import mnist_cifar
 import ml_collections
 
 
+# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
+DEFAULT_COST = 'needs a GPU: ResNet-50 with 7-step PGD in every update'
+
 def get_config(preset: str = ""):
   c = image_base("adversarial_images")
   c.adv_cells = ("standard", "adversarial")

@@ -104,6 +104,9 @@ def reduce_for_tests(c) -> None:
   c.num_devices = 1
 
 
+# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
+DEFAULT_COST = 'needs a GPU: ResNet-18s trained adversarially on 12k images'
+
 def get_config(preset: str = ""):
   c = base()
   if preset == "cpu":

@@ -14,6 +14,9 @@ Should show: the share of top-k input-gradient pixels on the null block (`null_t
 from simplicity_bias.configs import load_module
 
 
+# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
+DEFAULT_COST = 'needs a GPU: ResNet-18s on 12k images'
+
 def get_config(preset: str = ""):
   block_mnist = load_module("block_mnist")
   c = block_mnist.base()

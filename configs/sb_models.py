@@ -36,6 +36,9 @@ from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_models
 
 
+# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
+DEFAULT_COST = 'hours: the MS-(5,7) CNN / GRU cells dominate; GPU advised (not measured)'
+
 def get_config(preset: str = ""):
   c = sb_models.sweep_config(synthetic_base("sb_models"))
   c.evals = ("sb",)  # per-coordinate detail: run configs/lms5.py with a model

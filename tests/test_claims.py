@@ -52,3 +52,12 @@ def test_extensions_are_reported_but_not_counted():
   text = table([paper, failing_extension], [], {})
   assert "**1 of 1 paper claims pass.**" in text
   assert "an extension" in text  # reported, in its own group
+
+
+def test_every_claim_config_states_what_its_default_preset_costs():
+  """REPRODUCTION.md lists each paper-size preset's cost from the config's DEFAULT_COST."""
+  from simplicity_bias.configs import load_module
+  from simplicity_bias.experiments import claim_configs
+  missing = [n for n, _ in claim_configs()
+             if not str(getattr(load_module(n), "DEFAULT_COST", "")).strip()]
+  assert not missing, missing
