@@ -143,11 +143,23 @@ def test_cpu_preset_validates_and_skip_is_checked():
   cells = sb_models.cells(config)
   labels = [c.label for c in cells]
   configs = [c.config for c in cells]
-  assert len(labels) == 12 and "ms57 / cnn1d(32,7,2)" not in labels
+  # Every model on both datasets, and the wide FCN of Fig. 3(b) on MS-(5,7) (counted) and on
+  # LMS-5 (an extension) at d = 50 and 250.
+  assert len(labels) == 16 and "ms57 / cnn1d(32,7,2)" in labels and "ms57 / gru(100,10,2)" in labels
+  wide = {c.label: c for c in cells if c.params["wide"]}
+  assert sorted(wide) == ["lms5 d=250 / fcn(2000,1)", "lms5 d=50 / fcn(2000,1)",
+                          "ms57 d=250 / fcn(2000,1)", "ms57 d=50 / fcn(2000,1)"]
+  assert [l for l, c in wide.items() if c.params.get("extension")] == \
+      ["lms5 d=50 / fcn(2000,1)", "lms5 d=250 / fcn(2000,1)"]
+  assert wide["ms57 d=250 / fcn(2000,1)"].config.data.num_train == 100_000
   ms57 = configs[labels.index("ms57 / cnn1d(32,7,1)")]
   assert ms57.data.num_train == 100_000 and ms57.train.max_epochs == 30  # dataset's per_model
   assert configs[labels.index("ms57 / fcn(100,2)")].train.max_epochs == 100
   assert configs[labels.index("lms5 / gru(100,10,1)")].train.max_epochs == 100
   config.sweep.skip = ("ms57 / cnn1d(32,7,3)",)
   with pytest.raises(ConfigError, match="sweep.skip names cells that are not in the sweep"):
+    sb_models.cells(config)
+  config.sweep.skip = ()
+  config.sweep.wide_extensions = ("ms5",)
+  with pytest.raises(ConfigError, match="sweep.wide_extensions"):
     sb_models.cells(config)
