@@ -22,7 +22,7 @@ by ~20) with the last parameters evaluated.
 
 Default: ResNet-50, 10,000 training images, 3 runs per cell: a GPU job (each adversarial update
 costs 8 forward-backward passes, the attack's 7 steps plus the scoring of the last iterate).
-`cpu`: a 16-wide ResNet-18 with the stem max-pool (4x fewer FLOPs than mnist_cifar's `cpu`
+`cpu`: a 16-wide ResNet-18 with the stem max-pool (4x the FLOPs of mnist_cifar's `cpu`
 model), 2,000 training images, batch 128, 2 runs per cell, the adversarial cell 8 epochs (120
 updates); the attack's steps are unrolled (XLA:CPU runs convolutions inside a loop slower);
 robust accuracy at ε = .1 and .3 with 10 PGD steps on the first 500 test images. On a shared
