@@ -8,7 +8,8 @@ FCN widths {100, 200, 300} x depths {1, 2}. Should show on L̂MS-7 test acc ≈ 
 ceiling 1 - p/2), S-rand acc ≈ .50 and S^c-rand acc ≈ test acc, although the 49 7-slabs separate
 the classes perfectly; the same models on MS-7 reach ≈ 1.00: a 5-point gap caused by SB.
 Paper sizes: 40k train / 10k test; L̂MS-7 SGD lr .1, momentum .9, wd 5e-4, stop at train acc
-≥ .995; MS-7 lr .3.
+≥ .995 (a claim per row checks that the model got there: "overfits, yet stays at .95"), at most
+400 epochs; MS-7 lr .3.
 """
 
 import ml_collections
@@ -27,7 +28,10 @@ def get_config(preset: str = ""):
   c.data.num_val = 5_000
   c.data.num_test = 10_000
   c.evals = ("sb",)
-  c.train.max_epochs = 100
+  # The paper's L̂MS-7 models fit the training set (train acc .995, the stop rule); at a cap of
+  # 100 epochs none did here (:cpu, 2026-12-02: train acc .971 / .974 / .982 / .991 for
+  # fcn(100,1) / (300,1) / (100,2) / (300,2)), so the cap is 400 epochs.
+  c.train.max_epochs = 400
   c.sweep = ml_collections.ConfigDict()
   c.sweep.datasets = ("noisy_lms7", "ms7")
   c.sweep.widths = (100, 200, 300)
