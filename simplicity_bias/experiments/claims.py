@@ -41,7 +41,7 @@ def claim(results: Dict, row_label: str, metric: str, text: str, published: str,
     if value is None or not value >= minimum:
       passed = False
       shown = "missing" if value is None else f"{value:.3f}"
-      reason = f"{meaning} failed: {req_metric} {shown} < {minimum:g}"
+      reason = f"counts only if {meaning}: {req_metric} {shown} < {minimum:g}"
       break
   return {"experiment": results["experiment"], "claim": text, "published": published,
           "row": row_label, "metric": metric, "mean": summary["mean"], "ci95": summary["ci95"],
