@@ -20,7 +20,15 @@ def test_default_cells_are_the_papers():
   models = ["fcn(100,1)", "fcn(100,2)", "cnn1d(32,7,1)", "cnn1d(32,7,2)", "gru(100,10,1)",
             "gru(100,10,2)"]
   assert labels == ([f"lms5 / {m}" for m in models] + [f"ms57 / {m}" for m in models]
-                    + ["lms5 d=50 / fcn(2000,1)", "lms5 d=250 / fcn(2000,1)"])
+                    + ["ms57 d=50 / fcn(2000,1)", "ms57 d=250 / fcn(2000,1)",
+                       "lms5 d=50 / fcn(2000,1)", "lms5 d=250 / fcn(2000,1)"])
+  # Fig. 3(b)'s wide FCN is on MS-(5,7) (|S^c| = 49, 249); on LMS-5 it is an extension.
+  by_label_params = {c.label: c.params for c in cells}
+  assert not by_label_params["ms57 d=250 / fcn(2000,1)"].get("extension")
+  assert by_label_params["lms5 d=250 / fcn(2000,1)"]["extension"]
+  ms57_wide = synthetic.spec_from_config(
+      next(c.config for c in cells if c.label == "ms57 d=250 / fcn(2000,1)").data)
+  assert ms57_wide.dim == 250 and len(ms57_wide.complex_coords) == 249
   assert config.optim.name == "sgd" and config.optim.learning_rate == 0.1
   assert config.optim.weight_decay == 5e-5 and config.train.batch_size == 256
   assert config.train.stop_eps == 1e-4 and config.num_seeds >= 8
