@@ -72,6 +72,18 @@ class Report(NamedTuple):
 
 # ----------------------------------------------------------------------------- config helpers
 
+def flatten_overrides(prefix: str, node) -> Dict[str, Any]:
+  """Nested sections ({"data": {"num_train": 5}}) as override paths ({"data.num_train": 5})."""
+  out = {}
+  for key, value in node.items():
+    path = f"{prefix}.{key}" if prefix else key
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      out.update(flatten_overrides(path, value))
+    else:
+      out[path] = value
+  return out
+
+
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Dict[str, Any]):
   """A copy of ``config`` with ``{"model.width": 300, ...}`` applied; unknown paths raise.
 

@@ -19,7 +19,7 @@ from typing import Dict, List, Tuple
 import ml_collections
 
 from simplicity_bias.experiments.claims import claim, randomized_chance
-from simplicity_bias.pipeline import Report, make_cells
+from simplicity_bias.pipeline import Report, flatten_overrides, make_cells
 from simplicity_bias.report import bars
 from simplicity_bias.validation import ConfigError
 
@@ -63,17 +63,6 @@ def model_label(spec: str) -> str:
   return f"{kind}({','.join(str(v) for v in fields.values())})"
 
 
-def _flatten(prefix: str, node) -> Dict[str, object]:
-  out = {}
-  for key, value in node.items():
-    path = f"{prefix}.{key}" if prefix else key
-    if isinstance(value, (dict, ml_collections.ConfigDict)):
-      out.update(_flatten(path, value))
-    else:
-      out[path] = value
-  return out
-
-
 def sweep_config(c):
   """Adds the ``sweep`` section (datasets, model specs, wide-FCN dims) to a base config."""
   s = ml_collections.ConfigDict()
@@ -110,10 +99,10 @@ def _cell(config, dataset: str, spec: str, dim=None, extension: bool = False):
   ds = dict(s.per_dataset[dataset]) if dataset in s.per_dataset else {}
   ds_models = ds.pop("per_model", None) or {}
   _check_kinds(f"sweep.per_dataset.{dataset}.per_model", ds_models)
-  overrides = {"data.name": dataset, **_flatten("", ds),
+  overrides = {"data.name": dataset, **flatten_overrides("", ds),
                "model.name": kind, **{f"model.{k}": v for k, v in fields.items()},
-               **(_flatten("", s.per_model[kind]) if kind in s.per_model else {}),
-               **(_flatten("", ds_models[kind]) if kind in ds_models else {})}
+               **(flatten_overrides("", s.per_model[kind]) if kind in s.per_model else {}),
+               **(flatten_overrides("", ds_models[kind]) if kind in ds_models else {})}
   label = f"{dataset} / {model_label(spec)}"
   if dim is not None:
     overrides["data.dim"] = dim

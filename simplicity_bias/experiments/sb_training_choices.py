@@ -20,7 +20,7 @@ from typing import Dict, List
 import ml_collections
 
 from simplicity_bias.experiments.claims import claim, randomized_chance
-from simplicity_bias.pipeline import Cell, Report, make_cells
+from simplicity_bias.pipeline import Cell, Report, flatten_overrides, make_cells
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
 
@@ -76,16 +76,7 @@ def _fcn(depth: int) -> Dict:
 def _dataset(config, name: str) -> Dict:
   """``data.name`` plus ``sweep.per_dataset.<name>`` (nested sections, e.g. {"data":
   {"num_train": 100_000}, "train": {"max_epochs": 100}}) as override paths."""
-  over = {"data.name": name}
-
-  def flatten(prefix, node):
-    for key, value in node.items():
-      if isinstance(value, (dict, ml_collections.ConfigDict)):
-        flatten(f"{prefix}{key}.", value)
-      else:
-        over[f"{prefix}{key}"] = value
-  flatten("", config.sweep.per_dataset.get(name, {}))
-  return over
+  return {"data.name": name, **flatten_overrides("", config.sweep.per_dataset.get(name, {}))}
 
 
 def grid_cells(config, grid: str):
