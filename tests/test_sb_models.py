@@ -110,6 +110,15 @@ def test_smoke_run_writes_rows_figure_and_report(smoke_run):
     assert os.path.getsize(workdir / name) > 0, name
   report = (workdir / "report.md").read_text()
   assert "sb_models_auc.png" in report and "lms5 / gru(16,10,1)" in report
+  # Each row keeps its training-accuracy curve: one point per check, ending at the last check's
+  # mean over seeds (the same numbers as the row's train_acc).
+  for row in results["rows"]:
+    curve = row["train_curve"]
+    assert len(curve["epoch"]) == len(curve["mean"]) == len(curve["ci95"]) >= 1
+    assert curve["epoch"] == sorted(curve["epoch"])
+    assert curve["mean"][-1] == pytest.approx(row["summary"]["train_acc"]["mean"], abs=1e-6)
+  assert os.path.getsize(workdir / "train_acc_curves.png") > 0
+  assert "train_acc_curves.png" in report
 
 
 @pytest.mark.slow
@@ -170,4 +179,33 @@ def test_cpu_preset_validates_and_skip_is_checked():
   config.sweep.skip = ()
   config.sweep.wide_extensions = ("ms5",)
   with pytest.raises(ConfigError, match="sweep.wide_extensions"):
+    sb_models.cells(config)
+
+
+def test_gru_preset_grids_optimizers_with_the_appendix_budget():
+  config = load_config("sb_models", "gru_ms57")
+  cells = sb_models.cells(config)
+  assert [c.label for c in cells] == [
+      "ms57 / gru(100,10,1) / sgd lr 0.1", "ms57 / gru(100,10,1) / sgd lr 0.03",
+      "ms57 / gru(100,10,1) / adam lr 0.001", "ms57 / gru(100,10,1) / adam lr 0.0003"]
+  for cell in cells:
+    c = cell.config
+    assert (c.optim.name, c.optim.learning_rate) == (cell.params["optimizer"],
+                                                     cell.params["learning_rate"])
+    assert c.train.max_epochs == 500 and c.train.stop_rule == "loss" and c.train.stop_eps == 0.01
+    assert c.data.num_train == 100_000 and c.data.num_test == 50_000 and c.num_seeds >= 4
+  # Only the paper's optimizer (SGD lr .1) is counted; the others are extensions.
+  assert [bool(c.params.get("extension")) for c in cells] == [False, True, True, True]
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("adamw:0.001", "must read <name>:<learning rate>"),
+    ("adam", "must read <name>:<learning rate>"),
+    ("sgd:fast", "must be a number > 0"),
+    ("sgd:-0.1", "must be a number > 0"),
+])
+def test_bad_optimizer_spec_is_a_config_error(spec, message):
+  config = load_config("sb_models", "smoke")
+  config.sweep.optimizers = ("sgd:0.1", spec)
+  with pytest.raises(ConfigError, match=message):
     sb_models.cells(config)

@@ -136,6 +136,14 @@ def test_sb_hurts_generalization_small_run(smoke_run):
                                                  "sc_rand_acc"]
   assert noisy_claims[0]["band"] == [0.995, 1.0]
   assert noisy_claims[0]["pass"] == (noisy["train_acc"]["mean"] >= 0.995)
+  # Only the notebook's FCN(300,2) has a published train accuracy; the (100,1) claim is ours.
+  assert noisy_claims[0]["kind"] == "extension" and noisy_claims[0]["published"] == "—"
+  assert noisy_claims[1]["kind"] == "paper"
+  row300 = {**find_row(results, "noisy_lms7 / fcn(100,1)"), "label": "noisy_lms7 / fcn(300,2)",
+            "params": {"dataset": "noisy_lms7", "width": 300, "depth": 2}}
+  [fit300] = [c for c in sb_hurts_generalization.claims({**results, "rows": [row300]})
+              if c["metric"] == "train_acc"]
+  assert fit300["kind"] == "paper" and "300,2" in fit300["published"]
   assert "Table 2" in noisy_claims[1]["published"] and "Table 2" in noisy_claims[3]["published"]
 
 

@@ -12,15 +12,24 @@ Models are named by spec strings in ``config.sweep.models`` / ``config.sweep.wid
   fcn:<width>:<depth>                    (h, L)-FCN
   cnn1d:<filters>:<kernel_size>:<layers> (f, k, L)-CNN
   gru:<hidden>:<step_size>:<layers>      (h, l, L)-GRU (data.dim must be divisible by l)
+
+``config.sweep.optimizers`` (e.g. ``("sgd:0.1", "adam:0.001")``) repeats every cell once per
+optimizer and learning rate; a cell whose setting differs from the paper's (``optim.*``: SGD lr .1)
+is reported as an extension. Each row keeps its training-accuracy curve (mean ± 95% CI over seeds
+at every check), drawn per dataset in ``train_acc_curves.png``.
 """
 
-from typing import Dict, List, Tuple
+import math
+from typing import Dict, List, Optional, Tuple
 
 import ml_collections
+import numpy as np
 
 from simplicity_bias.experiments.claims import claim, randomized_chance
-from simplicity_bias.pipeline import Report, flatten_overrides, make_cells
-from simplicity_bias.report import bars
+from simplicity_bias.pipeline import Report, flatten_overrides, make_cells, point_rows
+from simplicity_bias.report import bars, curves
+from simplicity_bias.report.results import mean_ci95
+from simplicity_bias.train.optimizers import OPTIMIZERS
 from simplicity_bias.validation import ConfigError
 
 NAME = "sb_models"
@@ -58,6 +67,21 @@ def parse_model_spec(spec: str) -> Tuple[str, Dict[str, int]]:
   return kind, dict(zip(fields, sizes))
 
 
+def parse_optimizer_spec(spec: str) -> Tuple[str, float]:
+  """``'adam:0.001'`` -> ``('adam', 0.001)``."""
+  parts = spec.strip().split(":") if isinstance(spec, str) else []
+  if len(parts) != 2 or parts[0] not in OPTIMIZERS:
+    raise ConfigError(f"optimizer spec {spec!r} must read <name>:<learning rate> with name one "
+                      f"of {', '.join(OPTIMIZERS)}, e.g. 'adam:0.001'.")
+  try:
+    lr = float(parts[1])
+  except ValueError:
+    lr = float("nan")
+  if not (lr > 0 and math.isfinite(lr)):
+    raise ConfigError(f"optimizer spec {spec!r}: the learning rate must be a number > 0.")
+  return parts[0], lr
+
+
 def model_label(spec: str) -> str:
   kind, fields = parse_model_spec(spec)
   return f"{kind}({','.join(str(v) for v in fields.values())})"
@@ -76,6 +100,8 @@ def sweep_config(c):
   s.wide_extensions = ("lms5",)
   s.wide_dims = (50, 250)  # empty: no wide-FCN cells
   s.skip = ()  # row labels to leave out, e.g. ("ms57 / gru(100,10,2)",)
+  # Optimizer settings "<name>:<lr>", each cell once per setting; empty: optim.* alone.
+  s.optimizers = ()
   # Overrides applied to every cell of a dataset, as nested sections: {dataset: {data: {...},
   # train: {...}}}; e.g. MS-(5,7) is evaluated on 50k test points in the paper. A dataset's
   # section may hold its own per_model: {kind: {...}} for the cells of that dataset only.
@@ -93,7 +119,8 @@ def _check_kinds(where: str, node) -> None:
       raise ConfigError(f"{where}.{key}: unknown model kind; valid: {', '.join(MODEL_FIELDS)}.")
 
 
-def _cell(config, dataset: str, spec: str, dim=None, extension: bool = False):
+def _cell(config, dataset: str, spec: str, dim=None, extension: bool = False,
+          optimizer: Optional[str] = None):
   kind, fields = parse_model_spec(spec)
   s = config.sweep
   ds = dict(s.per_dataset[dataset]) if dataset in s.per_dataset else {}
@@ -109,6 +136,13 @@ def _cell(config, dataset: str, spec: str, dim=None, extension: bool = False):
     label = f"{dataset} d={dim} / {model_label(spec)}"
   params = {"dataset": dataset, "model": model_label(spec),
             "dim": overrides.get("data.dim", config.data.dim), "wide": dim is not None}
+  if optimizer is not None:
+    name, lr = parse_optimizer_spec(optimizer)
+    overrides.update({"optim.name": name, "optim.learning_rate": lr})
+    label = f"{label} / {name} lr {lr:g}"
+    params.update(optimizer=name, learning_rate=lr)
+    # The paper trains every cell with the base optimizer (SGD lr .1): other settings are ours.
+    extension = extension or (name, lr) != (config.optim.name, config.optim.learning_rate)
   if extension:
     params["extension"] = True
   return label, params, overrides
@@ -117,7 +151,9 @@ def _cell(config, dataset: str, spec: str, dim=None, extension: bool = False):
 def cells(config):
   s = config.sweep
   _check_kinds("sweep.per_model", s.per_model)
-  cells = [_cell(config, d, m) for d in s.datasets for m in s.models]
+  optimizers = tuple(s.optimizers) or (None,)
+  cells = [_cell(config, d, m, optimizer=o) for d in s.datasets for m in s.models
+           for o in optimizers]
   if s.wide_dims:
     unknown = [d for d in s.wide_extensions if d not in s.wide_datasets]
     if unknown:
@@ -139,8 +175,41 @@ def cells(config):
   return make_cells(config, cells)
 
 
+def train_curve(history: List[Dict]) -> Dict[str, List[float]]:
+  """Training accuracy at every check: epoch, mean and 95% CI over the cell's members."""
+  stats = [mean_ci95(np.asarray(r["train_acc"], float)) for r in history]
+  return {"epoch": [float(r["epoch"]) for r in history], "mean": [s["mean"] for s in stats],
+          "ci95": [s["ci95"] for s in stats]}
+
+
+def rows(cell, outcome) -> List[Dict]:
+  """The pipeline's rows, each with its cell's training-accuracy curve."""
+  out = point_rows(cell, outcome)
+  curve = train_curve(outcome.history)
+  for row in out:
+    row["train_curve"] = curve
+  return out
+
+
+def _thin(curve: Dict[str, List[float]], points: int = 60):
+  """(x, mean, ci) with at most ``points`` checks (evenly spaced, the last kept)."""
+  n = len(curve["epoch"])
+  idx = sorted(set(np.linspace(0, n - 1, min(n, points)).round().astype(int).tolist()))
+  return tuple([curve[k][i] for i in idx] for k in ("epoch", "mean", "ci95"))
+
+
 def report(config, results, writer) -> Report:
   rows = results["rows"]
+  with_curves = [r for r in rows if r.get("train_curve", {}).get("epoch")]
+  if with_curves:
+    datasets = list(dict.fromkeys(r["params"]["dataset"] for r in with_curves))
+    panels = [(d, {r["label"].split(" / ", 1)[1] if " / " in r["label"] else r["label"]:
+                   _thin(r["train_curve"]) for r in with_curves if r["params"]["dataset"] == d})
+              for d in datasets]
+    writer.figure("train_acc_curves.png", "Training accuracy against epochs per cell (mean ± "
+                  "95% CI over seeds at each check): a cell at 0.5 never left the plateau.",
+                  curves.metric_curves, panels, "epoch", "training accuracy",
+                  title="Training accuracy per cell", ylim=(0.4, 1.02))
   series = {name: ([r["summary"][m]["mean"] for r in rows], [r["summary"][m]["ci95"] for r in rows])
             for name, m in (("S-randomized AUC", "s_rand_auc"),
                             ("S$^c$-randomized AUC", "sc_rand_auc"))}
@@ -158,9 +227,14 @@ def report(config, results, writer) -> Report:
               f"{', '.join(config.sweep.wide_datasets)} at "
               f"d = {', '.join(str(d) for d in config.sweep.wide_dims)}"
               if config.sweep.wide_dims else "")
+           + (f" x optimizers {', '.join(config.sweep.optimizers)}"
+              if config.sweep.optimizers else "")
            + f"; {config.optim.name} lr {config.optim.learning_rate}, wd "
-           f"{config.optim.weight_decay}, batch {config.train.batch_size}, stop at train acc ≥ "
-           f"{1 - config.train.stop_eps:g}. Published: S-rand AUC {_PUBLISHED_S} and S^c-rand "
+           f"{config.optim.weight_decay}, batch {config.train.batch_size}, stop at "
+           + {"loss": f"train loss < {config.train.stop_eps:g}",
+              "none": "the epoch cap"}.get(config.train.stop_rule,
+                                          f"train acc ≥ {1 - config.train.stop_eps:g}")
+           + f". Published: S-rand AUC {_PUBLISHED_S} and S^c-rand "
            f"AUC {_PUBLISHED_SC} for every model (wide FCN {_PUBLISHED_WIDE}).")
   return Report("Extreme SB across models", intro, METRICS, notes,
                 extra={"not_converged": not_converged})
