@@ -290,6 +290,42 @@ def test_uaps_of_a_model_that_reads_s_only_live_on_s(linear_evals):
   np.testing.assert_allclose(out["pgd_acc"], np.mean(margin - UAP_EPS * norm > 0), atol=1.5 / N)
 
 
+@pytest.mark.parametrize("latent,norm_share", [((2.0, 0.0, 0.0, 0.0, 0.0), 1.0),
+                                               ((1.0, 1.0, 0.0, 0.0, 0.0), 0.5 ** 0.5)])
+def test_range_attack_measures_the_notebooks_fraction_of_budget(latent, norm_share):
+  """The notebook's attack (radius = a fraction of the data range, kept in the data's box) on a
+  linear model w: the steepest l2 ascent is along w, so ||delta_S|| / ||delta|| is
+  |w_S| / ||w||: 1 for a model that reads S only, 1/sqrt(2) for one that weighs S and one S^c
+  coordinate equally (the squared share is its square). Clipping to the box only bends the
+  few perturbations of points at its edge."""
+  x, y, rotation, _ = _linear_vector_case()
+  info = DataInfo(name="linear", kind="vector", simple=(0,), complex=(1, 2, 3, 4), dim=VDIM)
+  w = jnp.asarray(np.asarray(latent, np.float32) @ rotation)
+
+  def logits_fn(_, xx):
+    f = xx @ w + BIAS
+    return jnp.stack([jnp.zeros_like(f), f], -1)
+
+  span = float(x.max() - x.min())
+  options = {"attack_eps": UAP_EPS, "attack_steps": 2, "uap_eps": UAP_EPS, "as_uap_steps": 2,
+             "range_attack_fraction": 0.05, "range_attack_step_fraction": 0.02,
+             "range_attack_steps": 10}
+  out = evaluators.evaluate(["uap"], logits_fn, jnp.zeros(1), jnp.asarray(x), jnp.asarray(y),
+                            jnp.asarray(rotation), layout(0, 1).keys(Purpose.EVAL), info,
+                            options, shared_data=True)
+  np.testing.assert_allclose(out["range_pgd_norm_share_s"], norm_share, atol=0.01)
+  np.testing.assert_allclose(out["range_pgd_share_s"], norm_share ** 2, atol=0.015)
+  margin = (2 * y - 1) * (x @ np.asarray(w) + BIAS)
+  expected = np.mean(margin - 0.05 * span * np.linalg.norm(np.asarray(w)) > 0)
+  np.testing.assert_allclose(out["range_pgd_acc"], expected, atol=3 / N)
+  # Off by default: no range attack, no range metrics.
+  del options["range_attack_fraction"]
+  out = evaluators.evaluate(["uap"], logits_fn, jnp.zeros(1), jnp.asarray(x), jnp.asarray(y),
+                            jnp.asarray(rotation), layout(0, 1).keys(Purpose.EVAL), info,
+                            options, shared_data=True)
+  assert not any(k.startswith("range_") for k in out)
+
+
 def test_image_uap_share_counts_the_digit_rows():
   """A model that reads the top rows only: its perturbations and UAPs live there."""
   rng = np.random.default_rng(1)
@@ -368,6 +404,8 @@ def test_cells_and_their_validation():
   lms5, ms57 = (c.config for c in cells)
   assert (lms5.train.stop_rule, lms5.train.stop_eps, lms5.eval.uap_eps) == ("loss", 0.01, 1.0)
   assert (ms57.train.stop_rule, ms57.train.stop_eps, ms57.eval.uap_eps) == ("acc", 0.01, 0.5)
+  assert (lms5.train.patience, ms57.train.patience) == (0, 3000)
+  assert lms5.eval.range_attack_fraction == 0.5 and lms5.eval.range_attack_steps == 20
   assert lms5.model.width == 200 and lms5.model.depth == 1 and lms5.optim.weight_decay == 5e-4
   config = load_config("adv_training_advms")
   assert [c.label for c in adv_training_synthetic.cells(config)] == ["(200,2)-FCN",

@@ -17,6 +17,13 @@
   UAP's accuracy is reported on the held-out split (``svd_uap_acc``, ``as_uap_acc``) AND on the
   split it was fitted on (``*_fit_acc``), with its share on S (``*_share_s``) and the UAP itself
   (``svd_uap``, ``as_uap``; for vector data also in latent coordinates, ``*_latent``).
+  With ``eval.range_attack_fraction`` > 0 it also runs the original notebook's per-example
+  attack: l2 PGD from 0 at radius ``range_attack_fraction`` x the data range R = max(x) − min(x)
+  (over every entry of the attacked inputs), ``eval.range_attack_steps`` steps of
+  ``range_attack_step_fraction`` x R, with ``x + delta`` kept in [min(x), max(x)]; it reports
+  ``range_pgd_acc``, ``range_pgd_share_s`` (squared-norm share, as above) and
+  ``range_pgd_norm_share_s``, the notebook's "fraction of budget": the mean over examples of
+  ``||delta_S|| / ||delta||`` (a norm ratio, the square root of the per-example share).
 
 The share on S un-rotates vector perturbations (``delta @ rotation.T``) and measures the latent
 coordinates ``info.simple``; for images it measures the rows ``info.simple`` (the MNIST block of
@@ -50,6 +57,7 @@ DEFAULTS = {
     "robust_restarts": 1, "attack_eps": 1.0, "attack_steps": 20, "uap_eps": 1.0,
     "uap_fit_fraction": 0.5, "as_uap_steps": 50, "attack_batch": 0, "unroll": False,
     "attack_random_start": False, "attack_examples": 0, "robust_random_start": True,
+    "range_attack_fraction": 0.0, "range_attack_step_fraction": 0.05, "range_attack_steps": 20,
 }
 
 
@@ -159,6 +167,22 @@ def uap(inputs):
   delta = _chunks(attack, int(option(o, "attack_batch")), x, y)
   out = {"pgd_acc": accuracy(inputs.logits_fn(x + delta), y)}
   out["pgd_share_s"], _ = share_on_s(delta, inputs)
+  fraction = float(option(o, "range_attack_fraction"))
+  if fraction > 0:
+    lo, hi = jnp.min(x), jnp.max(x)
+    span = hi - lo
+    range_steps = int(option(o, "range_attack_steps"))
+
+    def range_attack(xx, yy):
+      return pgd(predict, None, xx, yy, k_attack, norm="l2", eps=fraction * span,
+                 step_size=float(option(o, "range_attack_step_fraction")) * span,
+                 num_steps=range_steps, random_start=False, box=(lo, hi),
+                 unroll=bool(option(o, "unroll")))
+
+    range_delta = _chunks(range_attack, int(option(o, "attack_batch")), x, y)
+    out["range_pgd_acc"] = accuracy(inputs.logits_fn(x + range_delta), y)
+    out["range_pgd_share_s"], share = share_on_s(range_delta, inputs)
+    out["range_pgd_norm_share_s"] = jnp.nanmean(jnp.sqrt(share))
   n_fit = max(1, min(x.shape[0] - 1, int(round(float(option(o, "uap_fit_fraction"))
                                                * x.shape[0]))))
   fit = (x[:n_fit], y[:n_fit])
