@@ -32,6 +32,12 @@ paper setting (200 epochs = 78k updates) is likely to give the same. The (32,7,2
 costs ~50 ms per update for 4 seeds (~10+ min per cell); `cpu` runs it anyway (and the
 (100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper, at a cost of well over
 half an hour on a 2-core CPU (not measured as a whole). `smoke` (3 cells on LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
+`gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
+non-reproduction: 4 seeds, at most 500 epochs at 100k training points, stop at train loss < .01,
+SGD lr .1 (the paper's, counted) and .03, Adam 1e-3 and 3e-4 (ours: extensions); the report's
+train_acc_curves.png shows whether any cell leaves the plateau. Cost: one epoch of one cell
+(4 seeds) took 45 s on the 2-core CPU (2026-12-02, beside another run), so ~6 h per cell and about
+a day for the preset: a GPU job, not run on this CPU.
 """
 
 from simplicity_bias.config_base import synthetic_base

@@ -19,6 +19,10 @@ paper's LMS recipe otherwise (wd 5e-5, batch 256, stop at train acc ≥ .9999, b
 checkpoint); MS-(5,7) cells keep 100k training points and 100 epochs (FCNs leave its plateau after
 12-16k updates). The default (paper sizes, 8 seeds) is CPU-practical but long; `cpu` is the
 reduced variant used for REPRODUCTION.md (4 seeds, LMS-7 at 20k training points).
+
+Tanh on MS-(5,7) (Table 6) does not leave the plateau here: in the grid (100 epochs = 39k updates)
+with SGD, Adam and RMSProp, and with SGD lr .1 for 400 epochs (156k updates, 2 seeds; train acc
+.510 / .511 at the end, 2026-12-02), 10x the 12-16k updates the ReLU FCN needs. Those rows fail.
 """
 
 from simplicity_bias.config_base import synthetic_base
