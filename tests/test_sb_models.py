@@ -209,3 +209,19 @@ def test_bad_optimizer_spec_is_a_config_error(spec, message):
   config.sweep.optimizers = ("sgd:0.1", spec)
   with pytest.raises(ConfigError, match=message):
     sb_models.cells(config)
+
+
+def test_train_curve_carries_a_stopped_members_last_check():
+  """A running check reports 0 for a member that stopped earlier: the curve keeps that member's
+  last value until a full check measures every member again."""
+  history = [
+      {"epoch": 1.0, "train_check": "running", "train_acc": [0.5, 0.6], "done": [False, False]},
+      {"epoch": 2.0, "train_check": "full", "train_acc": [0.7, 1.0], "done": [False, True]},
+      {"epoch": 3.0, "train_check": "running", "train_acc": [0.8, 0.0], "done": [False, True]},
+      {"epoch": 4.0, "train_check": "full", "train_acc": [0.9, 0.95], "done": [True, True]},
+  ]
+  curve = sb_models.train_curve(history)
+  assert curve["epoch"] == [1.0, 2.0, 3.0, 4.0]
+  assert curve["mean"] == pytest.approx([0.55, 0.85, 0.9, 0.925])
+  # Student-t 95% half-width of two values: 12.706 * |a - b| / 2.
+  assert curve["ci95"][2] == pytest.approx(12.706 * 0.2 / 2, rel=1e-3)

@@ -176,8 +176,17 @@ def cells(config):
 
 
 def train_curve(history: List[Dict]) -> Dict[str, List[float]]:
-  """Training accuracy at every check: epoch, mean and 95% CI over the cell's members."""
-  stats = [mean_ci95(np.asarray(r["train_acc"], float)) for r in history]
+  """Training accuracy at every check: epoch, mean and 95% CI over the cell's members.
+
+  A member that stopped before a check keeps the value of its last check there (a running
+  check has no accuracy for it); a full check measures every member."""
+  stats, last, stopped = [], None, None
+  for r in history:
+    acc = np.asarray(r["train_acc"], float)
+    if last is not None and r.get("train_check") != "full":
+      acc = np.where(stopped, last, acc)
+    stats.append(mean_ci95(acc))
+    last, stopped = acc, np.asarray(r["done"], bool)
   return {"epoch": [float(r["epoch"]) for r in history], "mean": [s["mean"] for s in stats],
           "ci95": [s["ci95"] for s in stats]}
 
@@ -209,7 +218,7 @@ def report(config, results, writer) -> Report:
     writer.figure("train_acc_curves.png", "Training accuracy against epochs per cell (mean ± "
                   "95% CI over seeds at each check): a cell at 0.5 never left the plateau.",
                   curves.metric_curves, panels, "epoch", "training accuracy",
-                  title="Training accuracy per cell", ylim=(0.4, 1.02))
+                  title="Training accuracy per cell", ylim=(0.4, 1.02), bands=True)
   series = {name: ([r["summary"][m]["mean"] for r in rows], [r["summary"][m]["ci95"] for r in rows])
             for name, m in (("S-randomized AUC", "s_rand_auc"),
                             ("S$^c$-randomized AUC", "sc_rand_auc"))}

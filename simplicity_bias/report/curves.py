@@ -24,10 +24,13 @@ def series_from_rows(rows: List[Dict], x_param: str, metric: str) -> Series:
 def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xlabel: str,
                   ylabel: str, title: str = "", hlines: Optional[Dict[str, float]] = None,
                   ylim: Optional[Tuple[float, float]] = None, xticks: Optional[Sequence] = None,
-                  panel_hlines: Optional[Sequence[Dict[str, float]]] = None) -> str:
+                  panel_hlines: Optional[Sequence[Dict[str, float]]] = None,
+                  bands: bool = False) -> str:
   """One panel per ``(panel title, {series label: (x, mean, ci95)})``; shared y axis.
 
   ``hlines`` ({label: y}) are drawn in every panel, ``panel_hlines[i]`` only in panel i.
+  ``bands``: lines with a shaded ± ci95 band instead of markers with error bars (for long
+  curves, e.g. one point per epoch).
   """
   n = max(1, len(panels))
   fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
@@ -36,8 +39,13 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
     for j, (label, (x, mean, ci)) in enumerate(series.items()):
       if not len(x):
         continue
-      ax.errorbar(np.asarray(x, float), np.asarray(mean, float), yerr=np.asarray(ci, float),
-                  marker="o", ms=4, capsize=3, ls=styles[j % len(styles)], label=label)
+      x, mean, ci = (np.asarray(v, float) for v in (x, mean, ci))
+      if bands:
+        line, = ax.plot(x, mean, ls=styles[j % len(styles)], label=label)
+        ax.fill_between(x, mean - ci, mean + ci, color=line.get_color(), alpha=0.15, lw=0)
+      else:
+        ax.errorbar(x, mean, yerr=ci, marker="o", ms=4, capsize=3, ls=styles[j % len(styles)],
+                    label=label)
     lines = dict(hlines or {})
     if panel_hlines is not None and i < len(panel_hlines):
       lines.update(panel_hlines[i] or {})
