@@ -9,10 +9,11 @@ PyTorch, in one run on one machine.
 
 Measured results are in ``benchmarks/RESULTS.md``.
 
-The model is the `:cpu` presets' network (``configs/adv_training_mnist_cifar.py:cpu``,
-``configs/uap_mnist_cifar.py:cpu``): ``get_model("resnet18", base_width=16, stem_pool=True)`` — a
+The model is the adversarial `:cpu` preset's network (``configs/adv_training_mnist_cifar.py:cpu``,
+also ``configs/mnist_cifar.py:cpu``): ``get_model("resnet18", base_width=8, stem_pool=True)`` — a
 CIFAR ResNet-18 (3x3 stride-1 stem conv + BN + ReLU, a 3x3 stride-2 max-pool, BasicBlock stages
-(2, 2, 2, 2) of widths 16/32/64/128, stride 2 on the first block of stages 2-4, 1x1-conv + BN
+(2, 2, 2, 2) of widths 8/16/32/64 (``--base_width=16``: the 16-wide one of
+``configs/uap_mnist_cifar.py:cpu``), stride 2 on the first block of stages 2-4, 1x1-conv + BN
 projection shortcuts where the shape changes, bias-free convs, global average pool, a 2-way
 linear head) on MNIST-CIFAR-shaped input (64x32x3 float32 in [0, 1], random images and labels).
 SGD lr .05, momentum .9, coupled weight decay 5e-5, cross-entropy, BatchNorm in training mode for
@@ -67,7 +68,7 @@ def parse_args(argv=None):
   p.add_argument("--batch_size", type=int, default=128)
   p.add_argument("--steps", type=int, default=15, help="updates per epoch (15 = 2,000 images at "
                  "batch 128, the `:cpu` presets)")
-  p.add_argument("--base_width", type=int, default=16)
+  p.add_argument("--base_width", type=int, default=8)
   p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (>= 1)")
   p.add_argument("--repeats", type=int, default=1, help="timed epochs (median reported)")
   p.add_argument("--jax_scan_attack", action="store_true",

@@ -110,6 +110,14 @@ def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
       # ... and the evaluated ensemble accuracy (computed here with numpy).
       expected = np.mean(np.argmax(mean_logits, -1) == y)
       assert metrics[k]["test_acc"][s] == pytest.approx(expected, abs=1e-6)
+      # The other combination rules, by brute force: mean softmax, majority vote (ties -> 0).
+      z = np.stack(member_logits[:k])
+      p = np.exp(z - z.max(-1, keepdims=True))
+      p = (p / p.sum(-1, keepdims=True)).mean(0)
+      assert metrics[k]["prob_mean_acc"][s] == pytest.approx(np.mean(p.argmax(-1) == y), abs=1e-6)
+      ones = (z.argmax(-1) == 1).sum(0)
+      vote = (ones > k - ones).astype(int)
+      assert metrics[k]["vote_acc"][s] == pytest.approx(np.mean(vote == y), abs=1e-6)
     # The size-1 ensemble is the first member, as the member evaluation saw it.
     assert metrics[1]["test_acc"][s] == pytest.approx(out.evals["test_acc"][s * 3], abs=1e-6)
 

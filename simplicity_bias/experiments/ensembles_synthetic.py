@@ -40,7 +40,7 @@ from simplicity_bias.validation import ConfigError, named_settings
 NAME = "ensembles_synthetic"
 CONFIGS = ("ensembles_synthetic",)
 _HALF = 3  # fold_in tag of the half-randomization subsets under the ensemble's EVAL key
-METRICS = ("test_acc", "gain_over_single", "half_rand_acc", "half_rand_gain",
+METRICS = ("test_acc", "gain_over_single", "prob_mean_acc", "vote_acc", "half_rand_acc", "half_rand_gain",
            "half_rand_shared_acc", "half_rand_shared_gain", "test_auc",
            "s_rand_auc", "sc_rand_auc", "s_rand_acc", "sc_rand_acc", "member_test_acc",
            "member_coords_used", "distinct_coords", "member_train_acc", "member_updates")
@@ -136,6 +136,16 @@ def ensemble_logits(predict, member_variables, x):
   return jnp.mean(jax.vmap(lambda v: predict(v, x))(member_variables), axis=0)
 
 
+def combined_accuracies(predict, member_variables, x, y):
+  """Test accuracy of the ensemble under two other combination rules: the mean of the members'
+  softmax probabilities (the original code's ``use_softmax=True``) and a majority vote of their
+  predicted classes (ties to the lower class)."""
+  logits = jax.vmap(lambda v: predict(v, x))(member_variables)       # [K, n, classes]
+  probs = jnp.mean(jax.nn.softmax(logits, axis=-1), axis=0)
+  votes = jnp.sum(jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1]), axis=0)
+  return accuracy(probs, y), accuracy(votes, y)
+
+
 def randomize_coordinates(x, rotation, mask, key, shared: bool):
   """Randomizes the latent coordinates in ``mask`` ([dim] bool) across rows: each with its own
   row permutation (``shared=False``) or all with one permutation (``shared=True``, the S/S^c
@@ -195,6 +205,9 @@ def evaluate_ensembles(config, outcome, sizes) -> Dict[int, Dict]:
         trainer.predict, v, x), params_k, data.x_test, data.y_test, data.rotation, keys,
         data.info, dict(config.eval), shared_data=False)
     results[k] = {n: np.asarray(v) for n, v in out.items() if n != "scores"}
+    prob_acc, vote_acc = jax.vmap(lambda v, xx, yy: combined_accuracies(
+        trainer.predict, v, xx, yy))(params_k, data.x_test, data.y_test)
+    results[k]["prob_mean_acc"], results[k]["vote_acc"] = np.asarray(prob_acc), np.asarray(vote_acc)
   return results
 
 
@@ -231,6 +244,7 @@ def ensemble_rows(name: str, params: Dict, sizes, ens: Dict[int, Dict], diag: Di
                                         "half_rand_auc", "half_rand_shared_acc",
                                         "half_rand_shared_auc") if key in m}
     per_seed["gain_over_single"] = m["test_acc"] - single["test_acc"]
+    per_seed["prob_mean_acc"], per_seed["vote_acc"] = m["prob_mean_acc"], m["vote_acc"]
     per_seed["half_rand_gain"] = m["half_rand_acc"] - single["half_rand_acc"]
     per_seed["half_rand_shared_gain"] = (m["half_rand_shared_acc"]
                                          - single["half_rand_shared_acc"])
