@@ -23,6 +23,13 @@ test acc .553; 4,000 → .702 ± .041; 5,000 → .839; 8,000 → .973 (20,000 �
 MS-5's max_epochs is raised so that ~40k updates are allowed (members converge in ~3.3k);
 L̂MS-7 gets 200 epochs (~3.4k updates; fitting its 50% noisy linear labels is not the point).
 
+Result at n = 4,400 (`cpu`, 2026-12-02): single .805, gains +.040 / +.045 / +.033 at K = 3 / 5 / 10
+(published +.15 / +.20 at 5 / 10), although the members use different slabs (`distinct_coords`
+≈ K). The combination rule is not the cause: the mean of softmax probabilities (the original
+code's `use_softmax=True`) gives .844 / .851 / .845 and a majority vote .839 / .848 / .846,
+against .845 / .850 / .838 for the logit mean (the original's default), so the members' errors
+are largely shared. Not explained; MS-5's claims fail.
+
 Default: 8 ensembles per size (80 members per dataset), LMS-5 at 40k train / 5k val / 10k test:
 sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 20k / 2k / 5k.
 `smoke`: ~20 s, for the tests (too short for MS-5 to be learned).
