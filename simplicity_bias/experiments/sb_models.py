@@ -212,9 +212,9 @@ def report(config, results, writer) -> Report:
   with_curves = [r for r in rows if r.get("train_curve", {}).get("epoch")]
   if with_curves:
     datasets = list(dict.fromkeys(r["params"]["dataset"] for r in with_curves))
-    panels = [(d, {r["label"].split(" / ", 1)[1] if " / " in r["label"] else r["label"]:
-                   _thin(r["train_curve"]) for r in with_curves if r["params"]["dataset"] == d})
-              for d in datasets]
+    # Series named by the label without its "<dataset> / " prefix (wide cells keep "d=...").
+    panels = [(d, {r["label"].removeprefix(f"{d} / "): _thin(r["train_curve"])
+                   for r in with_curves if r["params"]["dataset"] == d}) for d in datasets]
     writer.figure("train_acc_curves.png", "Training accuracy against epochs per cell (mean ± "
                   "95% CI over seeds at each check): a cell at 0.5 never left the plateau.",
                   curves.metric_curves, panels, "epoch", "training accuracy",
