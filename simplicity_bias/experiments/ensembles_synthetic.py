@@ -40,7 +40,8 @@ from simplicity_bias.validation import ConfigError, named_settings
 NAME = "ensembles_synthetic"
 CONFIGS = ("ensembles_synthetic",)
 _HALF = 3  # fold_in tag of the half-randomization subsets under the ensemble's EVAL key
-METRICS = ("test_acc", "gain_over_single", "prob_mean_acc", "vote_acc", "half_rand_acc", "half_rand_gain",
+METRICS = ("test_acc", "gain_over_single", "prob_mean_acc", "vote_acc", "half_rand_acc",
+           "half_rand_gain",
            "half_rand_shared_acc", "half_rand_shared_gain", "test_auc",
            "s_rand_auc", "sc_rand_auc", "s_rand_acc", "sc_rand_acc", "member_test_acc",
            "member_coords_used", "distinct_coords", "member_train_acc", "member_updates")
@@ -207,7 +208,8 @@ def evaluate_ensembles(config, outcome, sizes) -> Dict[int, Dict]:
     results[k] = {n: np.asarray(v) for n, v in out.items() if n != "scores"}
     prob_acc, vote_acc = jax.vmap(lambda v, xx, yy: combined_accuracies(
         trainer.predict, v, xx, yy))(params_k, data.x_test, data.y_test)
-    results[k]["prob_mean_acc"], results[k]["vote_acc"] = np.asarray(prob_acc), np.asarray(vote_acc)
+    results[k]["prob_mean_acc"] = np.asarray(prob_acc)
+    results[k]["vote_acc"] = np.asarray(vote_acc)
   return results
 
 
