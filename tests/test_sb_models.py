@@ -1,5 +1,6 @@
 """Extreme SB across models (sb_models): cells, validation, and the smoke run end to end."""
 
+import json
 import os
 
 import pytest
@@ -47,16 +48,20 @@ def test_default_cells_are_the_papers():
   assert wide.model.width == 2000 and wide.model.depth == 1
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("cnn1d:32:7", "needs 3 sizes"),
-    ("transformer:4:2", "unknown model kind 'transformer'"),
-    ("gru:100:ten:1", "not an integer"),
-    ("fcn:0:1", "out of range"),
-    ("cnn1d:32:0:1", "out of range"),
+@pytest.mark.parametrize("field,good,spec,message", [
+    ("models", "fcn:100:1", "cnn1d:32:7", "needs 3 sizes"),
+    ("models", "fcn:100:1", "transformer:4:2", "unknown model kind 'transformer'"),
+    ("models", "fcn:100:1", "gru:100:ten:1", "not an integer"),
+    ("models", "fcn:100:1", "fcn:0:1", "out of range"),
+    ("models", "fcn:100:1", "cnn1d:32:0:1", "out of range"),
+    ("optimizers", "sgd:0.1", "adamw:0.001", "must read <name>:<learning rate>"),
+    ("optimizers", "sgd:0.1", "adam", "must read <name>:<learning rate>"),
+    ("optimizers", "sgd:0.1", "sgd:fast", "must be a number > 0"),
+    ("optimizers", "sgd:0.1", "sgd:-0.1", "must be a number > 0"),
 ])
-def test_bad_model_spec_is_a_config_error(spec, message):
+def test_bad_model_or_optimizer_spec_is_a_config_error(field, good, spec, message):
   config = load_config("sb_models", "smoke")
-  config.sweep.models = ("fcn:100:1", spec)
+  config.sweep[field] = (good, spec)
   with pytest.raises(ConfigError, match=message):
     sb_models.cells(config)
 
@@ -119,6 +124,18 @@ def test_smoke_run_writes_rows_figure_and_report(smoke_run):
     assert curve["mean"][-1] == pytest.approx(row["summary"]["train_acc"]["mean"], abs=1e-6)
   assert os.path.getsize(workdir / "train_acc_curves.png") > 0
   assert "train_acc_curves.png" in report
+  # A member that stopped before a running check made no forward pass in its interval: the
+  # record carries its last reported accuracy and loss (an empty count used to read 0).
+  records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  carried = 0
+  for prev, rec in zip(records, records[1:]):
+    if rec["cell"] == prev["cell"] and rec["train_check"] == "running":
+      for m, stopped in enumerate(prev["done"]):
+        if stopped:
+          assert rec["train_acc"][m] == prev["train_acc"][m] > 0.9, (rec["cell"], rec["epoch"])
+          assert rec["train_loss"][m] == prev["train_loss"][m] > 0, (rec["cell"], rec["epoch"])
+          carried += 1
+  assert carried > 0, "no running check followed a stop in the smoke run"
 
 
 @pytest.mark.slow
@@ -197,31 +214,3 @@ def test_gru_preset_grids_optimizers_with_the_appendix_budget():
   # Only the paper's optimizer (SGD lr .1) is counted; the others are extensions.
   assert [bool(c.params.get("extension")) for c in cells] == [False, True, True, True]
 
-
-@pytest.mark.parametrize("spec,message", [
-    ("adamw:0.001", "must read <name>:<learning rate>"),
-    ("adam", "must read <name>:<learning rate>"),
-    ("sgd:fast", "must be a number > 0"),
-    ("sgd:-0.1", "must be a number > 0"),
-])
-def test_bad_optimizer_spec_is_a_config_error(spec, message):
-  config = load_config("sb_models", "smoke")
-  config.sweep.optimizers = ("sgd:0.1", spec)
-  with pytest.raises(ConfigError, match=message):
-    sb_models.cells(config)
-
-
-def test_train_curve_carries_a_stopped_members_last_check():
-  """A running check reports 0 for a member that stopped earlier: the curve keeps that member's
-  last value until a full check measures every member again."""
-  history = [
-      {"epoch": 1.0, "train_check": "running", "train_acc": [0.5, 0.6], "done": [False, False]},
-      {"epoch": 2.0, "train_check": "full", "train_acc": [0.7, 1.0], "done": [False, True]},
-      {"epoch": 3.0, "train_check": "running", "train_acc": [0.8, 0.0], "done": [False, True]},
-      {"epoch": 4.0, "train_check": "full", "train_acc": [0.9, 0.95], "done": [True, True]},
-  ]
-  curve = sb_models.train_curve(history)
-  assert curve["epoch"] == [1.0, 2.0, 3.0, 4.0]
-  assert curve["mean"] == pytest.approx([0.55, 0.85, 0.9, 0.925])
-  # Student-t 95% half-width of two values: 12.706 * |a - b| / 2.
-  assert curve["ci95"][2] == pytest.approx(12.706 * 0.2 / 2, rel=1e-3)

@@ -176,17 +176,9 @@ def cells(config):
 
 
 def train_curve(history: List[Dict]) -> Dict[str, List[float]]:
-  """Training accuracy at every check: epoch, mean and 95% CI over the cell's members.
-
-  A member that stopped before a check keeps the value of its last check there (a running
-  check has no accuracy for it); a full check measures every member."""
-  stats, last, stopped = [], None, None
-  for r in history:
-    acc = np.asarray(r["train_acc"], float)
-    if last is not None and r.get("train_check") != "full":
-      acc = np.where(stopped, last, acc)
-    stats.append(mean_ci95(acc))
-    last, stopped = acc, np.asarray(r["done"], bool)
+  """Training accuracy at every check: epoch, mean and 95% CI over the cell's members (a member
+  that stopped earlier reports its last check's value, see ``train.loop.fit``)."""
+  stats = [mean_ci95(np.asarray(r["train_acc"], float)) for r in history]
   return {"epoch": [float(r["epoch"]) for r in history], "mean": [s["mean"] for s in stats],
           "ci95": [s["ci95"] for s in stats]}
 

@@ -489,7 +489,14 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
       acc = sums.correct / jnp.maximum(sums.seen, 1)
     states, stats = trainer.check(states, x_train, y_train, x_val, y_val, jnp.int32(step), aux,
                                   acc, loss, jnp.asarray(gate), full=full)
-    stats, segment_loss = jax.device_get((stats, loss))
+    seen = None if sums is None else sums.seen
+    stats, segment_loss, seen = jax.device_get((stats, loss, seen))
+    if not full and seen is not None and history:
+      # A member that stopped before this interval made no forward pass in it: its running
+      # statistics are those of its last check (not the 0 of an empty count).
+      idle = np.asarray(seen) == 0
+      for key in ("train_acc", "train_loss"):
+        stats[key] = np.where(idle, np.asarray(history[-1][key]), stats[key])
     bad = ~(np.isfinite(stats["train_loss"]) & np.isfinite(segment_loss))
     if bad.any():
       bar.close()
