@@ -28,7 +28,14 @@ Result at n = 4,400 (`cpu`, 2026-12-02): single .805, gains +.040 / +.045 / +.03
 ≈ K). The combination rule is not the cause: the mean of softmax probabilities (the original
 code's `use_softmax=True`) gives .844 / .851 / .845 and a majority vote .839 / .848 / .846,
 against .845 / .850 / .838 for the logit mean (the original's default), so the members' errors
-are largely shared. Not explained; MS-5's claims fail.
+are largely shared. MS-5's gain claims fail.
+
+Why (measured 2026-12-02, same preset, 4 ensembles): the gain depends on whether the members share
+their training sample. With each member drawing its own 4,400 points from the same distribution
+(`ensemble.own_data`, the "ms5 (own data)" rows; an extension: the paper does not say which it
+did), single .803, gains +.076 / +.108 / +.163 at K = 3 / 5 / 10 (published +.15 / +.20 at 5 /
+10), against +.037 / +.042 / +.033 in the same run with one shared sample. Members fitted to one
+small sample overfit it alike and so err on the same test points.
 
 Default: 8 ensembles per size (80 members per dataset), LMS-5 at 40k train / 5k val / 10k test:
 sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 20k / 2k / 5k.
@@ -55,6 +62,7 @@ def get_config(preset: str = ""):
     c.ensemble.settings[name].num_train = 4_400
   c.ensemble.settings.ms5.max_epochs = 2_400
   c.ensemble.settings.noisy_lms7.max_epochs = 200   # ~3.4k updates, as MS-5 needs
+  c.ensemble.own_data = ("ms5",)   # members with their own samples (extension rows)
   if preset == "cpu":
     c.num_seeds = 4
     c.data.num_train = 20_000
@@ -73,6 +81,7 @@ def get_config(preset: str = ""):
     c.ensemble.settings.noisy_lms7.max_epochs = 8
     c.ensemble.settings.ms5.num_train = None       # data.num_train
     c.ensemble.settings.noisy_lms7.num_train = None
+    c.ensemble.own_data = ()
     c.progress = False
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/ensembles_synthetic.py; valid: "

@@ -214,7 +214,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   trainer = Trainer(build_model(config.model, info.kind, info.num_classes), optimizer_of(
       config, num_train // tspec.batch_size), tspec, num_train, shared_data=data.shared,
                     mesh=mesh, objective=objectives.build(config.get("objective", "erm"), info),
-                    members_per_dataset=1 if data.shared else layout.slots, sampler=sampler,
+                    members_per_dataset=_members_per_dataset(data, layout), sampler=sampler,
                     monitor=monitor)
   t0 = time.perf_counter()
   states = init_members(trainer, model_keys(layout) if keys is None else keys, x_train)
@@ -255,6 +255,18 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   timing["eval_s"] = time.perf_counter() - t0
   timing["members"] = layout.num_members
   return Outcome(config, layout, points, data, trainer, states, variables, history, out, timing)
+
+
+def _members_per_dataset(data: registry.DataBundle, layout: members.Layout) -> int:
+  """Consecutive members that train on one dataset: 1 with shared data, else members / datasets
+  (a seed's slots share its dataset unless ``data_hook`` gave every member its own)."""
+  if data.shared:
+    return 1
+  datasets = data.x_train.shape[0]
+  if datasets < 1 or layout.num_members % datasets:
+    raise ValueError(f"{datasets} training sets cannot be split evenly among "
+                     f"{layout.num_members} members.")
+  return layout.num_members // datasets
 
 
 def model_keys_for_eval(layout: members.Layout, data: registry.DataBundle):

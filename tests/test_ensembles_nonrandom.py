@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import load_config, run_launch, set_fields
-from simplicity_bias import pipeline
+from simplicity_bias import members, pipeline
 from simplicity_bias.data import synthetic
 from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
 from simplicity_bias.experiments.claims import CHANCE_BAND, LEARNED_AUC, find_row
@@ -120,6 +120,50 @@ def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
       assert metrics[k]["vote_acc"][s] == pytest.approx(np.mean(vote == y), abs=1e-6)
     # The size-1 ensemble is the first member, as the member evaluation saw it.
     assert metrics[1]["test_acc"][s] == pytest.approx(out.evals["test_acc"][s * 3], abs=1e-6)
+
+
+def test_own_data_members_each_train_on_their_own_block_of_the_ensembles_sample():
+  config = set_fields(load_config("ensembles_synthetic", "smoke"), **{
+      "ensemble.datasets": ("ms5",), "ensemble.sizes": (1, 2), "ensemble.own_data": ("ms5",),
+      "ensemble.settings.ms5.max_epochs": 1, "data.num_train": 512})
+  shared, own = ensembles_synthetic.cells(config)
+  assert (shared.label, own.label) == ("ms5", "ms5 (own data)")
+  assert own.params["num_train"] == 512 and own.config.data.num_train == 2 * 512
+  layout = pipeline.layout_of(own.config, slots=2)
+  hook = lambda b: ensembles_synthetic.split_among_members(b, 2, 512)
+  out = pipeline.run_cell(own.config, RunWriter("", own.config), own.label, progress=False,
+                          layout=layout, data_hook=hook)
+  x = np.asarray(out.data.x_train)
+  assert x.shape[:2] == (4, 512) and out.trainer.members_per_dataset == 1
+  # Member j of ensemble s: rows [512 j, 512 (j + 1)) of the sample a plain run of that seed draws
+  # at 1,024 points; the two members of an ensemble never see the same point.
+  spec = synthetic.spec_from_config(own.config.data)
+  params = synthetic.params_from_config(spec, own.config.data)
+  for s in range(2):
+    pool = synthetic.make_dataset(spec, jax.random.fold_in(
+        jax.random.key(config.seed + s), int(Purpose.DATA)), params)
+    for j in range(2):
+      np.testing.assert_allclose(x[2 * s + j], np.asarray(pool.x_train)[512 * j:512 * (j + 1)],
+                                 atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out.data.x_val)[2 * s + 1], np.asarray(pool.x_val),
+                               atol=1e-6)
+  # The stacked member equals the same member trained alone on its block (same key, 1 member).
+  one = out.data._replace(x_train=out.data.x_train[3:4], y_train=out.data.y_train[3:4],
+                          x_val=out.data.x_val[3:4], y_val=out.data.y_val[3:4],
+                          x_test=out.data.x_test[1:2], y_test=out.data.y_test[1:2],
+                          rotation=out.data.rotation[1:2])
+  alone = pipeline.run_cell(own.config, RunWriter("", own.config), own.label, progress=False,
+                            layout=members.layout(config.seed + 1, 1, 1, 1), data=one, evals=(),
+                            keys=pipeline.model_keys(layout)[3:4])
+  for a, b in zip(jax.tree_util.tree_leaves(alone.variables),
+                  jax.tree_util.tree_leaves(_member(out.variables, 3))):
+    np.testing.assert_allclose(np.asarray(a)[0], np.asarray(b), rtol=1e-5, atol=1e-6)
+  # Bad settings are named before anything compiles.
+  with pytest.raises(ConfigError, match="own_data"):
+    ensembles_synthetic.cells(set_fields(config, **{"ensemble.own_data": ("lms5",)}))
+  with pytest.raises(ValueError, match="cannot be split evenly"):
+    pipeline.run_cell(own.config, RunWriter("", own.config), own.label, progress=False,
+                      layout=pipeline.layout_of(own.config, slots=3), data_hook=hook)
 
 
 def test_ensemble_members_share_data_and_differ_in_init(ensemble_outcome):
