@@ -88,6 +88,9 @@ def parse_args(argv=None):
   p.add_argument("--scan_length", type=int, default=1,
                  help="updates per compiled call of the trainer (train.scan_length; the image "
                       "configs use 1; 0 = all --steps updates in one lax.scan)")
+  p.add_argument("--conv_impl", choices=("xla", "matmul"), default="xla",
+                 help="the JAX model's convolutions (model.conv_impl): XLA's, or the slow "
+                      "shapes as matrix products")
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", metavar="OUT", help="write the results to this JSON file")
   args = p.parse_args(argv)
@@ -158,7 +161,7 @@ def run_jax(args, x_np, y_np):
   rounds = args.warmup + args.repeats
   spec = TrainSpec(batch_size=batch, max_epochs=rounds, stop_rule="none", select="last",
                    scan_length=args.scan_length)
-  trainer = Trainer(get_model("resnet50", num_classes=NUM_CLASSES),
+  trainer = Trainer(get_model("resnet50", num_classes=NUM_CLASSES, conv_impl=args.conv_impl),
                     make_optimizer("sgd", LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY),
                     spec, num_train, shared_data=True)
   assert trainer.eval_every == steps and trainer.total_steps == rounds * steps
@@ -170,7 +173,8 @@ def run_jax(args, x_np, y_np):
   step, warm_times, times, loss = 0, [], [], None
   for r in range(rounds):
     t0 = time.perf_counter()
-    states, loss = trainer.segment(states, x, y, jnp.int32(step))
+    states, sums = trainer.segment(states, x, y, jnp.int32(step))
+    loss = sums.mean_loss()
     jax.block_until_ready((states, loss))
     (warm_times if r < args.warmup else times).append(time.perf_counter() - t0)
     step += steps
@@ -205,7 +209,7 @@ def run_jax_reference(args, x_np, y_np):
   from simplicity_bias.models import get_model
   from simplicity_bias.train.optimizers import make_optimizer
 
-  model = get_model("resnet50", num_classes=NUM_CLASSES)
+  model = get_model("resnet50", num_classes=NUM_CLASSES, conv_impl=args.conv_impl)
   optimizer = make_optimizer("sgd", LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
   x, y = jnp.asarray(x_np), jnp.asarray(y_np)
   variables = dict(model.init(jax.random.key(args.seed), x[:1], train=False))

@@ -116,6 +116,9 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   # Every image model's fields (None: the chosen model's own default, e.g. stem_pool).
   c.model = ml_collections.ConfigDict({"name": "resnet50", "base_width": 64, "growth_rate": 32})
   c.model.stem_pool = config_dict.placeholder(bool)
+  # ResNets: 'matmul' runs the convolutions XLA:CPU is slow at as matrix products (about 3x
+  # faster ResNet-50 training on a 2-core CPU; same parameters, results equal to float rounding).
+  c.model.conv_impl = "xla"
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = "sgd"

@@ -190,3 +190,49 @@ def test_small_resnet_gradients_reach_parameters_and_input():
   # residual path is differentiable.
   assert bool(jnp.any(param_grads["stem_conv"]["kernel"] != 0))
   assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree_util.tree_leaves(param_grads))
+
+
+# ----------------------------------------------------------------------------- matmul convolutions
+
+
+@pytest.mark.parametrize("kernel,stride,hw,padding", [
+    (1, 1, (8, 4), ((0, 0), (0, 0))),     # 1x1: one einsum
+    (1, 2, (8, 4), ((0, 0), (0, 0))),     # strided 1x1 (projection shortcut)
+    (3, 1, (4, 2), ((1, 1), (1, 1))),     # small map: im2col
+    (3, 2, (8, 4), ((1, 1), (1, 1))),     # strided, 4x2 output: im2col
+    (3, 1, (5, 3), ((2, 0), (1, 1))),     # asymmetric padding
+    (3, 1, (16, 8), ((1, 1), (1, 1))),    # 128 output positions: XLA's convolution
+])
+def test_matmul_conv_matches_xla_values_and_both_gradients(kernel, stride, hw, padding):
+  from simplicity_bias.models import matmul_conv
+  kx, kk, kg = jax.random.split(jax.random.key(0), 3)
+  x = jax.random.normal(kx, (3,) + hw + (5,))
+  w = jax.random.normal(kk, (kernel, kernel, 5, 7))
+  dn = ("NHWC", "HWIO", "NHWC")
+  ref = lambda a, b: jax.lax.conv_general_dilated(a, b, (stride, stride), padding,
+                                                  dimension_numbers=dn)
+  ours = lambda a, b: matmul_conv.conv_general_dilated(a, b, (stride, stride), padding,
+                                                       dimension_numbers=dn)
+  y_ref, vjp_ref = jax.vjp(ref, x, w)
+  y, vjp = jax.vjp(ours, x, w)
+  np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+  g = jax.random.normal(kg, y.shape)
+  for got, want in zip(vjp(g), vjp_ref(g)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+  # The im2col path is taken for small maps only (otherwise the jaxpr holds the convolution).
+  jaxpr = str(jax.make_jaxpr(ours)(x, w))
+  expect_conv = kernel > 1 and y.shape[1] * y.shape[2] > matmul_conv.MAX_POSITIONS
+  assert ("conv_general_dilated" in jaxpr) == expect_conv
+
+
+def test_resnet_conv_impls_share_parameters_and_agree():
+  x = jax.random.uniform(jax.random.key(0), (2, 64, 32, 3))
+  xla = get_model("resnet50", base_width=8)
+  mm = get_model("resnet50", base_width=8, conv_impl="matmul")
+  variables = xla.init(jax.random.key(1), x, train=False)
+  assert (jax.tree_util.tree_structure(mm.init(jax.random.key(1), x, train=False))
+          == jax.tree_util.tree_structure(variables))
+  np.testing.assert_allclose(mm.apply(variables, x, train=False),
+                             xla.apply(variables, x, train=False), rtol=1e-4, atol=1e-4)
+  with pytest.raises(ValueError, match="conv_impl"):
+    get_model("resnet18", conv_impl="fft").init(jax.random.key(1), x, train=False)
