@@ -222,8 +222,10 @@ def test_smoothgrad_relative_sigma_scales_with_the_input_range(runs):
 
 def test_smoothgrad_noise_comes_from_the_key(runs):
   assert not np.allclose(runs["relative_0.1"], runs["relative_0.1_other_key"])
-  # The same key draws the same noise, batched over sigma (relative_0.1) or not (dispatched).
-  np.testing.assert_allclose(runs["dispatched_smoothgrad"], runs["relative_0.1"], rtol=1e-6)
+  # The same key draws the same noise, batched over sigma (relative_0.1) or not (dispatched): equal
+  # up to the rounding of batched vs unbatched arithmetic (a different key moves values by ~1e-2).
+  np.testing.assert_allclose(runs["dispatched_smoothgrad"], runs["relative_0.1"], rtol=1e-6,
+                             atol=1e-7)
 
 
 def test_smoothgrad_matches_the_expected_gradient_under_gaussian_noise(runs):
@@ -249,7 +251,8 @@ def test_random_attribution_shape_range_and_keys(runs):
 
 def test_attribute_dispatches_the_random_methods(runs):
   np.testing.assert_array_equal(runs["dispatched_random"], runs["random"])
-  np.testing.assert_allclose(runs["dispatched_smoothgrad"], runs["relative_0.1"], rtol=1e-6)
+  np.testing.assert_allclose(runs["dispatched_smoothgrad"], runs["relative_0.1"], rtol=1e-6,
+                             atol=1e-7)
   assert not np.allclose(runs["dispatched_smoothgrad"], runs["absolute_0.1"])
 
 
