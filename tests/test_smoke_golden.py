@@ -1,8 +1,15 @@
 """Every claim config's `:smoke` run gives the per-seed numbers recorded in
-tests/data/smoke_golden.json (to 1e-6: the same config and seed must give the same numbers,
-whatever the code around the computation looks like), and writes the files of the results
-contract. Each smoke run is made once per session (conftest.smoke_run) and shared with the
-experiment-specific tests."""
+tests/data/smoke_golden/<CPU vendor>.json (to 1e-6: the same config and seed must give the same
+numbers, whatever the code around the computation looks like), and writes the files of the
+results contract. Each smoke run is made once per session (conftest.smoke_run) and shared with the
+experiment-specific tests.
+
+The numbers are kept per CPU vendor: XLA:CPU picks other kernels on another CPU, so the float
+rounding differs, and training amplifies it (measured: 1e-6 to 6e-5 on synthetic runs, up to .4
+on the image smoke runs, whose few updates on tiny data are chaotic). On a machine whose vendor has
+no record the comparison is skipped, saying so; `SB_RECORD_GOLDEN=1 python -m pytest -m "slow or
+not slow" tests/test_smoke_golden.py` records this machine's numbers (after a change that is
+meant to change them, on every recorded kind of machine)."""
 
 import json
 import os
@@ -14,27 +21,49 @@ import pytest
 from conftest import REPO, smoke_params
 from simplicity_bias.experiments import claim_configs
 
-GOLDEN = os.path.join(REPO, "tests", "data", "smoke_golden.json")
+GOLDEN_DIR = os.path.join(REPO, "tests", "data", "smoke_golden")
 CONFIGS = [name for name, _ in claim_configs()]
 
 
+def cpu_vendor() -> str:
+  """``vendor_id`` of /proc/cpuinfo (e.g. GenuineIntel, AuthenticAMD), else the architecture."""
+  try:
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+      for line in f:
+        if line.startswith("vendor_id"):
+          return line.split(":", 1)[1].strip()
+  except OSError:
+    pass
+  import platform
+  return platform.machine() or "unknown"
+
+
+def golden_files():
+  return sorted(os.path.join(GOLDEN_DIR, f) for f in os.listdir(GOLDEN_DIR) if f.endswith(".json"))
+
+
 def test_every_claim_config_has_recorded_numbers():
-  with open(GOLDEN, encoding="utf-8") as f:
-    assert sorted(json.load(f)) == sorted(CONFIGS)
+  assert golden_files()
+  for path in golden_files():
+    with open(path, encoding="utf-8") as f:
+      assert sorted(json.load(f)) == sorted(CONFIGS), path
+
+
+def _record(name, rows):
+  path = os.path.join(GOLDEN_DIR, f"{cpu_vendor()}.json")
+  recorded = {}
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      recorded = json.load(f)
+  recorded[name] = json.loads(json.dumps(rows))
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(dict(sorted(recorded.items())), f, indent=1, sort_keys=True)
 
 
 @pytest.mark.parametrize("name", smoke_params(CONFIGS))
 def test_smoke_results_match_the_recorded_ones(name, smoke_run):
   config, workdir, results = smoke_run(name)
-  with open(GOLDEN, encoding="utf-8") as f:
-    golden = json.load(f)[name]
   rows = {row["label"]: row["per_seed"] for row in results["rows"]}
-  assert sorted(rows) == sorted(golden)
-  for label, metrics in golden.items():
-    for metric, values in metrics.items():
-      assert len(values) == len(rows[label][metric])
-      np.testing.assert_allclose(rows[label][metric], values, atol=1e-6, rtol=0,
-                                 err_msg=f"{name} [{label}] {metric}")
   # The results contract: every run writes these, and results.json is what was returned.
   for file in ("config.json", "results.json", "results.csv", "metrics.jsonl", "report.md",
                "log.txt"):
@@ -48,3 +77,17 @@ def test_smoke_results_match_the_recorded_ones(name, smoke_run):
   assert figures, "the report shows no figure"
   for figure in figures:
     assert os.path.getsize(os.path.join(workdir, figure)) > 0, figure
+  if os.environ.get("SB_RECORD_GOLDEN"):
+    _record(name, rows)
+  path = os.path.join(GOLDEN_DIR, f"{cpu_vendor()}.json")
+  if not os.path.exists(path):
+    pytest.skip(f"no smoke numbers recorded for CPU vendor {cpu_vendor()!r} (recorded: "
+                f"{[os.path.basename(p) for p in golden_files()]}); the contract was checked")
+  with open(path, encoding="utf-8") as f:
+    golden = json.load(f)[name]
+  assert sorted(rows) == sorted(golden)
+  for label, metrics in golden.items():
+    for metric, values in metrics.items():
+      assert len(values) == len(rows[label][metric])
+      np.testing.assert_allclose(rows[label][metric], values, atol=1e-6, rtol=0,
+                                 err_msg=f"{name} [{label}] {metric}")
