@@ -20,22 +20,10 @@ import pytest
 
 from conftest import REPO, smoke_params
 from simplicity_bias.experiments import claim_configs
+from simplicity_bias.report.machine import cpu_vendor
 
 GOLDEN_DIR = os.path.join(REPO, "tests", "data", "smoke_golden")
 CONFIGS = [name for name, _ in claim_configs()]
-
-
-def cpu_vendor() -> str:
-  """``vendor_id`` of /proc/cpuinfo (e.g. GenuineIntel, AuthenticAMD), else the architecture."""
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-      for line in f:
-        if line.startswith("vendor_id"):
-          return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  import platform
-  return platform.machine() or "unknown"
 
 
 def golden_files():

@@ -4,15 +4,26 @@ import os
 import platform
 
 
-def cpu_model() -> str:
+def _cpuinfo(field: str):
+  """The first ``field`` of /proc/cpuinfo, or None (no such file or field)."""
   try:
     with open("/proc/cpuinfo", encoding="utf-8") as f:
       for line in f:
-        if line.startswith("model name"):
+        if line.startswith(field):
           return line.split(":", 1)[1].strip()
   except OSError:
     pass
-  return platform.processor() or platform.machine() or "unknown CPU"
+  return None
+
+
+def cpu_model() -> str:
+  return _cpuinfo("model name") or platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_vendor() -> str:
+  """``vendor_id`` (GenuineIntel, AuthenticAMD, ...), else the architecture: XLA:CPU's kernels,
+  and so float rounding, differ between vendors' CPUs."""
+  return _cpuinfo("vendor_id") or platform.machine() or "unknown"
 
 
 def load1() -> float:
