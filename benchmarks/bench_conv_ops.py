@@ -7,7 +7,9 @@ r"""Where XLA:CPU loses to PyTorch on convolutions: one convolution at a time, f
 For every convolution shape of the CIFAR ResNet-50 on 64x32x3 MNIST-CIFAR input (after the stem's
 max-pool: stages at 32x16, 16x8, 8x4, 4x2), times three jitted JAX programs, float32, NHWC / HWIO:
 the forward convolution, the gradient with respect to the input and the gradient with respect
-to the kernel (each by ``jax.vjp`` of that convolution alone), and the same three in PyTorch
+to the kernel (each by ``jax.vjp`` of that convolution alone), once with XLA's convolution
+(``jax``) and once with the project's ``models/matmul_conv.py`` (``jax_matmul``, what
+``model.conv_impl='matmul'`` runs), and the same three in PyTorch
 (``torch.nn.functional.conv2d`` forward, ``torch.autograd.grad`` for each gradient), NCHW and
 channels-last, with ``torch.set_num_threads(os.cpu_count())``. Each program: one warm-up call,
 then the median of ``--repeats`` calls of ``--inner`` back-to-back executions. Prints one line per
@@ -55,26 +57,26 @@ def _median_time(fn, repeats, inner):
   return statistics.median(times)
 
 
-def jax_times(shape, batch, repeats, inner):
+def jax_times(shape, batch, repeats, inner, matmul=False):
   import jax
   import jax.numpy as jnp
+  from simplicity_bias.models import matmul_conv
   _, h, w, cin, cout, k, stride, _ = shape
   pad = k // 2
-  conv = lambda x, kern: jax.lax.conv_general_dilated(
-      x, kern, (stride, stride), ((pad, pad), (pad, pad)),
-      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  impl = matmul_conv.conv_general_dilated if matmul else jax.lax.conv_general_dilated
+  conv = lambda x, kern: impl(x, kern, (stride, stride), ((pad, pad), (pad, pad)),
+                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
   kx, kk = jax.random.split(jax.random.key(0))
   x = jax.random.normal(kx, (batch, h, w, cin), jnp.float32)
   kern = jax.random.normal(kk, (k, k, cin, cout), jnp.float32) * 0.05
-  y, vjp = jax.vjp(conv, x, kern)
-  g = jnp.ones_like(y)
+  g = jnp.ones_like(conv(x, kern))
   fwd = jax.jit(conv)
   dx = jax.jit(lambda x, kern, g: jax.vjp(lambda a: conv(a, kern), x)[1](g)[0])
   dw = jax.jit(lambda x, kern, g: jax.vjp(lambda b: conv(x, b), kern)[1](g)[0])
   run = lambda f, *a: (lambda: jax.block_until_ready(f(*a)))
   return {"fwd": _median_time(run(fwd, x, kern), repeats, inner),
           "dx": _median_time(run(dx, x, kern, g), repeats, inner),
-          "dw": _median_time(run(dw, x, kern, g), repeats, inner)}, y.shape
+          "dw": _median_time(run(dw, x, kern, g), repeats, inner)}
 
 
 def torch_times(shape, batch, repeats, inner, channels_last):
@@ -124,30 +126,32 @@ def main(argv=None):
         f"{jax.__version__} on {jax.default_backend()}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}"
         f"; batch {args.batch_size}")
   rows = []
-  print(f"{'shape':22s} {'count':>5s} | {'GFLOP/s jax fwd/dx/dw':>24s} | "
-        f"{'torch NCHW fwd/dx/dw':>24s} | {'torch NHWC fwd/dx/dw':>24s} | jax/torch time")
+  sides = ("jax", "jax_matmul", "torch_nchw", "torch_nhwc")
+  print(f"{'shape':22s} {'count':>5s} | " + " | ".join(f"{s + ' fwd/dx/dw':>24s}" for s in sides)
+        + " | jax/torch time (GFLOP/s per side)")
   for shape in SHAPES:
     name, h, w, cin, cout, k, stride, count = shape
     ho, wo = (h + stride - 1) // stride, (w + stride - 1) // stride
     flops = 2.0 * args.batch_size * ho * wo * cin * cout * k * k
     row = {"shape": name, "count": count, "gflop": flops / 1e9}
     if args.backend != "torch":
-      row["jax"], _ = jax_times(shape, args.batch_size, args.repeats, args.inner)
+      row["jax"] = jax_times(shape, args.batch_size, args.repeats, args.inner)
+      row["jax_matmul"] = jax_times(shape, args.batch_size, args.repeats, args.inner, True)
     if args.backend != "jax":
       row["torch_nchw"] = torch_times(shape, args.batch_size, args.repeats, args.inner, False)
       row["torch_nhwc"] = torch_times(shape, args.batch_size, args.repeats, args.inner, True)
     rate = lambda t: "/".join(f"{flops / t[op] / 1e9:6.1f}" for op in ("fwd", "dx", "dw"))
-    cols = [rate(row[s]) if s in row else "-" for s in ("jax", "torch_nchw", "torch_nhwc")]
+    cols = [rate(row[s]) if s in row else "-" for s in sides]
     ratio = ""
     if "jax" in row and "torch_nchw" in row:
       best = {op: min(row["torch_nchw"][op], row["torch_nhwc"][op]) for op in ("fwd", "dx", "dw")}
       row["ratio"] = {op: row["jax"][op] / best[op] for op in best}
       ratio = "/".join(f"{row['ratio'][op]:.1f}" for op in ("fwd", "dx", "dw"))
-    print(f"{name:22s} {count:5d} | {cols[0]:>24s} | {cols[1]:>24s} | {cols[2]:>24s} | {ratio}",
+    print(f"{name:22s} {count:5d} | " + " | ".join(f"{c:>24s}" for c in cols) + f" | {ratio}",
           flush=True)
     rows.append(row)
   totals = {}
-  for side in ("jax", "torch_nchw", "torch_nhwc"):
+  for side in sides:
     if side in rows[0]:
       totals[side] = {op: sum(r["count"] * r[side][op] for r in rows) for op in ("fwd", "dx", "dw")}
   for side, t in totals.items():
