@@ -3,6 +3,8 @@ r"""Runs every claim's config in sequence and writes REPRODUCTION.md.
   python launch/reproduce.py --workdir=workdirs/reproduce              # reduced CPU variants
   python launch/reproduce.py --preset=default --workdir=W              # the paper's sizes
   python launch/reproduce.py --only=lms5,theorem1_lsn --workdir=W
+  python launch/reproduce.py --only=cifar_only --workdir=W --records=reproduction \
+      --output=REPRODUCTION.md                                        # update the committed table
 
 The claim configs come from the experiment registry (``simplicity_bias.experiments``). Each runs
 ``configs/<name>.py:<preset>`` into ``W/<name>/`` (results.json, figures, report.md; an earlier
@@ -13,16 +15,21 @@ accumulate: ``--only`` reruns some configs (e.g. the image ones on a GPU machine
 our extensions (reported, not counted) and configs that did not run (with the reason). All
 configs are validated before the first one trains; an image config whose datasets are not
 prepared is recorded as not run, with the reason.
+
+``--records=DIR`` keeps one record per config beside the table (this repository's
+``reproduction/``, committed with REPRODUCTION.md): a config without a record in ``W`` takes its
+row from ``DIR``, and every run also writes its record there. So one config can be rerun on any
+machine and the committed table regenerated without rerunning the others.
 """
 
-import json
+import datetime
 import os
 import sys
 import time
 
 from absl import app, flags
 
-from simplicity_bias.report.reproduction import table
+from simplicity_bias.report.reproduction import RECORD, collect, table
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
@@ -32,24 +39,11 @@ _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the
                                   "the records already in WORKDIR.")
 _RESUME = flags.DEFINE_bool("resume", False, "Continue interrupted runs in WORKDIR/<name> "
                             "instead of replacing them.")
+_RECORDS = flags.DEFINE_string("records", None, "Directory of committed per-config records "
+                               "(<name>.json): rows for configs WORKDIR has no record of, and "
+                               "where each new run's record is also written.")
 _OUTPUT = flags.DEFINE_string("output", None, "Where to write the table (default "
                               "WORKDIR/REPRODUCTION.md).")
-RECORD = "reproduction.json"
-
-
-def collect(workdir: str, names):
-  """Claims and runs of every record in ``workdir``, in registry order; absent ones 'not run'."""
-  claims, runs = [], []
-  for name in names:
-    path = os.path.join(workdir, name, RECORD)
-    if os.path.exists(path):
-      with open(path, encoding="utf-8") as f:
-        record = json.load(f)
-      claims += record["claims"]
-      runs.append(record["run"])
-    else:
-      runs.append({"name": name, "status": "not run yet"})
-  return claims, runs
 
 
 def main(argv):
@@ -104,10 +98,13 @@ def main(argv):
     except ConfigError as e:  # e.g. a dataset that is not prepared on this machine
       status = f"not run: {e}"
     run = {"name": n, "preset": _PRESET.value, "num_seeds": config.num_seeds,
-           "machine": describe(), "wall_s": time.perf_counter() - start, "status": status}
+           "machine": describe(), "date": datetime.date.today().isoformat(),
+           "wall_s": time.perf_counter() - start, "status": status}
     write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
+    if _RECORDS.value:
+      write_json(os.path.join(_RECORDS.value, f"{n}.json"), {"claims": claims, "run": run})
     print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
-  claims, runs = collect(workdir, all_names)
+  claims, runs = collect(workdir, all_names, _RECORDS.value)
   output = _OUTPUT.value or os.path.join(workdir, "REPRODUCTION.md")
   atomic_write_text(output, table(claims, runs, costs))
   write_json(os.path.join(workdir, "claims.json"), {"claims": claims, "runs": runs})

@@ -1,16 +1,19 @@
 """Cell sweeps (training choices, SB hurts generalization), the margin sweep and reproduce.py."""
 
 import json
+import os
+import re
 
 import numpy as np
 import pytest
 
-from conftest import load_config, run_launch, set_fields
+from conftest import REPO, load_config, run_launch, set_fields
 from simplicity_bias import pipeline
 from simplicity_bias.experiments import (margin_sweep, sb_hurts_generalization,
                                          sb_training_choices)
 from simplicity_bias.experiments.claims import find_row
 from simplicity_bias.report.figures import heatmap_values
+from simplicity_bias.report.reproduction import RECORD, collect, table
 from simplicity_bias.validation import ConfigError
 
 
@@ -190,3 +193,42 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   assert "| `configs/cifar_only.py` | — | — | — | — | not run yet |" in table
   proc = run_launch("reproduce.py", "--only=lms6", f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "unknown claim configs ['lms6']" in proc.stderr
+
+
+def _without_render_date(text):
+  return re.sub(r"\(rendered \d{4}-\d{2}-\d{2};", "(rendered DATE;", text)
+
+
+def test_committed_table_is_rendered_from_the_committed_records(tmp_path):
+  """REPRODUCTION.md is exactly what reproduce.py renders from reproduction/*.json, so a
+  hand edit of the table, or a record committed without its table, fails here."""
+  from simplicity_bias.configs import load_module
+  from simplicity_bias.experiments import claim_configs
+  names = [n for n, _ in claim_configs()]
+  records = os.path.join(REPO, "reproduction")
+  assert sorted(f[:-5] for f in os.listdir(records) if f.endswith(".json")) == sorted(
+      n for n in names if os.path.exists(os.path.join(records, f"{n}.json")))
+  claims, runs = collect(str(tmp_path), names, records)
+  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in names}
+  with open(os.path.join(REPO, "REPRODUCTION.md"), encoding="utf-8") as f:
+    committed = f.read()
+  assert _without_render_date(table(claims, runs, costs)) == _without_render_date(committed)
+
+
+def test_collect_prefers_the_work_directory_over_the_committed_records(tmp_path):
+  def record(name, mean, preset):
+    return {"claims": [{"claim": f"{name}: x", "metric": "m", "published": "1", "mean": mean,
+                        "ci95": 0.0, "seeds": 2, "band": [0.0, 1.0], "pass": True}],
+            "run": {"name": name, "preset": preset, "status": "ok"}}
+  workdir, records = tmp_path / "w", tmp_path / "records"
+  (workdir / "a").mkdir(parents=True)
+  records.mkdir()
+  (workdir / "a" / RECORD).write_text(json.dumps(record("a", 0.25, "cpu")))
+  (records / "a.json").write_text(json.dumps(record("a", 0.75, "default")))
+  (records / "b.json").write_text(json.dumps(record("b", 0.5, "default")))
+  claims, runs = collect(str(workdir), ["a", "b", "c"], str(records))
+  assert [c["mean"] for c in claims] == [0.25, 0.5]
+  assert [r.get("preset") for r in runs] == ["cpu", "default", None]
+  assert runs[2]["status"] == "not run yet"
+  claims, runs = collect(str(workdir), ["a", "b"])
+  assert [c["mean"] for c in claims] == [0.25] and runs[1]["status"] == "not run yet"
