@@ -44,10 +44,12 @@ def get_config(preset: str = ""):
   c.diffroar.published.standard = -0.03
   c.diffroar.published.robust = 0.22
   c.diffroar.published.robust_source = "linf 8/255"
+  c.diffroar.published.model_class = "resnet50"
   if preset == "cpu":
     c.num_seeds = 2
     c.model.name = "resnet18"
     c.model.base_width = 4
+    c.model.conv_impl = "im2col"   # members vmapped on a CPU (benchmarks/RESULTS.md)
     c.data.num_train = 1_000
     c.data.num_test = 500
     c.train.max_epochs = 4

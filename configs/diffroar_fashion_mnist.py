@@ -64,6 +64,7 @@ def get_config(preset: str = ""):
   c.diffroar.published.standard = 0.03
   c.diffroar.published.robust = 0.17
   c.diffroar.published.robust_source = "linf 16/255"
+  c.diffroar.published.model_class = "mlp"
   if preset == "cpu":
     reduce_for_cpu(c)
   elif preset == "smoke":

@@ -5,6 +5,8 @@ FLOPs), so the full zoo is covered in seconds on a CPU. Real forward passes run 
 configurations, which is enough to pin down the BatchNorm train/eval contract every model shares.
 """
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -203,7 +205,9 @@ def test_small_resnet_gradients_reach_parameters_and_input():
     (3, 1, (5, 3), ((2, 0), (1, 1))),     # asymmetric padding
     (3, 1, (16, 8), ((1, 1), (1, 1))),    # 128 output positions: XLA's convolution
 ])
-def test_matmul_conv_matches_xla_values_and_both_gradients(kernel, stride, hw, padding):
+@pytest.mark.parametrize("max_positions", ["default", None])  # None: im2col at every size
+def test_matmul_conv_matches_xla_values_and_both_gradients(kernel, stride, hw, padding,
+                                                           max_positions):
   from simplicity_bias.models import matmul_conv
   kx, kk, kg = jax.random.split(jax.random.key(0), 3)
   x = jax.random.normal(kx, (3,) + hw + (5,))
@@ -211,28 +215,34 @@ def test_matmul_conv_matches_xla_values_and_both_gradients(kernel, stride, hw, p
   dn = ("NHWC", "HWIO", "NHWC")
   ref = lambda a, b: jax.lax.conv_general_dilated(a, b, (stride, stride), padding,
                                                   dimension_numbers=dn)
+  limit = {} if max_positions == "default" else {"max_positions": max_positions}
   ours = lambda a, b: matmul_conv.conv_general_dilated(a, b, (stride, stride), padding,
-                                                       dimension_numbers=dn)
+                                                       dimension_numbers=dn, **limit)
   y_ref, vjp_ref = jax.vjp(ref, x, w)
   y, vjp = jax.vjp(ours, x, w)
   np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
   g = jax.random.normal(kg, y.shape)
   for got, want in zip(vjp(g), vjp_ref(g)):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
-  # The im2col path is taken for small maps only (otherwise the jaxpr holds the convolution).
+  # By default the im2col path is taken for small maps only (otherwise the jaxpr holds the
+  # convolution); without a limit, always.
   jaxpr = str(jax.make_jaxpr(ours)(x, w))
-  expect_conv = kernel > 1 and y.shape[1] * y.shape[2] > matmul_conv.MAX_POSITIONS
+  expect_conv = (kernel > 1 and max_positions == "default"
+                 and y.shape[1] * y.shape[2] > matmul_conv.MAX_POSITIONS)
   assert ("conv_general_dilated" in jaxpr) == expect_conv
 
 
 def test_resnet_conv_impls_share_parameters_and_agree():
-  x = jax.random.uniform(jax.random.key(0), (2, 64, 32, 3))
-  xla = get_model("resnet50", base_width=8)
-  mm = get_model("resnet50", base_width=8, conv_impl="matmul")
+  x = jax.random.uniform(jax.random.key(0), (2, 32, 16, 3))
+  xla = get_model("resnet50", base_width=4)
   variables = xla.init(jax.random.key(1), x, train=False)
-  assert (jax.tree_util.tree_structure(mm.init(jax.random.key(1), x, train=False))
-          == jax.tree_util.tree_structure(variables))
-  np.testing.assert_allclose(mm.apply(variables, x, train=False),
-                             xla.apply(variables, x, train=False), rtol=1e-4, atol=1e-4)
+  expected = xla.apply(variables, x, train=False)
+  for impl in ("matmul", "im2col"):
+    mm = get_model("resnet50", base_width=4, conv_impl=impl)
+    init = functools.partial(mm.init, train=False)
+    assert (jax.tree_util.tree_structure(jax.eval_shape(init, jax.random.key(1), x))
+            == jax.tree_util.tree_structure(variables))
+    np.testing.assert_allclose(mm.apply(variables, x, train=False), expected,
+                               rtol=1e-4, atol=1e-4)
   with pytest.raises(ValueError, match="conv_impl"):
     get_model("resnet18", conv_impl="fft").init(jax.random.key(1), x, train=False)

@@ -19,6 +19,7 @@ implementation; the results agree to float rounding (summation order), not bit f
 """
 
 import functools
+from typing import Optional
 
 import jax.numpy as jnp
 from jax import lax
@@ -35,7 +36,7 @@ def _is_nhwc(lhs, rhs, dimension_numbers) -> bool:
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1,
                          precision=None, preferred_element_type=None,
-                         max_positions: int = MAX_POSITIONS):
+                         max_positions: Optional[int] = MAX_POSITIONS):
   """``lax.conv_general_dilated`` with the shapes XLA:CPU runs slowly done as matrix products."""
   fallback = functools.partial(
       lax.conv_general_dilated, lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
@@ -54,7 +55,7 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
   ho, wo = (h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1
   if kh == kw == 1 and top == bottom == left == right == 0:
     return jnp.einsum("nhwc,cd->nhwd", lhs[:, ::sh, ::sw, :], rhs[0, 0], precision=precision)
-  if ho * wo > max_positions:
+  if max_positions is not None and ho * wo > max_positions:
     return fallback()
   x = jnp.pad(lhs, ((0, 0), (top, bottom), (left, right), (0, 0)))
   windows = [x[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw, :]

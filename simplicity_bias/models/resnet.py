@@ -10,6 +10,7 @@ has the familiar 11,173,962 parameters. ``base_width`` shrinks every stage propo
 gives a cheap "small ResNet" for CPU tests without a second architecture to maintain.
 """
 
+import functools
 from typing import Sequence, Type
 
 import flax.linen as nn
@@ -19,7 +20,9 @@ from simplicity_bias.models import matmul_conv, register
 
 # He-normal fan-out init: keeps activation variance stable through ReLU conv stacks.
 CONV_INIT = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
-CONV_IMPLS = ("xla", "matmul")
+CONV_IMPLS = ("xla", "matmul", "im2col")
+_CONV_FNS = {"xla": None, "matmul": matmul_conv.conv_general_dilated,
+             "im2col": functools.partial(matmul_conv.conv_general_dilated, max_positions=None)}
 
 
 def conv(features: int, kernel_size: int, strides: int = 1, name=None,
@@ -30,7 +33,8 @@ def conv(features: int, kernel_size: int, strides: int = 1, name=None,
   sampling grid identical to the reference CIFAR ResNets. The bias is dropped because the
   BatchNorm that always follows has its own shift. ``impl='matmul'``: the shapes that XLA:CPU
   convolves slowly as matrix products (:mod:`simplicity_bias.models.matmul_conv`), same
-  parameters.
+  parameters; ``impl='im2col'``: every convolution as a matrix product (for members trained
+  together under ``vmap``, where XLA's convolutions become grouped convolutions).
   """
   if impl not in CONV_IMPLS:
     raise ValueError(f"unknown conv_impl {impl!r}; valid: {', '.join(CONV_IMPLS)}")
@@ -38,7 +42,7 @@ def conv(features: int, kernel_size: int, strides: int = 1, name=None,
   return nn.Conv(
       features, (kernel_size, kernel_size), strides=(strides, strides),
       padding=((pad, pad), (pad, pad)), use_bias=False, kernel_init=CONV_INIT, name=name,
-      conv_general_dilated=matmul_conv.conv_general_dilated if impl == "matmul" else None)
+      conv_general_dilated=_CONV_FNS[impl])
 
 
 def batch_norm(train: bool, name=None) -> nn.BatchNorm:
@@ -106,9 +110,10 @@ class ResNet(nn.Module):
     stem_pool: a 3x3 stride-2 max-pool after the stem (no parameters; halves every later
       feature map). The simplicity-bias paper's ResNet-50 has it, so ``resnet50`` turns it on
       by default; ``resnet18`` / ``resnet34`` keep the plain CIFAR stem.
-    conv_impl: 'xla' (``lax.conv_general_dilated``) or 'matmul' (the convolutions XLA:CPU runs
+    conv_impl: 'xla' (``lax.conv_general_dilated``), 'matmul' (the convolutions XLA:CPU runs
       slowly as matrix products: ~3x faster ResNet-50 training on a 2-core CPU, same
-      parameters, results equal to float rounding; see ``benchmarks/RESULTS.md``).
+      parameters, results equal to float rounding) or 'im2col' (every convolution as a matrix
+      product: faster for members vmapped together on a CPU); see ``benchmarks/RESULTS.md``.
   """
   stage_sizes: Sequence[int]
   block: Type[nn.Module]
