@@ -6,6 +6,8 @@ PyTorch, in one run on one machine.
   python benchmarks/bench_adversarial.py --json=/tmp/bench_adversarial.json
   # smoke run (seconds; numbers meaningless)
   python benchmarks/bench_adversarial.py --steps=1 --batch_size=8 --base_width=4
+  # seeds trained together, as the `:cpu` presets do (3 members), per convolution implementation
+  python benchmarks/bench_adversarial.py --members=3 --conv_impl=im2col --only=jax_erm,torch_erm
 
 Measured results are in ``benchmarks/RESULTS.md``.
 
@@ -32,12 +34,15 @@ update on both sides.
   (``attacks/training.py``, ``unroll=True`` as the `:cpu` preset: the attack's 7 steps compiled as
   straight-line code; ``--jax_scan_attack`` also times ``unroll=False``, the steps in a
   ``lax.scan``), one member; one ``trainer.segment`` call = one epoch of ``steps`` updates (each
-  update one compiled call). ``--warmup`` epochs first (the first compiles; reported apart),
+  update one compiled call). ``--members=M``: M seeds vmapped in that one trainer, as the configs
+  train their seeds; ``--conv_impl``: the ResNet's convolution implementation (``xla``,
+  ``matmul`` or ``im2col``, ``model.conv_impl``). ``--warmup`` epochs first (the first compiles; reported apart),
   then ``--repeats`` timed epochs.
 * PyTorch: the same network in ``torch.nn`` (same layers, padding, strides, bias choices, BN eps
   1e-5 / momentum .1, He fan-out init) and the same PGD written with ``torch.autograd.grad``;
   ``torch.set_num_threads(os.cpu_count())``; a ``randperm`` per epoch, ``steps`` updates on
   contiguous slices of it. ``model.eval()`` during the attack, ``model.train()`` for the update.
+  ``--members=M``: M models, each with its optimizer, trained one after another in every epoch.
 
 Seconds per epoch come from the median timed epoch; parameter counts of both networks are
 printed and must agree. The 1-minute load average (``simplicity_bias.report.machine.load1``) is
@@ -69,6 +74,10 @@ def parse_args(argv=None):
   p.add_argument("--steps", type=int, default=15, help="updates per epoch (15 = 2,000 images at "
                  "batch 128, the `:cpu` presets)")
   p.add_argument("--base_width", type=int, default=8)
+  p.add_argument("--members", type=int, default=1, help="seeds trained together (JAX: vmapped "
+                 "members of one trainer; PyTorch: one model after another)")
+  p.add_argument("--conv_impl", choices=("xla", "matmul", "im2col"), default="xla",
+                 help="the JAX ResNet's convolutions (model.conv_impl)")
   p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (>= 1)")
   p.add_argument("--repeats", type=int, default=1, help="timed epochs (median reported)")
   p.add_argument("--jax_scan_attack", action="store_true",
@@ -78,8 +87,10 @@ def parse_args(argv=None):
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="", metavar="OUT")
   args = p.parse_args(argv)
-  if min(args.steps, args.warmup, args.repeats, args.batch_size, args.base_width) < 1:
-    p.error("--steps, --warmup, --repeats, --batch_size and --base_width must be >= 1")
+  if min(args.steps, args.warmup, args.repeats, args.batch_size, args.base_width,
+         args.members) < 1:
+    p.error("--steps, --warmup, --repeats, --batch_size, --base_width and --members must be "
+            ">= 1")
   return args
 
 
@@ -105,7 +116,7 @@ def _timed(rounds, warmup, one_round):
 def jax_model(args):
   from simplicity_bias.models import get_model
   return get_model("resnet18", num_classes=NUM_CLASSES, base_width=args.base_width,
-                   stem_pool=True)
+                   stem_pool=True, conv_impl=args.conv_impl)
 
 
 def flax_param_count(args) -> int:
@@ -134,7 +145,8 @@ def run_jax(args, x_np, y_np, adversarial: bool, unroll: bool = True):
   trainer = Trainer(jax_model(args), make_optimizer("sgd", LR, MOMENTUM, WEIGHT_DECAY), spec,
                     x_np.shape[0], shared_data=True, objective=objective)
   x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-  box = {"states": init_members(trainer, jax.random.split(jax.random.key(args.seed), 1), x),
+  box = {"states": init_members(trainer, jax.random.split(jax.random.key(args.seed),
+                                                          args.members), x),
          "step": 0}
 
   def epoch():
@@ -143,7 +155,7 @@ def run_jax(args, x_np, y_np, adversarial: bool, unroll: bool = True):
     box["step"] += args.steps
 
   warm, timed = _timed(rounds, args.warmup, epoch)
-  assert int(np.asarray(box["states"].num_updates)[0]) == rounds * args.steps
+  assert (np.asarray(box["states"].num_updates) == rounds * args.steps).all()
   return {"first_epoch_incl_compile_s": warm[0], "warmup_s": warm, "timed_s": timed,
           "s_per_epoch": statistics.median(timed)}
 
@@ -233,23 +245,25 @@ def run_torch(args, x_np, y_np, adversarial: bool):
   import torch.nn.functional as F
   torch.set_num_threads(os.cpu_count())
   torch.manual_seed(args.seed)
-  model = build_torch_resnet18(args.base_width).train()
-  opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+  models = [build_torch_resnet18(args.base_width).train() for _ in range(args.members)]
+  opts = [torch.optim.SGD(m.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+          for m in models]
   x = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
   y = torch.from_numpy(y_np).long()
   gen = torch.Generator().manual_seed(args.seed)
   batch, n = args.batch_size, x.shape[0]
 
   def epoch():
-    perm = torch.randperm(n, generator=gen)
-    for t in range(args.steps):
-      idx = perm[t * batch:(t + 1) * batch]
-      xb, yb = x[idx], y[idx]
-      if adversarial:
-        xb = torch_pgd(model, xb, yb, gen)
-      opt.zero_grad(set_to_none=True)
-      F.cross_entropy(model(xb), yb).backward()
-      opt.step()
+    for model, opt in zip(models, opts):
+      perm = torch.randperm(n, generator=gen)
+      for t in range(args.steps):
+        idx = perm[t * batch:(t + 1) * batch]
+        xb, yb = x[idx], y[idx]
+        if adversarial:
+          xb = torch_pgd(model, xb, yb, gen)
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
 
   warm, timed = _timed(args.warmup + args.repeats, args.warmup, epoch)
   return {"threads": torch.get_num_threads(), "warmup_s": warm, "timed_s": timed,
@@ -271,7 +285,8 @@ def main(argv=None):
   except ImportError:
     info["torch"] = None
   print(f"ResNet-18 (base width {args.base_width}, stem max-pool) on {'x'.join(map(str, IMAGE_SHAPE))}"
-        f" images, batch {args.batch_size}, {args.steps} updates per epoch; adversarial: l∞ "
+        f" images, batch {args.batch_size}, {args.steps} updates per epoch, {args.members} "
+        f"member(s), JAX conv_impl {args.conv_impl}; adversarial: l∞ "
         f"ε={EPS}, {NUM_STEPS} steps of {STEP}; {info['cpu_model']}, {info['cpu_count']} CPUs, "
         f"jax {info['jax']} ({info['jax_backend']}), torch {info['torch']}", flush=True)
   params = {"flax": flax_param_count(args)}

@@ -281,3 +281,32 @@ def test_radius_names_read_like_the_papers():
   from simplicity_bias.experiments.trainings import eps_name
   assert eps_name("linf", 8 / 255) == "8/255" and eps_name("linf", 16 / 255) == "16/255"
   assert eps_name("linf", 0.2) == "0.2" and eps_name("l2", 0.5) == "0.5"
+
+
+def test_diffroar_claims_of_a_smaller_model_than_the_panels_are_extensions():
+  """The poster's CIFAR-10 panel retrains ResNet-50s: the same claims from a run with another
+  model class (the reduced CPU variant) are reported as extensions, not counted."""
+  from simplicity_bias.experiments import diffroar
+
+  def row(label, source, value):
+    return {"label": label, "params": {"source": source},
+            "summary": {m: {"mean": value, "ci95": 0.01} for m in ("diffroar",
+                                                                   "gain_over_standard")},
+            "per_seed": {m: [value, value] for m in ("diffroar", "gain_over_standard")}}
+
+  def results(model_class):
+    return {"experiment": "diffroar", "dataset": "cifar10", "model_class": model_class,
+            "published": {"standard": -0.03, "robust": 0.22, "robust_source": "linf 8/255",
+                          "model_class": "resnet50"},
+            "rows": [row("standard k=1", "standard", 0.0),
+                     row("standard k=0.05", "standard", -0.02),
+                     row("standard summary", "standard", 0.0),
+                     row("linf 8/255 k=0.05", "linf 8/255", 0.2)]}
+
+  panel = diffroar.claims(results("resnet50"))
+  reduced = diffroar.claims(results("resnet18"))
+  assert [c["metric"] for c in panel] == [c["metric"] for c in reduced] == [
+      "diffroar", "diffroar", "diffroar", "gain_over_standard"]
+  assert [c["kind"] for c in panel] == ["paper"] * 4
+  assert [c["kind"] for c in reduced] == ["extension"] * 4
+  assert [c["pass"] for c in panel] == [c["pass"] for c in reduced] == [True] * 4
