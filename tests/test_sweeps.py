@@ -170,12 +170,19 @@ def test_margin_sweep_is_one_program_with_a_row_per_grid_point(smoke_run):
 
 @pytest.mark.slow
 def test_reproduce_writes_the_claims_table(tmp_path):
+  records = tmp_path / "records"
   proc = run_launch("reproduce.py", "--preset=smoke", "--only=lms5,margin_sweep",
-                    f"--workdir={tmp_path}")
+                    f"--workdir={tmp_path}", f"--records={records}")
   assert proc.returncode == 0, proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
   assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
   assert "`configs/margin_sweep.py` | smoke" in table
+  # Each run's record also went to --records: a work directory without runs renders the same.
+  assert sorted(p.name for p in records.iterdir()) == ["lms5.json", "margin_sweep.json"]
+  proc = run_launch("reproduce.py", "--render_only", f"--workdir={tmp_path / 'empty'}",
+                    f"--records={records}", f"--output={tmp_path / 'again.md'}")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert (tmp_path / "again.md").read_text() == table
   claims = json.loads((tmp_path / "claims.json").read_text())["claims"]
   saved = json.loads((tmp_path / "lms5" / "results.json").read_text())
   lms5 = [c for c in claims if c["metric"] == "s_rand_auc" and c["experiment"] == "synthetic_sb"]
@@ -190,7 +197,7 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   table = (tmp_path / "REPRODUCTION.md").read_text()
   assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
   assert f"not run: CIFAR-10 is not prepared in {empty}" in table
-  assert "| `configs/cifar_only.py` | — | — | — | — | not run yet |" in table
+  assert "| `configs/cifar_only.py` | — | — | — | — | — | not run yet |" in table
   proc = run_launch("reproduce.py", "--only=lms6", f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "unknown claim configs ['lms6']" in proc.stderr
 
