@@ -36,8 +36,8 @@ update on both sides.
   ``lax.scan``), one member; one ``trainer.segment`` call = one epoch of ``steps`` updates (each
   update one compiled call). ``--members=M``: M seeds vmapped in that one trainer, as the configs
   train their seeds; ``--conv_impl``: the ResNet's convolution implementation (``xla``,
-  ``matmul`` or ``im2col``, ``model.conv_impl``). ``--warmup`` epochs first (the first compiles; reported apart),
-  then ``--repeats`` timed epochs.
+  ``matmul`` or ``im2col``, ``model.conv_impl``). ``--warmup`` epochs first (the first
+  compiles; reported apart), then ``--repeats`` timed epochs.
 * PyTorch: the same network in ``torch.nn`` (same layers, padding, strides, bias choices, BN eps
   1e-5 / momentum .1, He fan-out init) and the same PGD written with ``torch.autograd.grad``;
   ``torch.set_num_threads(os.cpu_count())``; a ``randperm`` per epoch, ``steps`` updates on

@@ -46,7 +46,7 @@ def base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict({
       "name": "mlp", "width": 256, "depth": 2, "init": "pytorch",   # the MLP (our width)
       "base_width": 64, "growth_rate": 32,                          # ResNet-18 (1 channel)
-      "conv_impl": "xla"})   # 'im2col' / 'matmul': faster ResNets on a CPU (benchmarks/RESULTS.md)
+      "conv_impl": "xla"})   # 'im2col', 'matmul': faster ResNets on a CPU (benchmarks/RESULTS.md)
   c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
   c.optim.learning_rate = 0.05
   c.optim.momentum = 0.9
