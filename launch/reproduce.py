@@ -29,7 +29,7 @@ import time
 
 from absl import app, flags
 
-from simplicity_bias.report.reproduction import RECORD, collect, table
+from simplicity_bias.report.reproduction import RECORD, collect, table, training_time_so_far
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
@@ -38,7 +38,8 @@ _ONLY = flags.DEFINE_list("only", [], "Subset of claim configs to run (default: 
 _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the table from "
                                   "the records already in WORKDIR.")
 _RESUME = flags.DEFINE_bool("resume", False, "Continue interrupted runs in WORKDIR/<name> "
-                            "instead of replacing them.")
+                            "instead of replacing them (the record's wall time then adds the "
+                            "training time of the earlier segments).")
 _RECORDS = flags.DEFINE_string("records", None, "Directory of committed per-config records "
                                "(<name>.json): rows for configs WORKDIR has no record of, and "
                                "where each new run's record is also written.")
@@ -89,6 +90,7 @@ def main(argv):
     start = time.perf_counter()
     claims = []
     run_dir = os.path.join(workdir, n)
+    earlier_s = training_time_so_far(run_dir) if _RESUME.value else 0.0
     try:
       results = pipeline.run(config, run_dir)
       status = "ok"
@@ -99,7 +101,9 @@ def main(argv):
       status = f"not run: {e}"
     run = {"name": n, "preset": _PRESET.value, "num_seeds": config.num_seeds,
            "machine": describe(), "date": datetime.date.today().isoformat(),
-           "wall_s": time.perf_counter() - start, "status": status}
+           "wall_s": earlier_s + time.perf_counter() - start, "status": status}
+    if earlier_s:
+      run["resumed_after_s"] = earlier_s
     write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
     if _RECORDS.value:
       write_json(os.path.join(_RECORDS.value, f"{n}.json"), {"claims": claims, "run": run})

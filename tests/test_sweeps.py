@@ -206,6 +206,20 @@ def _without_render_date(text):
   return re.sub(r"\(rendered \d{4}-\d{2}-\d{2};", "(rendered DATE;", text)
 
 
+def test_a_resumed_run_counts_the_training_time_of_its_earlier_segments(tmp_path):
+  from simplicity_bias.report.reproduction import table, training_time_so_far
+  assert training_time_so_far(str(tmp_path)) == 0.0  # nothing ran there yet
+  lines = [{"cell": "A", "step": 10, "elapsed_s": 30.0},
+           {"cell": "A", "step": 20, "elapsed_s": 70.0},
+           {"cell": "B", "step": 10, "elapsed_s": 5.0},
+           {"cell": "B", "step": 20, "elapsed_s": 2.0}]
+  (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+  # A trained 70 s, B 5 s before its clock restarted (a run killed and resumed before the fix).
+  assert training_time_so_far(str(tmp_path)) == 75.0
+  run = {"name": "x", "wall_s": 120.0, "resumed_after_s": 75.0, "status": "ok"}
+  assert "| 2.0 min (resumed) |" in table([], [run], {})
+
+
 def test_committed_table_is_rendered_from_the_committed_records(tmp_path):
   """REPRODUCTION.md is exactly what reproduce.py renders from reproduction/*.json, so a
   hand edit of the table, or a record committed without its table, fails here."""

@@ -1,5 +1,8 @@
 """The vmapped trainer: equivalence with per-member runs, masking, stop rule, compilation."""
 
+import itertools
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +12,7 @@ import pytest
 from simplicity_bias.data import synthetic
 from simplicity_bias.metrics.classification import accuracy
 from simplicity_bias.models import get_model
+from simplicity_bias.train import loop as loop_module
 from simplicity_bias.train.loop import Trainer, TrainSpec, fit, init_members
 from simplicity_bias.train.optimizers import make_optimizer
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
@@ -196,7 +200,7 @@ class _Killed(Exception):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_final_state(tmp_path):
+def test_killed_run_resumes_to_the_same_final_state(tmp_path, monkeypatch):
   """Kill after a few checks, resume from the orbax checkpoint: bit-identical to no kill."""
   from simplicity_bias.train.checkpoint import Checkpointer
   data = _data(num_members=2)
@@ -216,11 +220,19 @@ def test_killed_run_resumes_to_the_same_final_state(tmp_path):
         on_eval=kill_at_step_12, checkpointer=Checkpointer(str(tmp_path), every_s=0))
   checkpointer = Checkpointer(str(tmp_path), every_s=0)
   assert checkpointer.latest_step() == 8  # saved before the kill at update 12
+  # The resumed segment runs on a clock that barely moves: its checks' elapsed_s can only exceed
+  # the first segment's if the clock continues from the restored history.
+  ticks = itertools.count()
+  clock = types.SimpleNamespace(perf_counter=lambda: next(ticks) * 1e-9)
+  monkeypatch.setattr(loop_module, "time", clock)
   resumed, history = fit(trainer, init_members(trainer, keys, data.x_train), data.x_train,
                          data.y_train, data.x_val, data.y_val, progress=False,
                          checkpointer=checkpointer, resume=True)
+  monkeypatch.undo()
   for x, y in zip(jax.tree_util.tree_leaves(straight), jax.tree_util.tree_leaves(resumed)):
     if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
       x, y = jax.random.key_data(x), jax.random.key_data(y)
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
   assert [h["step"] for h in history] == [h["step"] for h in straight_history]
+  elapsed = [h["elapsed_s"] for h in history]
+  assert elapsed == sorted(elapsed) and elapsed[-1] > elapsed[1]  # one clock over both segments

@@ -26,6 +26,23 @@ def collect(workdir: str, names, records_dir=None):
   return claims, runs
 
 
+def training_time_so_far(run_dir: str) -> float:
+  """Seconds of training an interrupted run in ``run_dir`` already did: the last ``elapsed_s`` of
+  each cell in its ``metrics.jsonl`` (cells train one after another), 0 without one. A resumed
+  run's wall time adds this to its own, so a record counts every segment."""
+  path = os.path.join(run_dir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return 0.0
+  last = {}
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      if line.strip():
+        r = json.loads(line)
+        if "elapsed_s" in r:
+          last[r.get("cell", "")] = max(last.get(r.get("cell", ""), 0.0), float(r["elapsed_s"]))
+  return float(sum(last.values()))
+
+
 def _cell(c) -> str:
   if c["seeds"] == 1:
     return f"{c['mean']:.3f} (n = 1)"
@@ -76,6 +93,8 @@ def table(claims, runs, costs) -> str:
             "|---|---|---|---|---|---|---|"]
   for r in runs:
     wall = f"{r['wall_s'] / 60:.1f} min" if r.get("wall_s") is not None else "—"
+    if r.get("resumed_after_s"):
+      wall += " (resumed)"
     lines.append(f"| `configs/{r['name']}.py` | {r.get('preset', '—')} | "
                  f"{r.get('num_seeds', '—')} | {r.get('machine', '—')} | {r.get('date', '—')} | "
                  f"{wall} | "

@@ -477,6 +477,8 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
     step, states, history = checkpointer.restore(states)
     if history and (_all_done(trainer, history[-1]) or step >= trainer.total_steps):
       return states, history
+    if history:  # elapsed_s counts the training time of every segment, not only this one
+      start -= float(history[-1].get("elapsed_s", 0.0))
   examples_per_update = num_members * trainer.spec.batch_size
 
   def record_check(states, step, sums, gate, full):
