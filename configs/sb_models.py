@@ -30,8 +30,17 @@ The GRU on MS-(5,7) never left the plateau in any budget tried (2 seeds each): S
 updates at 100k train, Adam 1e-3 for 15.6k updates, and unrotated data for 7.8k updates; the
 paper setting (200 epochs = 78k updates) is likely to give the same. The (32,7,2)-CNN on MS-(5,7)
 costs ~50 ms per update for 4 seeds (~10+ min per cell); `cpu` runs it anyway (and the
-(100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper, at a cost of well over
-half an hour on a 2-core CPU (not measured as a whole). `smoke` (3 cells on LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
+(100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper. `smoke` (3 cells on
+LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
+The whole `cpu` preset, 2026-12-03 (idle 2-vCPU Intel Xeon, jax 0.10.2, 4 seeds, 16 cells): 91.0
+min. Every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide FCN at d = 50
+fit their training sets and pass (S-rand .496-.504, S^c-rand 1.000). Fail, each for not learning
+the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs, 21 min; train acc .52-.86, test
+AUC .903; the paper trains up to 200 epochs, ~2.5 h here), both MS-(5,7) GRUs (30 epochs; chance,
+as before; 16 and 24 min), and the wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k
+training points instead (train acc .999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497).
+Cell seconds: LMS-5 fcn 6 / 5, cnn1d 14 / 47, gru 206 / 426; MS-(5,7) fcn 24 / 45, cnn1d 232 /
+1283, gru 967 / 1462, wide d = 50 214, d = 250 ~500; LMS-5 wide cells a few seconds each.
 `gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
 non-reproduction: 4 seeds, at most 500 epochs at 100k training points, stop at train loss < .01,
 SGD lr .1 (the paper's, counted) and .03, Adam 1e-3 and 3e-4 (ours: extensions); the report's
