@@ -39,6 +39,8 @@ the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs, 21 min; train a
 AUC .903; the paper trains up to 200 epochs, ~2.5 h here), both MS-(5,7) GRUs (30 epochs; chance,
 as before; 16 and 24 min), and the wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k
 training points instead (train acc .999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497).
+Tried (2 seeds): 300k training points for 30 epochs (35k updates, 8.6 min): still memorizing
+(train acc .83, val .50, test AUC .50), so more data in that budget does not reach the slabs.
 Cell seconds: LMS-5 fcn 6 / 5, cnn1d 14 / 47, gru 206 / 426; MS-(5,7) fcn 24 / 45, cnn1d 232 /
 1283, gru 967 / 1462, wide d = 50 214, d = 250 ~500; LMS-5 wide cells a few seconds each.
 `gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
