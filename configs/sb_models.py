@@ -29,7 +29,7 @@ first run incl. compile), the earlier `cpu` preset's 12 cells in ~13 min:
 The GRU on MS-(5,7) never left the plateau in any budget tried (2 seeds each): SGD lr .1 for 156k
 updates at 100k train, Adam 1e-3 for 15.6k updates, and unrotated data for 7.8k updates; the
 paper setting (200 epochs = 78k updates) is likely to give the same. The (32,7,2)-CNN on MS-(5,7)
-costs ~50 ms per update for 4 seeds (~10+ min per cell); `cpu` runs it anyway (and the
+costs ~110 ms per update for 4 seeds (21 min for 30 epochs); `cpu` runs it anyway (and the
 (100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper. `smoke` (3 cells on
 LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
 The whole `cpu` preset, 2026-12-03 (idle 2-vCPU Intel Xeon, jax 0.10.2, 4 seeds, 16 cells): 91.0
