@@ -1,6 +1,6 @@
 """The generated mock image data (simplicity_bias/data/mock.py): deterministic, read by the real
-loading code (the imported store of `sources.load_split`), and flagged as mock wherever it is
-read."""
+loading code (the imported store of `sources.load_split`), flagged as mock wherever it is read,
+and what every `:smoke` preset's image data resolves to without network or prepared data."""
 
 import json
 import os
@@ -9,7 +9,13 @@ import socket
 import numpy as np
 import pytest
 
-from simplicity_bias.data import mock, sources
+from conftest import load_config, set_fields
+from simplicity_bias.data import mock, registry, sources
+from simplicity_bias.experiments import claim_configs
+from simplicity_bias.pipeline import layout_of
+from simplicity_bias.validation import ConfigError
+
+CONFIGS = [name for name, _ in claim_configs()]
 
 
 @pytest.fixture
@@ -108,3 +114,29 @@ def test_real_imported_data_is_never_overwritten(tmp_path):
   _as_real_import("mnist", tmp_path)
   with pytest.raises(ValueError, match="imported mnist"):
     mock.generate("mnist", tmp_path)
+
+
+# The claim configs that read image datasets (the others draw synthetic data).
+IMAGE_SMOKE = [name for name in CONFIGS if "data_dir" in load_config(name, "smoke").data]
+
+
+def test_every_image_smoke_preset_reads_the_mock():
+  assert len(IMAGE_SMOKE) >= 11, IMAGE_SMOKE
+  for name in IMAGE_SMOKE:
+    config = load_config(name, "smoke")
+    assert config.data.data_dir == "mock", name
+    assert config.data.get("digit_source", "mnist") != "sklearn_digits", name
+    assert config.data.get("dataset", "mnist") != "sklearn_digits", name
+
+
+@pytest.mark.parametrize("name", IMAGE_SMOKE)
+def test_smoke_data_is_mock_without_network_or_prepared_data(name, fresh_mock_dir):
+  config = load_config(name, "smoke")
+  bundle = registry.build(config, layout_of(config))
+  assert "mock" in bundle.info.source_note and "mock" in bundle.describe["source"]
+  assert len(bundle.y_train) > 0 and len(bundle.y_test) > 0
+  # A real data directory still selects real data: here an empty one, so the run stops.
+  empty = str(fresh_mock_dir.parent / "tfds")
+  real = set_fields(load_config(name, "smoke"), **{"data.data_dir": empty})
+  with pytest.raises(ConfigError, match="is not prepared in"):
+    registry.build(real, layout_of(real))
