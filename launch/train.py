@@ -6,7 +6,10 @@ Override any config field with ``--config.FIELD=VALUE`` (e.g. ``--config.num_see
 ``DIR/results.json``, ``DIR/results.csv``, figures ``DIR/*.png`` and ``DIR/report.md``. A DIR
 that holds files is refused unless ``--config.resume=True`` (continue that run) or
 ``--config.overwrite=True`` (replace it). Bad input exits with status 2 and one sentence naming
-the field; a NaN/inf loss exits with status 3 and writes no results.
+the field; a NaN/inf loss exits with status 3 and writes no results. Ctrl-C (SIGINT) or SIGTERM
+stops the run at the next safe point with a checkpoint of what is done, prints the command that
+continues it, and exits with status 130 / 143. A run that stops before training (missing data,
+an early interrupt) leaves the work directory as it found it.
 """
 
 import os
@@ -14,8 +17,9 @@ import sys
 
 from absl import app, flags
 
+from simplicity_bias import interrupts
 from simplicity_bias.configs import absl_parser
-from simplicity_bias.report.console import quiet_console
+from simplicity_bias.report.console import interrupted_message, quiet_console, summary_lines
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (created if missing).")
@@ -30,7 +34,8 @@ _ARGS = {}
 
 
 def main(argv):
-  quiet_console()
+  interrupts.install()
+  quiet_console(verbose=flags.FLAGS.verbosity >= 1)
   if _CACHE.value:
     from simplicity_bias import compile_cache
     compile_cache.enable()
@@ -62,12 +67,12 @@ def main(argv):
   except NonFiniteLossError as e:
     print(f"error: {e} No results were written.", file=sys.stderr)
     return 3
+  except interrupts.Interrupted as e:
+    print(interrupted_message(e, sys.argv), file=sys.stderr)
+    return e.exit_code
   print(f"wrote {workdir}/results.json, results.csv, report.md and figures")
-  for row in results["rows"]:
-    cells = ", ".join(f"{m} {min(s['mean'], 1.0):.3f}±{s['ci95']:.3f}"
-                      for m, s in row["summary"].items()
-                      if m.endswith("_auc") or m.endswith("_acc"))
-    print(f"  [{row['label']}] {cells}")
+  for line in summary_lines(results, getattr(experiment, "HEADLINE", ())):
+    print(line)
   return 0
 
 

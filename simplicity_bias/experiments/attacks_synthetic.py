@@ -26,6 +26,9 @@ from simplicity_bias.validation import named_settings
 
 NAME = "attacks_synthetic"
 CONFIGS = ("attacks_synthetic",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "pgd_acc", "uap_acc", "pgd_share_s", "svd_uap_share_s",
+            "range_pgd_norm_share_s")
 METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "pgd_acc", "pgd_share_s", "range_pgd_acc",
            "range_pgd_norm_share_s", "range_pgd_share_s", "svd_uap_acc",
            "svd_uap_fit_acc", "svd_uap_share_s", "as_uap_acc", "as_uap_fit_acc",

@@ -17,6 +17,8 @@ from simplicity_bias.report import figures
 
 NAME = "synthetic_sb"
 CONFIGS = ("lms5", "ms57")
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
 
 
 def cell_figures(cell, outcome, rows, writer) -> None:
