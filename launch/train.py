@@ -7,6 +7,10 @@ Override any config field with ``--config.FIELD=VALUE`` (e.g. ``--config.num_see
 that holds files is refused unless ``--config.resume=True`` (continue that run) or
 ``--config.overwrite=True`` (replace it). Bad input exits with status 2 and one sentence naming
 the field; a NaN/inf loss exits with status 3 and writes no results.
+
+Image data is read from ``--config.data.data_dir``, else ``--data_dir``, else
+``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets`` (``launch/build_datasets.py`` prepares it);
+a config that generates its data ignores ``--data_dir``.
 """
 
 import os
@@ -14,7 +18,7 @@ import sys
 
 from absl import app, flags
 
-from simplicity_bias.configs import absl_parser
+from simplicity_bias.configs import absl_parser, data_dir_flag_help
 from simplicity_bias.report.console import quiet_console
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
 
@@ -23,6 +27,7 @@ _PRINT = flags.DEFINE_bool("print_config", False, "Print the resolved, validated
                            "exit; --config.FIELD=VALUE overrides any field shown.")
 flags.DEFINE_string("config", None, "Experiment config file, configs/<claim>.py[:preset]; "
                     "override fields with --config.FIELD=VALUE.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, data_dir_flag_help())
 _CACHE = flags.DEFINE_bool("compilation_cache", True, "Keep compiled programs on disk between "
                            "runs (see simplicity_bias/compile_cache.py).")
 
@@ -39,10 +44,10 @@ def main(argv):
           file=sys.stderr)
     return 2
   from simplicity_bias import pipeline
-  from simplicity_bias.configs import resolve
+  from simplicity_bias.configs import print_config_comments, resolve
   from simplicity_bias.experiments import get_experiment
   try:
-    config = resolve(_ARGS)
+    config = resolve(_ARGS, data_dir=_DATA_DIR.value)
     if config.get("distributed", False) and not _PRINT.value:
       # Before anything else runs on a device: validation below already uses JAX.
       from simplicity_bias.train.distributed import initialize_distributed
@@ -51,6 +56,7 @@ def main(argv):
     getattr(experiment, "cells", pipeline.default_cells)(config)
     if _PRINT.value:
       print(config)
+      print(print_config_comments(config, _ARGS["spec"]))
       return 0
     if not _WORKDIR.value:
       raise ConfigError("--workdir is required: the directory the run writes into.")

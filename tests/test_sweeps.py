@@ -179,6 +179,7 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   assert "`configs/margin_sweep.py` | smoke" in table
   # Each run's record also went to --records: a work directory without runs renders the same.
   assert sorted(p.name for p in records.iterdir()) == ["lms5.json", "margin_sweep.json"]
+  (tmp_path / "empty").mkdir()
   proc = run_launch("reproduce.py", "--render_only", f"--workdir={tmp_path / 'empty'}",
                     f"--records={records}", f"--output={tmp_path / 'again.md'}")
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -193,7 +194,10 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   empty.mkdir()
   proc = run_launch("reproduce.py", "--preset=smoke", "--only=mnist_cifar",
                     f"--workdir={tmp_path}", env={"TFDS_DATA_DIR": str(empty)})
-  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: 1 of 1 requested configs did not run") and last.endswith(
+      ": mnist_cifar."), proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
   assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
   assert f"not run: CIFAR-10 is not prepared in {empty}" in table
