@@ -36,9 +36,6 @@ from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import attacks_synthetic
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'minutes (not measured)'
-
 def get_config(preset: str = ""):
   c = synthetic_base("attacks_synthetic")
   c.model.width = 200

@@ -29,9 +29,6 @@ from simplicity_bias.attacks.training import objective_config
 from simplicity_bias.config_base import VECTOR_MODEL_FIELDS, common
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'hours on a CPU: widths to 16,000 (not measured)'
-
 def get_config(preset: str = ""):
   c = common(ml_collections.ConfigDict(), "block_mnist_theory")
   c.num_seeds = 4

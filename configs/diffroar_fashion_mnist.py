@@ -54,9 +54,6 @@ def reduce_for_tests(c) -> None:
   c.num_devices = 1
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'hours on a CPU: 11 k-values x 2 sides x seeds of MLP retrains on 60k images (not measured)'
-
 def get_config(preset: str = ""):
   c = base_config("fashion_mnist")
   c.sweep.linf_eps = (4 / 255, 16 / 255)

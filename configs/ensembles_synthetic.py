@@ -46,9 +46,6 @@ from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import ensembles_synthetic
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'about half an hour (not measured)'
-
 def get_config(preset: str = ""):
   c = ensembles_synthetic.add_ensemble_config(synthetic_base("ensembles_synthetic"))
   c.num_seeds = 8                # ensembles per size; members per dataset = 8 x max(sizes)

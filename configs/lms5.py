@@ -13,9 +13,6 @@ ignores all 49 five-slab coordinates once the linear one is scrambled) and S^c-r
 from simplicity_bias.config_base import synthetic_base
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = '23 s (measured 2026-11-23)'
-
 def get_config(preset: str = ""):
   c = synthetic_base()
   c.data.name = "lms5"

@@ -30,9 +30,6 @@ from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import nonrandom_init
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'about ten minutes (not measured)'
-
 def get_config(preset: str = ""):
   c = nonrandom_init.add_init_config(synthetic_base("nonrandom_init"))
   c.data.name = "lms7"

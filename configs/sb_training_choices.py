@@ -34,9 +34,6 @@ from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_training_choices
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'long on a CPU: 51 cells, 8 seeds, LMS-7 at 100k (not measured)'
-
 def get_config(preset: str = ""):
   c = sb_training_choices.sweep_config(synthetic_base("sb_training_choices"))
   c.data.name = "lms7"          # each grid sets its own dataset (sweep.*_dataset(s))

@@ -33,9 +33,6 @@ import ml_collections
 from simplicity_bias.config_base import synthetic_base
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = '2.7 min, 7 GB peak (measured 2026-12-02; `cpu` is the same setting)'
-
 def get_config(preset: str = ""):
   c = synthetic_base("theorem1_lsn")
   c.data.name = "lsn"          # fixed: the theorem's dataset (not rotated)

@@ -14,7 +14,8 @@ accumulate: ``--only`` reruns some configs (e.g. the image ones on a GPU machine
 ``--preset=default``) and keeps the others' rows. Three groups: the paper's claims (counted),
 our extensions (reported, not counted) and configs that did not run (with the reason). All
 configs are validated before the first one trains; an image config whose datasets are not
-prepared is recorded as not run, with the reason.
+prepared is recorded as not run, with the reason. The paper-size presets' costs come from the
+committed records and benchmarks (``simplicity_bias/report/costs.py``).
 
 Image data: the configs that read datasets from files look in ``--data_dir``, else
 ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets`` (``launch/build_datasets.py`` prepares them);
@@ -80,8 +81,9 @@ def main(argv):
           "exist.", file=sys.stderr)
     return 2
   from simplicity_bias import pipeline
-  from simplicity_bias.configs import apply_data_dir, load_config, load_module
+  from simplicity_bias.configs import apply_data_dir, load_config
   from simplicity_bias.experiments import claim_configs, get_experiment
+  from simplicity_bias.report import costs
   from simplicity_bias.report.console import quiet_console
   from simplicity_bias.report.machine import describe
   from simplicity_bias.report.results import atomic_write_text, write_json
@@ -97,7 +99,6 @@ def main(argv):
           file=sys.stderr)
     return 2
   preset = "" if _PRESET.value == "default" else _PRESET.value
-  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in all_names}
   try:
     configs = {}
     for n in ([] if _RENDER_ONLY.value else names):
@@ -140,7 +141,8 @@ def main(argv):
     print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
   claims, runs = collect(workdir, all_names, _RECORDS.value)
   output = _OUTPUT.value or os.path.join(workdir, "REPRODUCTION.md")
-  atomic_write_text(output, table(claims, runs, costs))
+  atomic_write_text(output, table(claims, runs, costs.table_cells(
+      all_names, _RECORDS.value or costs.RECORDS_DIR)))
   write_json(os.path.join(workdir, "claims.json"), {"claims": claims, "runs": runs})
   paper = [c for c in claims if c.get("kind", "paper") == "paper"]
   print(f"wrote {output}: {sum(c['pass'] for c in paper)} of {len(paper)} paper claims pass",

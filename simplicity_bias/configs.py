@@ -221,11 +221,13 @@ def resolve(store: dict, data_dir: str = None) -> ml_collections.ConfigDict:
 
 def print_config_comments(config: ml_collections.ConfigDict, spec: str) -> str:
   """What ``--print_config`` prints after the config, as comment lines: the directory image
-  data is read from (for configs that read files)."""
-  del spec  # for the comments to come
+  data is read from (for configs that read files) and the preset's cost (measured or not,
+  ``simplicity_bias.report.costs``)."""
+  from simplicity_bias.report import costs
   lines = []
   data = config.get("data")
   if isinstance(data, ml_collections.ConfigDict) and "data_dir" in data:
     from simplicity_bias.data.sources import describe_data_dir
     lines.append(f"# data directory: {describe_data_dir(data.data_dir)}")
+  lines.append(f"# cost of this preset: {costs.estimate(spec).text()}")
   return "\n".join(lines)

@@ -254,3 +254,12 @@ def test_data_dir_reaches_the_config_after_the_file_and_before_an_explicit_field
   assert status == 0 and "data_dir" not in out
   assert err.strip() == "note: --data_dir is ignored: configs/lms5.py:smoke generates its data."
 
+
+def test_print_config_ends_with_the_presets_measured_cost(capsys):
+  from simplicity_bias.report import costs
+  status, out, _ = cli(capsys, "--config=configs/lms5.py:cpu", "--print_config")
+  assert status == 0
+  assert out.strip().splitlines()[-1] == (
+      f"# cost of this preset: {costs.estimate('configs/lms5.py:cpu').text()}")
+  assert " s, measured 20" in out.strip().splitlines()[-1]
+

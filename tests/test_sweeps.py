@@ -227,14 +227,14 @@ def test_a_resumed_run_counts_the_training_time_of_its_earlier_segments(tmp_path
 def test_committed_table_is_rendered_from_the_committed_records(tmp_path):
   """REPRODUCTION.md is exactly what reproduce.py renders from reproduction/*.json, so a
   hand edit of the table, or a record committed without its table, fails here."""
-  from simplicity_bias.configs import load_module
   from simplicity_bias.experiments import claim_configs
+  from simplicity_bias.report.costs import table_cells
   names = [n for n, _ in claim_configs()]
   records = os.path.join(REPO, "reproduction")
   assert sorted(f[:-5] for f in os.listdir(records) if f.endswith(".json")) == sorted(
       n for n in names if os.path.exists(os.path.join(records, f"{n}.json")))
   claims, runs = collect(str(tmp_path), names, records)
-  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in names}
+  costs = table_cells(names, records)
   with open(os.path.join(REPO, "REPRODUCTION.md"), encoding="utf-8") as f:
     committed = f.read()
   assert _without_render_date(table(claims, runs, costs)) == _without_render_date(committed)
