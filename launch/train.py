@@ -10,7 +10,9 @@ the field; a NaN/inf loss exits with status 3 and writes no results.
 
 Image data is read from ``--config.data.data_dir``, else ``--data_dir``, else
 ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets`` (``launch/build_datasets.py`` prepares it);
-a config that generates its data ignores ``--data_dir``.
+a config that generates its data ignores ``--data_dir``. On a CPU, the paper-size (default)
+preset of a config with a reduced ``:cpu`` preset first prints one line: its measured cost (or
+"not measured") and the ``:cpu`` preset's.
 """
 
 import os
@@ -46,6 +48,7 @@ def main(argv):
   from simplicity_bias import pipeline
   from simplicity_bias.configs import print_config_comments, resolve
   from simplicity_bias.experiments import get_experiment
+  from simplicity_bias.report.costs import cpu_note
   try:
     config = resolve(_ARGS, data_dir=_DATA_DIR.value)
     if config.get("distributed", False) and not _PRINT.value:
@@ -61,6 +64,9 @@ def main(argv):
     if not _WORKDIR.value:
       raise ConfigError("--workdir is required: the directory the run writes into.")
     workdir = os.path.abspath(_WORKDIR.value)
+    note = cpu_note(_ARGS["spec"])
+    if note:
+      print(note, flush=True)
     results = pipeline.run(config, workdir)
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)

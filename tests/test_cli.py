@@ -263,3 +263,16 @@ def test_print_config_ends_with_the_presets_measured_cost(capsys):
       f"# cost of this preset: {costs.estimate('configs/lms5.py:cpu').text()}")
   assert " s, measured 20" in out.strip().splitlines()[-1]
 
+
+def test_the_paper_size_preset_on_a_cpu_prints_one_note_before_it_starts(capsys, tmp_path):
+  from simplicity_bias.report import costs
+  file_path = tmp_path / "a_file"  # a work directory the run refuses, after the note
+  file_path.write_text("x")
+  status, out, err = cli(capsys, "--config=configs/mnist_cifar.py", f"--workdir={file_path}")
+  assert status == 2 and "is an existing file" in err
+  note = costs.cpu_note("configs/mnist_cifar.py", "cpu")
+  assert out.strip().splitlines() == [note]
+  assert note.startswith("note: configs/mnist_cifar.py (paper size) is not measured on a CPU")
+  assert "configs/mnist_cifar.py:cpu is the reduced variant (" in note
+  status, out, _ = cli(capsys, "--config=configs/mnist_cifar.py:cpu", f"--workdir={file_path}")
+  assert status == 2 and out == ""
