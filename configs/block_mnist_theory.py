@@ -2,7 +2,7 @@
 adversarially trained ones do not ("Do Input Gradients Highlight Discriminative Features?").
 
   python launch/train.py --config=configs/block_mnist_theory.py --workdir=W        # widths to 16k
-  python launch/train.py --config=configs/block_mnist_theory.py:cpu --workdir=W    # CPU minutes
+  python launch/train.py --config=configs/block_mnist_theory.py:cpu --workdir=W    # reduced
   python launch/train.py --config=configs/block_mnist_theory.py:smoke --workdir=W  # seconds
 
 d blocks of b = 4 coordinates: the signal y·mu (mu = 1) in one of the first d/2 blocks (per

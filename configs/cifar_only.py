@@ -8,7 +8,7 @@ Needs CIFAR-10 prepared for tfds (see README). Should show test accuracy ≈ .95
 for GoogLeNet): a network that relied on both blocks of MNIST-CIFAR could have used this one.
 `--config.data.variant=C` gives airplane vs ship (variant C's classes).
 
-Measured (`:cpu`, real CIFAR-10, 3 seeds, 2026-12-03, 2-vCPU Intel Xeon, 96 min): .906 ± .011 test
+Measured (`:cpu`, real CIFAR-10, 3 seeds, 2026-12-03, 2-vCPU Intel Xeon): .906 ± .011 test
 accuracy with every seed at train accuracy 1.000, below the band [.93, .98] around GoogLeNet's
 .954. The preset is ours and smaller in two ways, either of which may explain the gap: a 16-wide
 ResNet-18 (a quarter of the standard width) in place of the paper's GoogLeNet, and 15 epochs where

@@ -1,6 +1,6 @@
 """Theorem 1 of Pitfalls of SB in its own setting: a one-hidden-layer ReLU net on LSN.
 
-  python launch/train.py --config=configs/theorem1_lsn.py --workdir=/tmp/theorem1         # ~1 min
+  python launch/train.py --config=configs/theorem1_lsn.py --workdir=/tmp/theorem1
   python launch/train.py --config=configs/theorem1_lsn.py:fan_in_8steps --workdir=/tmp/t1v
   python launch/train.py --config=configs/theorem1_lsn.py:smoke --workdir=/tmp/t1         # seconds
 

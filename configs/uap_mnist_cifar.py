@@ -21,7 +21,7 @@ fitting images.
 
 Default: DenseNet-121, 10,000 training images, 3 runs (GPU). `cpu`: a 16-wide ResNet-18 with the
 stem max-pool, 2,000 training images, batch 128, 2 runs; attacks on the first 500 test images
-with 10 PGD steps, AS-UAP 20 steps; tens of minutes on a shared 2-core CPU. `smoke`: tiny,
+with 10 PGD steps, AS-UAP 20 steps. `smoke`: tiny,
 scikit-learn digits, mock CIFAR (tests only).
 """
 
