@@ -14,12 +14,23 @@ accumulate: ``--only`` reruns some configs (e.g. the image ones on a GPU machine
 ``--preset=default``) and keeps the others' rows. Three groups: the paper's claims (counted),
 our extensions (reported, not counted) and configs that did not run (with the reason). All
 configs are validated before the first one trains; an image config whose datasets are not
-prepared is recorded as not run, with the reason.
+prepared is recorded as not run, with the reason. The paper-size presets' costs come from the
+committed records and benchmarks (``simplicity_bias/report/costs.py``).
+
+Image data: the configs that read datasets from files look in ``--data_dir``, else
+``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets`` (``launch/build_datasets.py`` prepares them);
+the configs that generate their data ignore ``--data_dir``.
 
 ``--records=DIR`` keeps one record per config beside the table (this repository's
 ``reproduction/``, committed with REPRODUCTION.md): a config without a record in ``W`` takes its
 row from ``DIR``, and every run also writes its record there. So one config can be rerun on any
-machine and the committed table regenerated without rerunning the others.
+machine and the committed table regenerated without rerunning the others. ``--render_only`` runs
+nothing and rebuilds the table of every config from the records in ``W`` (which must exist) and
+``DIR``; it does not take ``--only``.
+
+Exit status: 0 when every requested config ran; 1 when one did not (not run, e.g. its data is
+missing, or failed): the table is still written, and the last line of the output names them; 2
+for bad input.
 """
 
 import datetime
@@ -29,14 +40,21 @@ import time
 
 from absl import app, flags
 
+from simplicity_bias.configs import absl_parser
+from simplicity_bias.data.sources import data_dir_order
 from simplicity_bias.report.reproduction import RECORD, collect, table, training_time_so_far
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
                               "'default' (the paper's sizes) or 'smoke'.")
-_ONLY = flags.DEFINE_list("only", [], "Subset of claim configs to run (default: all).")
-_RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the table from "
-                                  "the records already in WORKDIR.")
+_ONLY = flags.DEFINE_list("only", [], "Subset of claim configs to run (default: all); not with "
+                          "--render_only, which renders every config's record.")
+_RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the table of every "
+                                  "config from the records already in WORKDIR (which must "
+                                  "exist) and --records.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Directory of the prepared image datasets, "
+                                "for the configs that read data from files (the others ignore "
+                                f"it). First set wins: {data_dir_order(config_field=False)}.")
 _RESUME = flags.DEFINE_bool("resume", False, "Continue interrupted runs in WORKDIR/<name> "
                             "instead of replacing them (the record's wall time then adds the "
                             "training time of the earlier segments).")
@@ -49,9 +67,23 @@ _OUTPUT = flags.DEFINE_string("output", None, "Where to write the table (default
 
 def main(argv):
   del argv
+  # The command line is checked before the imports below, which take seconds.
+  if not _WORKDIR.value:
+    print("error: --workdir is required.", file=sys.stderr)
+    return 2
+  workdir = os.path.abspath(_WORKDIR.value)
+  if _RENDER_ONLY.value and _ONLY.value:
+    print("error: --render_only renders every config's record and runs none, so --only has "
+          "nothing to select; drop one of them.", file=sys.stderr)
+    return 2
+  if _RENDER_ONLY.value and not os.path.isdir(workdir):
+    print(f"error: --render_only reads the records in --workdir={workdir}, which does not "
+          "exist.", file=sys.stderr)
+    return 2
   from simplicity_bias import pipeline
-  from simplicity_bias.configs import load_config, load_module
+  from simplicity_bias.configs import apply_data_dir, load_config
   from simplicity_bias.experiments import claim_configs, get_experiment
+  from simplicity_bias.report import costs
   from simplicity_bias.report.console import quiet_console
   from simplicity_bias.report.machine import describe
   from simplicity_bias.report.results import atomic_write_text, write_json
@@ -59,9 +91,6 @@ def main(argv):
   quiet_console()
   from simplicity_bias import compile_cache
   compile_cache.enable()
-  if not _WORKDIR.value:
-    print("error: --workdir is required.", file=sys.stderr)
-    return 2
   all_names = [name for name, _ in claim_configs()]
   names = _ONLY.value or all_names
   unknown = [n for n in names if n not in all_names]
@@ -70,11 +99,11 @@ def main(argv):
           file=sys.stderr)
     return 2
   preset = "" if _PRESET.value == "default" else _PRESET.value
-  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in all_names}
   try:
     configs = {}
-    for n in names:
+    for n in ([] if _RENDER_ONLY.value else names):
       configs[n] = load_config(n, preset)
+      apply_data_dir(configs[n], _DATA_DIR.value)
       with configs[n].unlocked():
         configs[n].resume = _RESUME.value
         configs[n].overwrite = not _RESUME.value
@@ -82,8 +111,8 @@ def main(argv):
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  workdir = os.path.abspath(_WORKDIR.value)
-  for n in ([] if _RENDER_ONLY.value else names):
+  did_not_run = []
+  for n in configs:
     config = configs[n]
     experiment = get_experiment(config.experiment)
     print(f"== {n} ({_PRESET.value}) ==", flush=True)
@@ -107,15 +136,23 @@ def main(argv):
     write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
     if _RECORDS.value:
       write_json(os.path.join(_RECORDS.value, f"{n}.json"), {"claims": claims, "run": run})
+    if status != "ok":
+      did_not_run.append(n)
     print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
   claims, runs = collect(workdir, all_names, _RECORDS.value)
   output = _OUTPUT.value or os.path.join(workdir, "REPRODUCTION.md")
-  atomic_write_text(output, table(claims, runs, costs))
+  atomic_write_text(output, table(claims, runs, costs.table_cells(
+      all_names, _RECORDS.value or costs.RECORDS_DIR)))
   write_json(os.path.join(workdir, "claims.json"), {"claims": claims, "runs": runs})
   paper = [c for c in claims if c.get("kind", "paper") == "paper"]
-  print(f"wrote {output}: {sum(c['pass'] for c in paper)} of {len(paper)} paper claims pass")
+  print(f"wrote {output}: {sum(c['pass'] for c in paper)} of {len(paper)} paper claims pass",
+        flush=True)
+  if did_not_run:
+    print(f"error: {len(did_not_run)} of {len(configs)} requested configs did not run (see "
+          f"{output}'s Not run list): {', '.join(did_not_run)}.", file=sys.stderr)
+    return 1
   return 0
 
 
 if __name__ == "__main__":
-  app.run(lambda argv: sys.exit(main(argv)))
+  app.run(lambda argv: sys.exit(main(argv)), flags_parser=absl_parser())

@@ -10,6 +10,12 @@ the field; a NaN/inf loss exits with status 3 and writes no results. Ctrl-C (SIG
 stops the run at the next safe point with a checkpoint of what is done, prints the command that
 continues it, and exits with status 130 / 143. A run that stops before training (missing data,
 an early interrupt) leaves the work directory as it found it.
+
+Image data is read from ``--config.data.data_dir``, else ``--data_dir``, else
+``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets`` (``launch/build_datasets.py`` prepares it);
+a config that generates its data ignores ``--data_dir``. On a CPU, the paper-size (default)
+preset of a config with a reduced ``:cpu`` preset first prints one line: its measured cost (or
+"not measured") and the ``:cpu`` preset's.
 """
 
 import os
@@ -18,7 +24,7 @@ import sys
 from absl import app, flags
 
 from simplicity_bias import interrupts
-from simplicity_bias.configs import absl_parser
+from simplicity_bias.configs import absl_parser, data_dir_flag_help
 from simplicity_bias.report.console import interrupted_message, quiet_console, summary_lines
 from simplicity_bias.validation import ConfigError, NonFiniteLossError
 
@@ -27,6 +33,7 @@ _PRINT = flags.DEFINE_bool("print_config", False, "Print the resolved, validated
                            "exit; --config.FIELD=VALUE overrides any field shown.")
 flags.DEFINE_string("config", None, "Experiment config file, configs/<claim>.py[:preset]; "
                     "override fields with --config.FIELD=VALUE.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, data_dir_flag_help())
 _CACHE = flags.DEFINE_bool("compilation_cache", True, "Keep compiled programs on disk between "
                            "runs (see simplicity_bias/compile_cache.py).")
 
@@ -44,10 +51,11 @@ def main(argv):
           file=sys.stderr)
     return 2
   from simplicity_bias import pipeline
-  from simplicity_bias.configs import resolve
+  from simplicity_bias.configs import print_config_comments, resolve
   from simplicity_bias.experiments import get_experiment
+  from simplicity_bias.report.costs import cpu_note
   try:
-    config = resolve(_ARGS)
+    config = resolve(_ARGS, data_dir=_DATA_DIR.value)
     if config.get("distributed", False) and not _PRINT.value:
       # Before anything else runs on a device: validation below already uses JAX.
       from simplicity_bias.train.distributed import initialize_distributed
@@ -56,10 +64,14 @@ def main(argv):
     getattr(experiment, "cells", pipeline.default_cells)(config)
     if _PRINT.value:
       print(config)
+      print(print_config_comments(config, _ARGS["spec"]))
       return 0
     if not _WORKDIR.value:
       raise ConfigError("--workdir is required: the directory the run writes into.")
     workdir = os.path.abspath(_WORKDIR.value)
+    note = cpu_note(_ARGS["spec"])
+    if note:
+      print(note, flush=True)
     results = pipeline.run(config, workdir)
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
