@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from simplicity_bias.report.figures import save_figure, plt
+from simplicity_bias.report.figures import save_figure, subplots
 
 Series = Tuple[Sequence[float], Sequence[float], Sequence[float]]  # x, mean, ci95
 
@@ -33,7 +33,7 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
   curves, e.g. one point per epoch).
   """
   n = max(1, len(panels))
-  fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
+  fig, axes = subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
   styles = ["-", "--", ":", "-."]
   for i, (ax, (panel_title, series)) in enumerate(zip(axes[0], panels)):
     for j, (label, (x, mean, ci)) in enumerate(series.items()):
@@ -61,7 +61,7 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
     ax.legend(fontsize=7, loc="best")
   axes[0][0].set_ylabel(ylabel)
   if title:
-    fig.suptitle(title, y=1.03)
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
@@ -71,8 +71,8 @@ def weights_per_step(path: str, rows: List[Dict]) -> str:
   styles = (("w_linear", "|w_linear|", "tab:blue", "-"), ("w_slab", "|w_slab|", "tab:orange", "-"),
             ("w_noise_coord", "|w_noise| per coord.", "tab:gray", "-"),
             ("w_noise", "‖w_noise‖", "tab:gray", "--"))
-  fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False,
-                           sharey=True)
+  fig, axes = subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False,
+                       sharey=True)
   for ax, row in zip(axes[0], rows):
     for key, label, color, style in styles:
       mean = np.asarray(row["per_step"][key]["mean"])

@@ -9,7 +9,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from simplicity_bias.report.curves import Series, metric_curves
-from simplicity_bias.report.figures import plt, save_figure
+from simplicity_bias.report.figures import plt, save_figure, subplots
 
 
 def accuracy_vs_eps(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xlabel: str,
@@ -56,8 +56,7 @@ def uap_image(path: str, uaps: Dict[str, np.ndarray], boundary_row: Optional[int
   to its largest |value|) and its per-pixel l2 magnitude over channels; a dashed line marks the
   boundary between the blocks (MNIST above, CIFAR below)."""
   names = list(uaps)
-  fig, axes = plt.subplots(1, 2 * len(names), figsize=(3.2 * len(names) * 2, 4.4),
-                           squeeze=False)
+  fig, axes = subplots(1, 2 * len(names), figsize=(3.2 * len(names) * 2, 4.4), squeeze=False)
   for c, name in enumerate(names):
     u = np.asarray(uaps[name], float)
     scale = float(np.max(np.abs(u))) or 1.0
@@ -74,7 +73,8 @@ def uap_image(path: str, uaps: Dict[str, np.ndarray], boundary_row: Optional[int
       a.set_yticks([])
       if boundary_row is not None:
         a.axhline(boundary_row - 0.5, color="c", ls="--", lw=1)
-  fig.suptitle(title, y=1.03)
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
@@ -85,7 +85,7 @@ def perturbed_examples(path: str, rows: Dict[str, np.ndarray], labels: Sequence[
   ``0.5 + delta / (2 max|delta|)``), the model's prediction under each image."""
   names = list(rows)
   n = min(len(v) for v in rows.values())
-  fig, axes = plt.subplots(len(names), n, figsize=(1.15 * n, 2.2 * len(names)), squeeze=False)
+  fig, axes = subplots(len(names), n, figsize=(1.15 * n, 2.2 * len(names)), squeeze=False)
   for r, name in enumerate(names):
     images = np.asarray(rows[name], float)
     if "perturbation" in name:
@@ -100,5 +100,6 @@ def perturbed_examples(path: str, rows: Dict[str, np.ndarray], labels: Sequence[
       if predictions and name in predictions:
         ax.set_xlabel(f"pred {int(predictions[name][i])}", fontsize=7)
     axes[r][0].set_ylabel(name, fontsize=8)
-  fig.suptitle(title, y=1.02)
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)
