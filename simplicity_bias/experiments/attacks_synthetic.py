@@ -88,7 +88,7 @@ def cell_figures(cell, outcome, cell_rows, writer) -> None:
                 "coordinate), heat map = |u_j| per seed.", figures.uap_latent,
                 {"SVD-UAP": np.asarray(evals["svd_uap_latent"]),
                  "AS-UAP": np.asarray(evals["as_uap_latent"])}, info.simple, info.complex,
-                title=f"{name}: universal perturbations")
+                title=f"{name}: universal perturbations", seeds=list(outcome.layout.seeds))
   row = cell_rows[0]
   eps = list(cell.config.eval.robust_eps)
   acc = np.asarray(evals["robust_acc"])

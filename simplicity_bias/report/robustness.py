@@ -22,31 +22,42 @@ def accuracy_vs_eps(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], 
 
 
 def uap_latent(path: str, uaps: Dict[str, np.ndarray], simple: Sequence[int],
-               complex_: Sequence[int], title: str = "") -> str:
+               complex_: Sequence[int], title: str = "",
+               seeds: Optional[Sequence[int]] = None) -> str:
   """Each UAP's latent coordinates ([seeds, d] per name; mean over seeds, the sign of each seed's
   UAP fixed by its largest coordinate) as bars (blue: S, orange: S^c, gray: other) and the
-  per-seed |u_j| as a heat map below."""
+  per-seed |u_j| as a heat map below, one row per seed (labelled with ``seeds``, default
+  0, 1, ...)."""
   names = list(uaps)
-  fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 5.4), squeeze=False,
-                           gridspec_kw={"height_ratios": [2, 1]})
+  fig = plt.figure(layout="constrained", figsize=(5.6 * len(names), 5.4))
+  # A narrow column per panel holds the heat map's colour scale; the bars above leave it empty,
+  # so bars and heat map share their x extent and the scale's label has a column of its own.
+  grid = fig.add_gridspec(2, 2 * len(names), height_ratios=[2, 1],
+                          width_ratios=[1.0, 0.035] * len(names))
   for c, name in enumerate(names):
     u = np.asarray(uaps[name], float)
     u = u * np.sign(u[np.arange(len(u)), np.argmax(np.abs(u), axis=1)])[:, None]
     dim = u.shape[1]
+    labels = list(range(len(u))) if seeds is None else list(seeds)
+    if len(labels) != len(u):
+      raise ValueError(f"uap_latent: {name} has {len(u)} rows but {len(labels)} seeds were given")
     colors = np.array(["tab:gray"] * dim, dtype=object)
     colors[list(complex_)] = "tab:orange"
     colors[list(simple)] = "tab:blue"
-    ax = axes[0][c]
+    ax = fig.add_subplot(grid[0, 2 * c])
     ax.bar(np.arange(dim), u.mean(0), yerr=u.std(0) if len(u) > 1 else None,
            color=list(colors), capsize=1.5)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_title(f"{name}: latent coordinates (blue: S, orange: S$^c$)")
     ax.set_ylabel("u (mean over seeds)")
-    im = axes[1][c].imshow(np.abs(u), aspect="auto", cmap="viridis", interpolation="nearest")
-    axes[1][c].set_xlabel("latent coordinate")
-    axes[1][c].set_ylabel("seed")
-    fig.colorbar(im, ax=axes[1][c], label="|u_j|")
-  fig.suptitle(title, y=1.02)
+    heat = fig.add_subplot(grid[1, 2 * c], sharex=ax)
+    im = heat.imshow(np.abs(u), aspect="auto", cmap="viridis", interpolation="nearest")
+    heat.set_yticks(range(len(u)), [str(s) for s in labels])
+    heat.set_xlabel("latent coordinate")
+    heat.set_ylabel("seed")
+    fig.colorbar(im, cax=fig.add_subplot(grid[1, 2 * c + 1]), label="$|u_j|$")
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
