@@ -101,7 +101,7 @@ def cell_figures(cell, outcome, cell_rows, writer) -> None:
                 f"{name}: test accuracy under per-example l2 PGD against its radius (mean ± 95% "
                 "CI over seeds); horizontal lines: the same models' S- and S^c-randomized "
                 "accuracy (no attack).", figures.accuracy_vs_eps,
-                [(f"{name}, {_model(cell.config)}", series)], "l2 radius ε",
+                [(_model(cell.config), series)], "l2 radius ε",
                 title=f"{name}: accuracy under attack", panel_hlines=[hlines])
 
 

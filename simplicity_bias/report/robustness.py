@@ -16,7 +16,8 @@ def accuracy_vs_eps(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], 
                     title: str = "", panel_hlines: Optional[Sequence[Dict[str, float]]] = None,
                     ) -> str:
   """Accuracies (robust, S-randomized, S^c-randomized, ...) against ε, one panel per model;
-  ``panel_hlines`` adds a model's ε-independent accuracies as horizontal lines."""
+  ``panel_hlines`` adds a model's ε-independent accuracies as horizontal lines (coloured, over
+  the thin gray chance line)."""
   return metric_curves(path, panels, xlabel, "accuracy", title=title, hlines={"chance": 0.5},
                        panel_hlines=panel_hlines, ylim=(-0.02, 1.02))
 
