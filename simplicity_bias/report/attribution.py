@@ -5,6 +5,8 @@ import csv
 import io
 from typing import Dict, List, Sequence
 
+import matplotlib.cm
+import matplotlib.colors
 import matplotlib.ticker
 import numpy as np
 
@@ -15,10 +17,10 @@ from simplicity_bias.report.results import atomic_write_text
 def attribution_grid(path: str, images: np.ndarray, maps: Dict[str, np.ndarray],
                      labels: Sequence[int] = (), title: str = "") -> str:
   """Top row: the images ([n, H, W, C] in [0, 1]); below, one row of attribution maps
-  ([n, H, W], |gradient| scaled per image to its maximum) per model."""
+  ([n, H, W], |gradient| scaled per image to its maximum) per model, with their colour scale."""
   n = min([len(images)] + [len(m) for m in maps.values()])
   rows = ["image"] + list(maps)
-  fig, axes = subplots(len(rows), n, figsize=(1.0 * n + 0.8, 1.9 * len(rows)), squeeze=False)
+  fig, axes = subplots(len(rows), n, figsize=(1.0 * n + 1.4, 1.9 * len(rows)), squeeze=False)
   for r, name in enumerate(rows):
     for i in range(n):
       ax = axes[r][i]
@@ -34,6 +36,11 @@ def attribution_grid(path: str, images: np.ndarray, maps: Dict[str, np.ndarray],
       ax.set_xticks([])
       ax.set_yticks([])
     axes[r][0].set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
+  if len(rows) > 1:  # every map is drawn on the same [0, 1] scale: one colour bar for all
+    scale = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), cmap="inferno")
+    bar = fig.colorbar(scale, ax=axes[1:, :], shrink=0.9, aspect=25)
+    bar.set_label("|gradient| / its max per image", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
   if title:
     fig.suptitle(title, fontsize=9)
   return save_figure(fig, path)
