@@ -35,6 +35,14 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
   return plt.subplots(nrows, ncols, layout="constrained", **kwargs)
 
 
+def point_suffix(point: Dict) -> str:
+  """File-name suffix of a grid point: ``{"slab_margin": 0.1}`` -> ``"_slab_margin_0.1"``,
+  ``""`` for no parameters. Values are written in full (``str``, not rounded), so distinct
+  points get distinct names; characters other than letters, digits, ``.`` and ``-`` become
+  ``_``."""
+  return "".join("_" + re.sub(r"[^A-Za-z0-9.\-]", "_", f"{k}_{v}") for k, v in point.items())
+
+
 def save_figure(fig, path: str) -> str:
   """Writes ``fig`` to ``path`` (atomically) and closes it."""
   for text in fig.findobj(matplotlib.text.Text):
