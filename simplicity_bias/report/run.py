@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from simplicity_bias import interrupts
 from simplicity_bias.progress import Display
 from simplicity_bias.report import markdown
 from simplicity_bias.report.console import route_logs
@@ -208,6 +209,7 @@ class RunWriter:
     with self.display.phase(f"drawing {name}"):
       draw(self.path(name), *args, **kwargs)
     self.figures.append((name, caption))
+    interrupts.check(f"while drawing {name}", resumable=self.has_checkpoint())
 
   def results(self, results: Dict, title: str, intro: str, metrics: Sequence[str],
               notes: Sequence[str] = ()) -> None:
