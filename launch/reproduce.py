@@ -35,6 +35,7 @@ for bad input.
 
 import datetime
 import os
+import shlex
 import sys
 import time
 
@@ -80,7 +81,7 @@ def main(argv):
     print(f"error: --render_only reads the records in --workdir={workdir}, which does not "
           "exist.", file=sys.stderr)
     return 2
-  from simplicity_bias import pipeline
+  from simplicity_bias import interrupts, pipeline
   from simplicity_bias.configs import apply_data_dir, load_config
   from simplicity_bias.experiments import claim_configs, get_experiment
   from simplicity_bias.report import costs
@@ -89,6 +90,7 @@ def main(argv):
   from simplicity_bias.report.results import atomic_write_text, write_json
   from simplicity_bias.validation import ConfigError, NonFiniteLossError
   quiet_console()
+  interrupts.install()
   from simplicity_bias import compile_cache
   compile_cache.enable()
   all_names = [name for name, _ in claim_configs()]
@@ -104,15 +106,17 @@ def main(argv):
     for n in ([] if _RENDER_ONLY.value else names):
       configs[n] = load_config(n, preset)
       apply_data_dir(configs[n], _DATA_DIR.value)
+      # --resume continues the runs that started; a config that never started starts afresh.
+      started = os.path.exists(os.path.join(workdir, n, "config.json"))
       with configs[n].unlocked():
-        configs[n].resume = _RESUME.value
-        configs[n].overwrite = not _RESUME.value
+        configs[n].resume = _RESUME.value and started
+        configs[n].overwrite = not configs[n].resume
       getattr(get_experiment(configs[n].experiment), "cells", pipeline.default_cells)(configs[n])
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   did_not_run = []
-  for n in configs:
+  for position, n in enumerate(configs):
     config = configs[n]
     experiment = get_experiment(config.experiment)
     print(f"== {n} ({_PRESET.value}) ==", flush=True)
@@ -128,13 +132,23 @@ def main(argv):
       status = f"failed: {e}"
     except ConfigError as e:  # e.g. a dataset that is not prepared on this machine
       status = f"not run: {e}"
+    except interrupts.Interrupted as e:
+      # No record for a run cut short: the command below continues it and the configs after it.
+      rest = list(configs)[position:]
+      args = [a for a in sys.argv if not a.startswith(("--only", "--resume", "--noresume"))]
+      command = " ".join(shlex.quote(a) for a in ["python", *args, f"--only={','.join(rest)}",
+                                                    "--resume"])
+      print(f"{e.signal_name}: interrupted in {n}{' ' + e.where if e.where else ''}; continue "
+            f"with: {command}", file=sys.stderr)
+      return e.exit_code
     run = {"name": n, "preset": _PRESET.value, "num_seeds": config.num_seeds,
            "machine": describe(), "date": datetime.date.today().isoformat(),
            "wall_s": earlier_s + time.perf_counter() - start, "status": status}
     if earlier_s:
       run["resumed_after_s"] = earlier_s
     write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
-    if _RECORDS.value:
+    if _RECORDS.value and not status.startswith("not run"):
+      # A config that could not run here leaves the committed record of an earlier run alone.
       write_json(os.path.join(_RECORDS.value, f"{n}.json"), {"claims": claims, "run": run})
     if status != "ok":
       did_not_run.append(n)

@@ -80,3 +80,29 @@ def test_a_signal_in_each_phase_stops_cleanly(tmp_path, phase, signum, delay, re
   assert (workdir / "results.json").exists()
   if "training" in phase:
     assert "resuming from the checkpoint at update" in done.stderr
+
+
+def test_reproduce_stops_cleanly_and_says_how_to_continue(tmp_path):
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+  proc = subprocess.Popen([sys.executable, os.path.join(REPO, "launch", "reproduce.py"),
+                           "--preset=smoke", "--only=lms5,margin_sweep", f"--workdir={tmp_path}"],
+                          cwd=REPO, env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+  lines = []
+  reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+  reader.start()
+  # lms5's smoke preset shows no progress: stop it once it has started (its work directory).
+  deadline = time.monotonic() + 300
+  while not (tmp_path / "lms5" / "config.json").exists():
+    assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGINT)
+  proc.wait(timeout=300)
+  reader.join(timeout=10)
+  err = "".join(lines)
+  assert proc.returncode == 130, err
+  assert "Traceback" not in err, err
+  last = err.strip().splitlines()[-1]
+  assert last.startswith("Ctrl-C: interrupted in lms5"), last
+  assert last.endswith("--only=lms5,margin_sweep --resume"), last
+  assert not (tmp_path / "lms5" / "reproduction.json").exists()   # no record of a cut run
