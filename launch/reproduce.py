@@ -33,17 +33,14 @@ missing, or failed): the table is still written, and the last line of the output
 for bad input.
 """
 
-import datetime
 import os
-import shlex
 import sys
-import time
 
 from absl import app, flags
 
 from simplicity_bias.configs import absl_parser
 from simplicity_bias.data.sources import data_dir_order
-from simplicity_bias.report.reproduction import RECORD, collect, table, training_time_so_far
+from simplicity_bias.report.reproduction import collect, table
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
@@ -86,9 +83,9 @@ def main(argv):
   from simplicity_bias.experiments import claim_configs, get_experiment
   from simplicity_bias.report import costs
   from simplicity_bias.report.console import quiet_console
-  from simplicity_bias.report.machine import describe
   from simplicity_bias.report.results import atomic_write_text, write_json
-  from simplicity_bias.validation import ConfigError, NonFiniteLossError
+  from simplicity_bias.reproduce import continue_command, run_config, set_resume
+  from simplicity_bias.validation import ConfigError
   quiet_console()
   interrupts.install()
   from simplicity_bias import compile_cache
@@ -107,52 +104,25 @@ def main(argv):
       configs[n] = load_config(n, preset)
       apply_data_dir(configs[n], _DATA_DIR.value)
       # --resume continues the runs that started; a config that never started starts afresh.
-      started = os.path.exists(os.path.join(workdir, n, "config.json"))
-      with configs[n].unlocked():
-        configs[n].resume = _RESUME.value and started
-        configs[n].overwrite = not configs[n].resume
+      set_resume(configs[n], os.path.join(workdir, n), _RESUME.value)
       getattr(get_experiment(configs[n].experiment), "cells", pipeline.default_cells)(configs[n])
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  did_not_run = []
+  statuses = {}
   for position, n in enumerate(configs):
-    config = configs[n]
-    experiment = get_experiment(config.experiment)
     print(f"== {n} ({_PRESET.value}) ==", flush=True)
-    start = time.perf_counter()
-    claims = []
-    run_dir = os.path.join(workdir, n)
-    earlier_s = training_time_so_far(run_dir) if _RESUME.value else 0.0
     try:
-      results = pipeline.run(config, run_dir)
-      status = "ok"
-      claims = getattr(experiment, "claims", lambda r: [])(results)
-    except NonFiniteLossError as e:
-      status = f"failed: {e}"
-    except ConfigError as e:  # e.g. a dataset that is not prepared on this machine
-      status = f"not run: {e}"
+      run = run_config(n, configs[n], workdir, _PRESET.value, _RECORDS.value)["run"]
     except interrupts.Interrupted as e:
       # No record for a run cut short: the command below continues it and the configs after it.
-      rest = list(configs)[position:]
-      args = [a for a in sys.argv if not a.startswith(("--only", "--resume", "--noresume"))]
-      command = " ".join(shlex.quote(a) for a in ["python", *args, f"--only={','.join(rest)}",
-                                                    "--resume"])
+      command = continue_command(sys.argv, list(configs)[position:])
       print(f"{e.signal_name}: interrupted in {n}{' ' + e.where if e.where else ''}; continue "
             f"with: {command}", file=sys.stderr)
       return e.exit_code
-    run = {"name": n, "preset": _PRESET.value, "num_seeds": config.num_seeds,
-           "machine": describe(), "date": datetime.date.today().isoformat(),
-           "wall_s": earlier_s + time.perf_counter() - start, "status": status}
-    if earlier_s:
-      run["resumed_after_s"] = earlier_s
-    write_json(os.path.join(run_dir, RECORD), {"claims": claims, "run": run})
-    if _RECORDS.value and not status.startswith("not run"):
-      # A config that could not run here leaves the committed record of an earlier run alone.
-      write_json(os.path.join(_RECORDS.value, f"{n}.json"), {"claims": claims, "run": run})
-    if status != "ok":
-      did_not_run.append(n)
-    print(f"   {status} in {run['wall_s'] / 60:.1f} min", flush=True)
+    statuses[n] = run["status"]
+    print(f"   {run['status']} in {run['wall_s'] / 60:.1f} min", flush=True)
+  did_not_run = [n for n in configs if statuses[n] != "ok"]
   claims, runs = collect(workdir, all_names, _RECORDS.value)
   output = _OUTPUT.value or os.path.join(workdir, "REPRODUCTION.md")
   atomic_write_text(output, table(claims, runs, costs.table_cells(
