@@ -188,6 +188,44 @@ def test_a_killed_task_is_retried_and_resumes_from_its_checkpoint(signum, smoke_
 
 @needs_ray
 @pytest.mark.slow
+def test_a_task_that_fails_every_attempt_is_recorded_as_failed(tmp_path, capsys):
+  """No retries left: the driver writes the failed record, and the table lists the config under
+  Not run with the reason."""
+  from simplicity_bias import ray_launcher
+  from simplicity_bias.report.reproduction import collect, table
+  config = load_config("margin_sweep", "smoke")
+  config.checkpoint_every_s = 0
+  workdir, records = str(tmp_path / "w"), str(tmp_path / "records")
+  handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+  ray_launcher.init(num_cpus=1)
+  killed = []
+  watcher = threading.Thread(target=_kill_first_attempt,
+                             args=(workdir, "margin_sweep", signal.SIGKILL, killed), daemon=True)
+  watcher.start()
+  try:
+    launch = ray_launcher.run({"margin_sweep": config}, workdir, "smoke", records,
+                              max_retries=0)
+  finally:
+    ray_launcher.shutdown()
+    interrupts.uninstall()
+    for s, handler in handlers.items():
+      signal.signal(s, handler)
+  watcher.join(timeout=10)
+  assert killed, "the run finished before it could be killed; nothing was tested"
+  status = launch.statuses["margin_sweep"]
+  assert status.startswith("failed: ") and status.endswith("(attempts on Ray: 1)"), status
+  assert f"== margin_sweep (smoke) == {status}" in capsys.readouterr().out
+  for path in (os.path.join(workdir, "margin_sweep", "reproduction.json"),
+               os.path.join(records, "margin_sweep.json")):
+    record = _json(path)
+    assert record["claims"] == [] and record["run"]["status"] == status
+    assert record["run"]["machine"].startswith("Ray worker on ")
+  claims, runs = collect(workdir, ["lms5", "margin_sweep"])
+  assert f"- `configs/margin_sweep.py`: {status}" in table(claims, runs, {})
+
+
+@needs_ray
+@pytest.mark.slow
 def test_ctrl_c_stops_the_ray_tasks_and_says_how_to_continue(tmp_path):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
   proc = subprocess.Popen([sys.executable, os.path.join(REPO, "launch", "reproduce.py"),
