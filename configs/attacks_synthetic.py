@@ -1,7 +1,7 @@
 """Adversarial attacks and universal perturbations on SB models (Pitfalls of SB §5).
 
   python launch/train.py --config=configs/attacks_synthetic.py --workdir=W          # paper setting
-  python launch/train.py --config=configs/attacks_synthetic.py:cpu --workdir=W      # CPU minutes
+  python launch/train.py --config=configs/attacks_synthetic.py:cpu --workdir=W      # reduced
   python launch/train.py --config=configs/attacks_synthetic.py:smoke --workdir=W    # seconds
 
 (200,1)-FCNs trained with SGD lr .1, wd 5e-4, batch 256 on LMS-5 (stop at train loss < .01) and
@@ -25,8 +25,7 @@ share on S should measure where the gradient steps go); the UAPs are fitted on t
 test set and evaluated on the second half (held out) and on the first; AS-UAP takes 50 full-batch
 steps from 0; model selection on a held-out validation split (as for every synthetic claim).
 
-`cpu`: 4 seeds, 2k val / 5k test per dataset, 20k train on LMS-5 and the paper's 100k on MS-(5,7)
-(~1.5 min in all on the 2-core CPU);
+`cpu`: 4 seeds, 2k val / 5k test per dataset, 20k train on LMS-5 and the paper's 100k on MS-(5,7);
 `smoke`: 2 seeds, tiny sets, a few epochs (numbers meaningless; for the tests).
 """
 
@@ -35,9 +34,6 @@ import ml_collections
 from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import attacks_synthetic
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'minutes (not measured)'
 
 def get_config(preset: str = ""):
   c = synthetic_base("attacks_synthetic")

@@ -2,7 +2,7 @@
 adversarially trained ones do not ("Do Input Gradients Highlight Discriminative Features?").
 
   python launch/train.py --config=configs/block_mnist_theory.py --workdir=W        # widths to 16k
-  python launch/train.py --config=configs/block_mnist_theory.py:cpu --workdir=W    # CPU minutes
+  python launch/train.py --config=configs/block_mnist_theory.py:cpu --workdir=W    # reduced
   python launch/train.py --config=configs/block_mnist_theory.py:smoke --workdir=W  # seconds
 
 d blocks of b = 4 coordinates: the signal y·mu (mu = 1) in one of the first d/2 blocks (per
@@ -28,9 +28,6 @@ import ml_collections
 from simplicity_bias.attacks.training import objective_config
 from simplicity_bias.config_base import VECTOR_MODEL_FIELDS, common
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'hours on a CPU: widths to 16,000 (not measured)'
 
 def get_config(preset: str = ""):
   c = common(ml_collections.ConfigDict(), "block_mnist_theory")

@@ -18,9 +18,6 @@ from simplicity_bias.configs import load_module
 from simplicity_bias.experiments.diffroar import base_config
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'hours on a CPU (not measured)'
-
 def get_config(preset: str = ""):
   fashion = load_module("diffroar_fashion_mnist")
   block_mnist = load_module("block_mnist")

@@ -1,7 +1,7 @@
 """Ensembles of (100,2)-FCNs vs simplicity bias (Pitfalls of SB, §5 / Fig. 6).
 
   python launch/train.py --config=configs/ensembles_synthetic.py --workdir=/tmp/ens        # paper-ish
-  python launch/train.py --config=configs/ensembles_synthetic.py:cpu --workdir=/tmp/ens    # CPU minutes
+  python launch/train.py --config=configs/ensembles_synthetic.py:cpu --workdir=/tmp/ens    # reduced
   python launch/train.py --config=configs/ensembles_synthetic.py:smoke --workdir=/tmp/ens  # seconds
 
 Ensemble = mean of raw logits of K members trained on ONE dataset from different inits;
@@ -39,15 +39,12 @@ small sample overfit it alike and so err on the same test points.
 
 Default: 8 ensembles per size (80 members per dataset), LMS-5 at 40k train / 5k val / 10k test:
 sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 20k / 2k / 5k.
-`smoke`: ~20 s, for the tests (too short for MS-5 to be learned).
+`smoke`: for the tests (too short for MS-5 to be learned).
 """
 
 from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import ensembles_synthetic
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'about half an hour (not measured)'
 
 def get_config(preset: str = ""):
   c = ensembles_synthetic.add_ensemble_config(synthetic_base("ensembles_synthetic"))

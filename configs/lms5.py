@@ -1,7 +1,7 @@
 """LMS-5 extreme simplicity bias (Pitfalls of SB, Table 4 / Fig. 3): the project's main job.
 
   python launch/train.py --config=configs/lms5.py --workdir=/tmp/lms5          # the paper setting
-  python launch/train.py --config=configs/lms5.py:cpu --workdir=/tmp/lms5_cpu  # a few CPU minutes
+  python launch/train.py --config=configs/lms5.py:cpu --workdir=/tmp/lms5_cpu  # reduced
   python launch/train.py --config=configs/lms5.py:smoke --workdir=/tmp/smoke   # seconds (tests)
 
 Should show, for every seed: standard test AUC ≈ 1.00, S-randomized AUC ≈ 0.50 (the network
@@ -12,9 +12,6 @@ ignores all 49 five-slab coordinates once the linear one is scrambled) and S^c-r
 
 from simplicity_bias.config_base import synthetic_base
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = '23 s (measured 2026-11-23)'
 
 def get_config(preset: str = ""):
   c = synthetic_base()

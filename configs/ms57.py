@@ -12,9 +12,6 @@ longer than LMS-5.
 from simplicity_bias.config_base import synthetic_base
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'about 2 min (the `cpu` preset is the paper setting)'
-
 def get_config(preset: str = ""):
   c = synthetic_base()
   c.data.name = "ms57"

@@ -1,7 +1,7 @@
 """Non-random initialisation vs simplicity bias (Pitfalls of SB, Fig. 5 / App. C.7) on LMS-7.
 
   python launch/train.py --config=configs/nonrandom_init.py --workdir=/tmp/init        # paper-ish
-  python launch/train.py --config=configs/nonrandom_init.py:cpu --workdir=/tmp/init    # CPU minutes
+  python launch/train.py --config=configs/nonrandom_init.py:cpu --workdir=/tmp/init    # reduced
   python launch/train.py --config=configs/nonrandom_init.py:smoke --workdir=/tmp/init  # seconds
 
 Stage 1 trains M_slab on LMS-7 with the linear coordinate permuted across the training rows (it
@@ -21,17 +21,13 @@ chance or is memorised. Stage 2 uses the LMS recipe (lr .1, wd 5e-5, stop at tra
 best-validation checkpoint).
 
 Default: 8 seeds x 11 α (88 members), 100k train / 10k val / 10k test; sized for a GPU (about
-2 GB of training inputs; on a 2-core CPU expect roughly ten minutes, not measured). `cpu`: 4 seeds
-x 5 α (20 members), 60k / 2k / 5k: about 75 s on a 2-core CPU. `smoke`: ~15 s (M_slab does not
-learn the slabs at that size; it only exercises the code).
+2 GB of training inputs). `cpu`: 4 seeds x 5 α (20 members), 60k / 2k / 5k. `smoke`: for the
+tests (M_slab does not learn the slabs at that size; it only exercises the code).
 """
 
 from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import nonrandom_init
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'about ten minutes (not measured)'
 
 def get_config(preset: str = ""):
   c = nonrandom_init.add_init_config(synthetic_base("nonrandom_init"))

@@ -17,9 +17,6 @@ import ml_collections
 from simplicity_bias.config_base import synthetic_base
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'tens of minutes, 12 cells at 40k train (not measured)'
-
 def get_config(preset: str = ""):
   c = synthetic_base("sb_hurts_generalization")
   c.data.name = "noisy_lms7"

@@ -18,7 +18,7 @@ Per-dataset / per-model overrides: --config.sweep.per_dataset.ms57.data.num_trai
 dataset sections win over plain --config.data.* fields); leave cells out with sweep.skip.
 
 Measured on the shared 2-core CPU (jax 0.10.2; 4 seeds per cell; seconds = train + data + eval,
-first run incl. compile), the earlier `cpu` preset's 12 cells in ~13 min:
+first run incl. compile), the earlier `cpu` preset's 12 cells:
   LMS-5 (20k train): fcn(100,1) 6 s, fcn(100,2) 6 s, cnn1d(32,7,1) 9 s, cnn1d(32,7,2) 50 s,
     gru(100,10,1) 93 s (2.3-3.3k updates), gru(100,10,2) 184 s; fcn(2000,1) d=50 5 s, d=250 9 s.
     Every cell: test AUC 1.000, S-rand AUC 0.507-0.508 (± .01), S^c-rand AUC 1.000.
@@ -30,13 +30,13 @@ The GRU on MS-(5,7) never left the plateau in any budget tried (2 seeds each): S
 updates at 100k train, Adam 1e-3 for 15.6k updates, and unrotated data for 7.8k updates; the
 paper setting (200 epochs = 78k updates) is likely to give the same. The (32,7,2)-CNN on MS-(5,7)
 costs ~110 ms per update for 4 seeds (21 min for 30 epochs); `cpu` runs it anyway (and the
-(100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper. `smoke` (3 cells on
-LMS-5, tiny sizes, 2 seeds): ~25 s end to end.
-The whole `cpu` preset, 2026-12-03 (idle 2-vCPU Intel Xeon, jax 0.10.2, 4 seeds, 16 cells): 91.0
-min. Every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide FCN at d = 50
+(100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper. `smoke`: 3 cells on
+LMS-5, tiny sizes, 2 seeds.
+The whole `cpu` preset, 2026-12-03 (idle 2-vCPU Intel Xeon, jax 0.10.2, 4 seeds, 16 cells).
+Every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide FCN at d = 50
 fit their training sets and pass (S-rand .496-.504, S^c-rand 1.000). Fail, each for not learning
 the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs, 21 min; train acc .52-.86, test
-AUC .903; the paper trains up to 200 epochs, ~2.5 h here), both MS-(5,7) GRUs (30 epochs; chance,
+AUC .903; the paper trains up to 200 epochs), both MS-(5,7) GRUs (30 epochs; chance,
 as before; 16 and 24 min), and the wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k
 training points instead (train acc .999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497).
 Tried (2 seeds): 300k training points for 30 epochs (35k updates, 8.6 min): still memorizing
@@ -46,17 +46,18 @@ Cell seconds: LMS-5 fcn 6 / 5, cnn1d 14 / 47, gru 206 / 426; MS-(5,7) fcn 24 / 4
 `gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
 non-reproduction: 4 seeds, at most 500 epochs at 100k training points, stop at train loss < .01,
 SGD lr .1 (the paper's, counted) and .03, Adam 1e-3 and 3e-4 (ours: extensions); the report's
-train_acc_curves.png shows whether any cell leaves the plateau. Cost: one epoch of one cell
-(4 seeds) took 45 s on the 2-core CPU (2026-12-02, beside another run), so ~6 h per cell and about
-a day for the preset: a GPU job, not run on this CPU.
+train_acc_curves.png shows whether any cell leaves the plateau. A GPU job, not run on this CPU:
+one epoch of one cell (4 seeds) took 45 s on the 2-core CPU (2026-12-02, beside another run).
 """
 
 from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_models
 
 
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'hours: the MS-(5,7) CNN / GRU cells dominate; GPU advised (not measured)'
+# What the paper-size (default) preset needs besides time (a constraint, not a measurement;
+# simplicity_bias/report/costs.py reads the measured times from reproduction/).
+PAPER_SIZE_NEEDS = 'a GPU for the MS-(5,7) CNN and GRU cells'
+
 
 def get_config(preset: str = ""):
   c = sb_models.sweep_config(synthetic_base("sb_models"))

@@ -17,7 +17,7 @@ One grid only: --config.sweep.grids='("init_scale",)'.
 Our choices (the appendix is silent): Adam / RMSProp at lr 1e-3 (SGD the paper's .1); the
 paper's LMS recipe otherwise (wd 5e-5, batch 256, stop at train acc ≥ .9999, best-validation
 checkpoint); MS-(5,7) cells keep 100k training points and 100 epochs (FCNs leave its plateau after
-12-16k updates). The default (paper sizes, 8 seeds) is CPU-practical but long; `cpu` is the
+12-16k updates). The default has the paper sizes and 8 seeds; `cpu` is the
 reduced variant used for REPRODUCTION.md (4 seeds, LMS-7 at 20k training points).
 
 Tanh on MS-(5,7) (Table 6) does not leave the plateau here: in the grid (100 epochs = 39k updates)
@@ -33,9 +33,6 @@ every coordinate and a tanh net with small biases nearly odd, but larger biases 
 from simplicity_bias.config_base import synthetic_base
 from simplicity_bias.experiments import sb_training_choices
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = 'long on a CPU: 51 cells, 8 seeds, LMS-7 at 100k (not measured)'
 
 def get_config(preset: str = ""):
   c = sb_training_choices.sweep_config(synthetic_base("sb_training_choices"))

@@ -1,6 +1,6 @@
 """Theorem 1 of Pitfalls of SB in its own setting: a one-hidden-layer ReLU net on LSN.
 
-  python launch/train.py --config=configs/theorem1_lsn.py --workdir=/tmp/theorem1         # ~1 min
+  python launch/train.py --config=configs/theorem1_lsn.py --workdir=/tmp/theorem1
   python launch/train.py --config=configs/theorem1_lsn.py:fan_in_8steps --workdir=/tmp/t1v
   python launch/train.py --config=configs/theorem1_lsn.py:smoke --workdir=/tmp/t1         # seconds
 
@@ -32,9 +32,6 @@ import ml_collections
 
 from simplicity_bias.config_base import synthetic_base
 
-
-# What the paper-size (default) preset costs on a 2-core CPU (REPRODUCTION.md lists it).
-DEFAULT_COST = '2.7 min, 7 GB peak (measured 2026-12-02; `cpu` is the same setting)'
 
 def get_config(preset: str = ""):
   c = synthetic_base("theorem1_lsn")

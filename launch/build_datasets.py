@@ -6,11 +6,13 @@ reading does not):
   pip install -e .[build-data]
   python launch/build_datasets.py --datasets=mnist,cifar10 --data_dir=DIR
 
-then copy DIR/<dataset> into the offline machine's TFDS data directory (its
-$TFDS_DATA_DIR, or ~/tensorflow_datasets). `simplicity_bias.data.sources`
-reads them there with `tfds.data_source`, which needs array_record files: a
-copy prepared earlier by `tfds.load` (TFRecord files) cannot be read, and tfds
-reuses it instead of writing array_record files, so use a fresh DIR then.
+then copy DIR/<dataset> into the offline machine's data directory: the
+launchers read --data_dir, else $TFDS_DATA_DIR, else ~/tensorflow_datasets
+(launch/train.py's --config.data.data_dir comes before all three; see
+`sources.data_dir_order`). `simplicity_bias.data.sources` reads them there
+with `tfds.data_source`, which needs array_record files: a copy prepared
+earlier by `tfds.load` (TFRecord files) cannot be read, and tfds reuses it
+instead of writing array_record files, so use a fresh DIR then.
 
 Import mode, for datasets already on disk as the files torchvision and keras
 download (needs neither TensorFlow nor internet):
@@ -32,6 +34,7 @@ import sys
 from absl import app
 from absl import flags
 
+from simplicity_bias.configs import absl_parser
 from simplicity_bias.data import raw
 from simplicity_bias.data import sources
 
@@ -42,8 +45,8 @@ _DATASETS = flags.DEFINE_list(
 )
 _DATA_DIR = flags.DEFINE_string(
     'data_dir', None,
-    'Where to write them; defaults to $TFDS_DATA_DIR, then '
-    '~/tensorflow_datasets.',
+    'Where to write them (the directory the training runs read). First set '
+    f'wins: {sources.data_dir_order(config_field=False)}.',
 )
 _FROM_RAW = flags.DEFINE_string(
     'from_raw', None,
@@ -148,4 +151,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=absl_parser())

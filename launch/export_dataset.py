@@ -14,12 +14,14 @@ import sys
 
 from absl import app, flags
 
-from simplicity_bias.configs import absl_parser
+from simplicity_bias.configs import absl_parser, data_dir_flag_help
 from simplicity_bias.validation import ConfigError
 
 _OUTPUT = flags.DEFINE_string("output", None, "Output .npz path.")
 _MEMBER = flags.DEFINE_integer("member", 0, "Which member (grid point x seed) to export.")
 flags.DEFINE_string("config", None, "Config file, configs/<claim>.py[:preset].")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, data_dir_flag_help() + " (This script "
+                                "exports synthetic datasets only, which ignore it.)")
 _ARGS = {}
 
 
@@ -61,7 +63,7 @@ def main(argv):
   try:
     if not _OUTPUT.value:
       raise ConfigError("--output is required: the .npz file to write.")
-    config = resolve(_ARGS)
+    config = resolve(_ARGS, data_dir=_DATA_DIR.value)
     arrays = export(config, _MEMBER.value)
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)

@@ -160,30 +160,76 @@ def config_from_argv(argv: Sequence[str]) -> Tuple[ml_collections.ConfigDict, Li
   return config, rest
 
 
-def absl_parser(store: dict):
-  """``flags_parser`` for ``absl.app.run``: absl parses its own flags, and ``--config`` plus its
-  ``--config.FIELD=VALUE`` overrides go into ``store`` (``spec``, ``overrides``) for
-  :func:`resolve`; a bad absl flag exits 2 with one line."""
+def absl_parser(store: dict = None):
+  """``flags_parser`` for ``absl.app.run``, shared by every launcher: absl parses its own flags
+  (a bad one exits 2 with one line; ``--help`` / ``--helpfull`` print the usage and exit 0),
+  and, given a ``store``, ``--config`` plus its ``--config.FIELD=VALUE`` overrides go into it
+  (``spec``, ``overrides``) for :func:`resolve`."""
 
   def parse(argv):
     import sys
     from absl import flags
-    spec, overrides, rest = split_config_args(argv[1:])
-    store.update(spec=spec, overrides=overrides)
+    rest = argv[1:]
+    if store is not None:
+      spec, overrides, rest = split_config_args(rest)
+      store.update(spec=spec, overrides=overrides)
     try:
       return flags.FLAGS([argv[0]] + rest)
     except flags.Error as e:
       print(f"error: {e}", file=sys.stderr)
       sys.exit(2)
+    except SystemExit as e:
+      # absl's help flags print the usage and exit 1 (its parse errors are flags.Error, above):
+      # asking for help is not a failure.
+      sys.exit(0 if e.code == 1 else e.code)
 
   return parse
 
 
-def resolve(store: dict) -> ml_collections.ConfigDict:
-  """The config of a command line parsed by :func:`absl_parser`."""
+def data_dir_flag_help() -> str:
+  """The ``--data_dir`` help of a launcher that takes a config."""
+  from simplicity_bias.data.sources import data_dir_order
+  return ("Directory of the prepared image datasets (launch/build_datasets.py writes it), for "
+          "the configs that read data from files (data.data_dir); a config that generates its "
+          f"data ignores it. First set wins: {data_dir_order()}.")
+
+
+def apply_data_dir(config: ml_collections.ConfigDict, data_dir: str) -> bool:
+  """Sets ``config.data.data_dir`` to ``--data_dir`` (made absolute; ``mock``, the generated
+  data, stays as it is); False, changing nothing, for a config that generates its data (no
+  ``data.data_dir`` field) or an empty ``data_dir``."""
+  from simplicity_bias.data.mock import is_mock
+  data = config.get("data")
+  if not data_dir or not isinstance(data, ml_collections.ConfigDict) or "data_dir" not in data:
+    return False
+  data.data_dir = data_dir if is_mock(data_dir) else os.path.abspath(os.path.expanduser(data_dir))
+  return True
+
+
+def resolve(store: dict, data_dir: str = None) -> ml_collections.ConfigDict:
+  """The config of a command line parsed by :func:`absl_parser`. ``data_dir`` (``--data_dir``)
+  is applied before the overrides, so an explicit ``--config.data.data_dir`` wins over it; an
+  empty ``data.data_dir`` is resolved when the data is read (``sources.resolve_data_dir``)."""
   if not store.get("spec"):
     raise ConfigError("--config is required: --config=configs/<claim>.py[:preset].")
   config = load_config(store["spec"])
+  if data_dir and not apply_data_dir(config, data_dir):
+    import sys
+    print(f"note: --data_dir is ignored: {store['spec']} generates its data.", file=sys.stderr)
   for path, text in store["overrides"]:
     apply_override(config, path, text)
   return config
+
+
+def print_config_comments(config: ml_collections.ConfigDict, spec: str) -> str:
+  """What ``--print_config`` prints after the config, as comment lines: the directory image
+  data is read from (for configs that read files) and the preset's cost (measured or not,
+  ``simplicity_bias.report.costs``)."""
+  from simplicity_bias.report import costs
+  lines = []
+  data = config.get("data")
+  if isinstance(data, ml_collections.ConfigDict) and "data_dir" in data:
+    from simplicity_bias.data.sources import describe_data_dir
+    lines.append(f"# data directory: {describe_data_dir(data.data_dir)}")
+  lines.append(f"# cost of this preset: {costs.estimate(spec).text()}")
+  return "\n".join(lines)

@@ -26,11 +26,11 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from tqdm.auto import tqdm
 
-from simplicity_bias import evaluators, members
+from simplicity_bias import evaluators, interrupts, members
 from simplicity_bias.data import registry
 from simplicity_bias.members import Purpose
+from simplicity_bias.progress import Display
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.results import build_results, make_row, mean_ci95
 from simplicity_bias.report.run import RunWriter, prepare_workdir
@@ -186,14 +186,18 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   objective (e.g. each member's ε of an adversarial-training grid).
   """
   timing: Dict[str, float] = {}
+  display = writer.display
+  display.cell(label or config.get("experiment", ""))
+  interrupts.check(f"before cell {label!r}" if label else "before training")
   points = grid_points(config)
   layout = layout or layout_of(config, len(points))
   t0 = time.perf_counter()
-  if data is None:
-    data = registry.build(config, layout)
-  if data_hook is not None:
-    data = data_hook(data)
-  jax.block_until_ready(data.arrays())
+  with display.phase("loading data" if data is None else "preparing data"):
+    if data is None:
+      data = registry.build(config, layout)
+    if data_hook is not None:
+      data = data_hook(data)
+    jax.block_until_ready(data.arrays())
   timing["data_s"] = time.perf_counter() - t0
 
   info = data.info
@@ -217,13 +221,17 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
                     members_per_dataset=_members_per_dataset(data, layout), sampler=sampler,
                     monitor=monitor)
   t0 = time.perf_counter()
-  states = init_members(trainer, model_keys(layout) if keys is None else keys, x_train)
-  if mesh is not None:
-    from simplicity_bias.train import distributed
-    states = distributed.replicate(mesh, states)
-  if init_hook is not None:
-    states = init_hook(trainer, states, data)
+  with display.phase(f"initialising {layout.num_members} members"):
+    states = init_members(trainer, model_keys(layout) if keys is None else keys, x_train)
+    if mesh is not None:
+      from simplicity_bias.train import distributed
+      states = distributed.replicate(mesh, states)
+    if init_hook is not None:
+      states = init_hook(trainer, states, data)
+    jax.block_until_ready(states)
+  interrupts.check(f"before training {label!r}" if label else "before training")
   checkpointer = checkpointer_for(config, writer, label)
+  writer.training_started = True
   try:
     states, history = fit(
         trainer, states, x_train, y_train, data.x_val, data.y_val,
@@ -233,7 +241,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
         checkpointer=checkpointer, resume=bool(config.get("resume", False)),
         unit="img" if info.kind == "image" else "ex",
         sample_params=data.sample_params if sampler is not None else None,
-        check_at_start=check_at_start, aux=aux)
+        check_at_start=check_at_start, aux=aux, display=display)
   finally:
     if checkpointer is not None:
       checkpointer.close()
@@ -241,17 +249,22 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   timing["train_s"] = time.perf_counter() - t0
   writer.cell_history(label, history)
 
+  interrupts.check(f"after training {label!r}" if label else "after training",
+                   resumable=checkpointer is not None)
   t0 = time.perf_counter()
   variables = trainer.final_variables(states)
   names = list(config.get("evals", ("sb",))) if evals is None else list(evals)
   out = {}
   if names:
-    out = evaluators.evaluate(
-        names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
-        model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-        dict(config.get("eval", {})), shared_data=data.shared,
-        aux=None) if data.shared or layout.slots == 1 else _evaluate_slots(
-            names, trainer, variables, data, layout, info, config, eval_keys)
+    with display.phase(f"evaluating ({', '.join(names)})"):
+      out = evaluators.evaluate(
+          names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
+          model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+          dict(config.get("eval", {})), shared_data=data.shared,
+          aux=None) if data.shared or layout.slots == 1 else _evaluate_slots(
+              names, trainer, variables, data, layout, info, config, eval_keys)
+    interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
+                     resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
   timing["members"] = layout.num_members
   return Outcome(config, layout, points, data, trainer, states, variables, history, out, timing)
@@ -377,10 +390,8 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
   rows = []
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
-  bar = tqdm(cells, desc="cells", unit="cell", disable=not progress or len(cells) == 1)
-  for cell in bar:
-    bar.set_postfix_str(cell.label)
-    outcome = run_cell(cell.config, writer, cell.label, progress and len(cells) == 1)
+  for cell in cells:
+    outcome = run_cell(cell.config, writer, cell.label, progress)
     cell_rows = rows_of(cell, outcome)
     for row in cell_rows:
       row.setdefault("timing", dict(outcome.timing))
@@ -391,7 +402,13 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
 
 
 def run(config, workdir: str = "", progress: bool = True) -> Dict:
-  """Runs ``config.experiment`` end to end; writes its files when ``workdir`` is given."""
+  """Runs ``config.experiment`` end to end; writes its files when ``workdir`` is given.
+
+  A run that stops before it has anything to keep (bad data found after the work directory was
+  prepared, an interrupt before the first checkpoint) leaves the work directory as it found it,
+  so the corrected command can simply be run again. A stop request
+  (:mod:`simplicity_bias.interrupts`) raises :class:`~simplicity_bias.interrupts.Interrupted`,
+  whose ``resumable`` says whether ``resume=True`` can continue the run."""
   from simplicity_bias.experiments import get_experiment
   experiment = get_experiment(config.experiment)
   cells = getattr(experiment, "cells", default_cells)(config)
@@ -399,24 +416,40 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
     from simplicity_bias.train import distributed
     distributed.initialize_distributed()
   writer_process = jax.process_index() == 0  # the others compute the same and write nothing
+  resume = bool(config.get("resume", False))
+  created = False
   if workdir and writer_process:
-    prepare_workdir(workdir, config, resume=bool(config.get("resume", False)),
-                    overwrite=bool(config.get("overwrite", False)))
-  writer = RunWriter(workdir, config, write=writer_process).start()
+    created = prepare_workdir(workdir, config, resume=resume,
+                              overwrite=bool(config.get("overwrite", False)))
+  show = progress and config.get("progress", True)
+  display = Display(enabled=bool(show))
+  display.num_cells = len(cells)
+  writer = RunWriter(workdir, config, write=writer_process, display=display).start()
   start = time.perf_counter()
   try:
-    show = progress and config.get("progress", True)
     rows = getattr(experiment, "run_cells", None)
     if rows is not None:
       rows = rows(cells, writer, show)
     else:
       rows = run_cells(experiment, cells, writer, show)
+    interrupts.check("before the report", resumable=writer.has_checkpoint())
     timing = {"total_s": time.perf_counter() - start, "cells": len(cells),
               "device": jax.devices()[0].platform, "devices": jax.device_count()}
     results = build_results(experiment.NAME, rows, timing)
+    display.whole_run()
     report = getattr(experiment, "report", default_report)(config, results, writer)
     results.update(report.extra)
     writer.results(results, report.title, report.intro, report.metrics, report.notes)
-  finally:
+  except BaseException as e:
     writer.close()
+    display.close()
+    interrupted = isinstance(e, interrupts.Interrupted)
+    if interrupted:
+      e.resumable = writer.has_checkpoint()
+    # Nothing to keep: a failure before training, or an interrupt before the first checkpoint.
+    if not resume and (not writer.training_started or (interrupted and not e.resumable)):
+      writer.discard(remove_dir=created)
+    raise
+  writer.close()
+  display.close()
   return results

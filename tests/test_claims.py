@@ -54,10 +54,18 @@ def test_extensions_are_reported_but_not_counted():
   assert "an extension" in text  # reported, in its own group
 
 
-def test_every_claim_config_states_what_its_default_preset_costs():
-  """REPRODUCTION.md lists each paper-size preset's cost from the config's DEFAULT_COST."""
+def test_config_files_type_no_costs_and_only_constraints():
+  """A preset's cost comes from the records (simplicity_bias/report/costs.py), never from a time
+  typed into a config file: no DEFAULT_COST, and PAPER_SIZE_NEEDS states a constraint, no
+  time."""
+  import re
   from simplicity_bias.configs import load_module
   from simplicity_bias.experiments import claim_configs
-  missing = [n for n, _ in claim_configs()
-             if not str(getattr(load_module(n), "DEFAULT_COST", "")).strip()]
-  assert not missing, missing
+  time = re.compile(r"\d\s*(sec|seconds?|min|minutes?|hours?|days?)\b|\d\s+[sh]\b"
+                    r"|\b(hours|minutes)\b|measured")
+  typed = {n: getattr(load_module(n), "DEFAULT_COST") for n, _ in claim_configs()
+           if hasattr(load_module(n), "DEFAULT_COST")}
+  assert not typed, typed
+  needs = {n: getattr(load_module(n), "PAPER_SIZE_NEEDS", "") for n, _ in claim_configs()}
+  assert needs["uap_mnist_cifar"].startswith("a GPU")
+  assert not {n: t for n, t in needs.items() if time.search(t)}

@@ -149,7 +149,15 @@ def test_console_shows_progress_and_summary_only(one_run):
   # Library chatter (JAX probing for accelerators, orbax's manager) goes to log.txt.
   for noise in ("xla_bridge", "libtpu", "CheckpointManager", "orbax"):
     assert noise not in proc.stderr, proc.stderr[-2000:]
-  assert "orbax" in (workdir / "log.txt").read_text()
+  # log.txt keeps the project's own lines; library INFO records only with --verbosity=1.
+  log = (workdir / "log.txt").read_text()
+  assert "simplicity_bias.run: new run of synthetic_sb" in log
+  assert "orbax" not in log and "INFO absl" not in log, log[:2000]
+  # Not a terminal: one time-stamped line per phase, never carriage returns.
+  assert "\r" not in proc.stderr
+  for phase in ("loading data ...", "initialising 1 members ...", "training from update 0",
+                "evaluating (sb) ...", "drawing score_histograms.png ...", "writing results ..."):
+    assert phase in proc.stderr, (phase, proc.stderr[-2000:])
   # The bar of a run that stopped early is closed with a note, not left at a low percentage.
   assert "all stopped at epoch" in proc.stderr
   assert "wrote" in proc.stdout and "test_auc" in proc.stdout
@@ -229,3 +237,50 @@ def test_export_writes_the_dataset_a_member_trains_on(tmp_path):
   proc = run_launch("export_dataset.py", "--config=configs/lms5.py:smoke", f"--output={out}",
                     "--member=99")
   assert proc.returncode == 2 and "out of range" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- data and cost
+
+
+def test_data_dir_reaches_the_config_after_the_file_and_before_an_explicit_field(
+    capsys, tmp_path, monkeypatch):
+  """Order: --config.data.data_dir, then --data_dir, then $TFDS_DATA_DIR, then the default."""
+  image = "--config=configs/mnist_cifar.py:smoke"
+  monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "env"))
+  status, out, _ = cli(capsys, image, "--print_config")
+  assert status == 0 and "data_dir: ''" in out
+  assert f"# data directory: {tmp_path / 'env'} (from $TFDS_DATA_DIR)" in out
+  status, out, _ = cli(capsys, image, f"--data_dir={tmp_path / 'flag'}", "--print_config")
+  assert status == 0 and f"data_dir: {tmp_path / 'flag'}" in out
+  assert f"# data directory: {tmp_path / 'flag'} (from data.data_dir)" in out
+  for order in ((f"--config.data.data_dir={tmp_path / 'field'}", f"--data_dir={tmp_path}"),
+                (f"--data_dir={tmp_path}", f"--config.data.data_dir={tmp_path / 'field'}")):
+    status, out, _ = cli(capsys, image, *order, "--print_config")
+    assert status == 0 and f"data_dir: {tmp_path / 'field'}" in out
+  # A config that generates its data has no data_dir: the flag is ignored, and said so.
+  status, out, err = cli(capsys, SMOKE, f"--data_dir={tmp_path}", "--print_config")
+  assert status == 0 and "data_dir" not in out
+  assert err.strip() == "note: --data_dir is ignored: configs/lms5.py:smoke generates its data."
+
+
+def test_print_config_ends_with_the_presets_measured_cost(capsys):
+  from simplicity_bias.report import costs
+  status, out, _ = cli(capsys, "--config=configs/lms5.py:cpu", "--print_config")
+  assert status == 0
+  assert out.strip().splitlines()[-1] == (
+      f"# cost of this preset: {costs.estimate('configs/lms5.py:cpu').text()}")
+  assert " s, measured 20" in out.strip().splitlines()[-1]
+
+
+def test_the_paper_size_preset_on_a_cpu_prints_one_note_before_it_starts(capsys, tmp_path):
+  from simplicity_bias.report import costs
+  file_path = tmp_path / "a_file"  # a work directory the run refuses, after the note
+  file_path.write_text("x")
+  status, out, err = cli(capsys, "--config=configs/mnist_cifar.py", f"--workdir={file_path}")
+  assert status == 2 and "is an existing file" in err
+  note = costs.cpu_note("configs/mnist_cifar.py", "cpu")
+  assert out.strip().splitlines() == [note]
+  assert note.startswith("note: configs/mnist_cifar.py (paper size) is not measured on a CPU")
+  assert "configs/mnist_cifar.py:cpu is the reduced variant (" in note
+  status, out, _ = cli(capsys, "--config=configs/mnist_cifar.py:cpu", f"--workdir={file_path}")
+  assert status == 2 and out == ""

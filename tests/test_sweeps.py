@@ -179,6 +179,7 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   assert "`configs/margin_sweep.py` | smoke" in table
   # Each run's record also went to --records: a work directory without runs renders the same.
   assert sorted(p.name for p in records.iterdir()) == ["lms5.json", "margin_sweep.json"]
+  (tmp_path / "empty").mkdir()
   proc = run_launch("reproduce.py", "--render_only", f"--workdir={tmp_path / 'empty'}",
                     f"--records={records}", f"--output={tmp_path / 'again.md'}")
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -193,7 +194,10 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   empty.mkdir()
   proc = run_launch("reproduce.py", "--preset=smoke", "--only=mnist_cifar",
                     f"--workdir={tmp_path}", env={"TFDS_DATA_DIR": str(empty)})
-  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.returncode == 1, proc.stderr[-2000:]
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: 1 of 1 requested configs did not run") and last.endswith(
+      ": mnist_cifar."), proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
   assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
   assert f"not run: CIFAR-10 is not prepared in {empty}" in table
@@ -223,14 +227,14 @@ def test_a_resumed_run_counts_the_training_time_of_its_earlier_segments(tmp_path
 def test_committed_table_is_rendered_from_the_committed_records(tmp_path):
   """REPRODUCTION.md is exactly what reproduce.py renders from reproduction/*.json, so a
   hand edit of the table, or a record committed without its table, fails here."""
-  from simplicity_bias.configs import load_module
   from simplicity_bias.experiments import claim_configs
+  from simplicity_bias.report.costs import table_cells
   names = [n for n, _ in claim_configs()]
   records = os.path.join(REPO, "reproduction")
   assert sorted(f[:-5] for f in os.listdir(records) if f.endswith(".json")) == sorted(
       n for n in names if os.path.exists(os.path.join(records, f"{n}.json")))
   claims, runs = collect(str(tmp_path), names, records)
-  costs = {n: getattr(load_module(n), "DEFAULT_COST", "not measured") for n in names}
+  costs = table_cells(names, records)
   with open(os.path.join(REPO, "REPRODUCTION.md"), encoding="utf-8") as f:
     committed = f.read()
   assert _without_render_date(table(claims, runs, costs)) == _without_render_date(committed)

@@ -116,21 +116,65 @@ class ImageSplit:
     return len(self.labels)
 
 
+# Where the launchers and `load_split` look for the datasets; the first that is set wins.
+DATA_DIR_ENV = 'TFDS_DATA_DIR'
+DEFAULT_DATA_DIR = '~/tensorflow_datasets'  # tfds' own default
+
+
+def data_dir_order(config_field: bool = True) -> str:
+  """The data directory's order of precedence, as the launchers' --help states it.
+
+  `config_field`: the launcher takes a config, whose `--config.data.data_dir`
+  comes first (launch/build_datasets.py takes none).
+  """
+  first = '--config.data.data_dir, then ' if config_field else ''
+  mock = (
+      " ('mock' selects generated look-alike images, which the :smoke presets"
+      ' set)'
+      if config_field
+      else ''
+  )
+  return (
+      f'{first}--data_dir, then ${DATA_DIR_ENV}, then {DEFAULT_DATA_DIR}{mock}'
+  )
+
+
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
   """Returns `data_dir`, else $TFDS_DATA_DIR, else tfds' ~/tensorflow_datasets.
 
-  Resolved here rather than by tfds so that the cache and the error messages
-  name the same directory that tfds searches. 'mock' is the directory of the
-  generated datasets (`mock.default_dir`).
+  The launchers put `--config.data.data_dir`, else `--data_dir`, into the
+  config's `data.data_dir` (see `simplicity_bias.configs.resolve`), which
+  reaches this function; an empty value falls through to the environment and
+  then to the default (`data_dir_order` states the whole order). Resolved here
+  rather than by tfds so that the cache and the error messages name the same
+  directory that tfds searches. 'mock' is the directory of the generated
+  datasets (`mock.default_dir`).
   """
+  return _resolve_with_origin(data_dir)[0]
+
+
+def describe_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
+  """The directory `resolve_data_dir(data_dir)` returns and where it came from.
+
+  E.g. '/data (from $TFDS_DATA_DIR)', as `--print_config` shows it.
+  """
+  path, origin = _resolve_with_origin(data_dir)
+  return f'{path} ({origin})'
+
+
+def _resolve_with_origin(data_dir) -> tuple[str, str]:
   # Imported here: mock imports this module.
   from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
 
   if mock.is_mock(data_dir):
-    return mock.default_dir()
-  if data_dir is None or not os.fspath(data_dir):
-    data_dir = os.environ.get('TFDS_DATA_DIR') or '~/tensorflow_datasets'
-  return os.path.abspath(os.path.expanduser(os.fspath(data_dir)))
+    return mock.default_dir(), 'generated mock data, data_dir=mock'
+  if data_dir is not None and os.fspath(data_dir):
+    path, origin = data_dir, 'from data.data_dir'
+  elif os.environ.get(DATA_DIR_ENV):
+    path, origin = os.environ[DATA_DIR_ENV], f'from ${DATA_DIR_ENV}'
+  else:
+    path, origin = DEFAULT_DATA_DIR, 'the default'
+  return os.path.abspath(os.path.expanduser(os.fspath(path))), origin
 
 
 def cache_path(

@@ -32,6 +32,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "adv_training_synthetic"
 CONFIGS = ("adv_training_advms",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "robust_acc_at_eps", "s_rand_acc", "sc_rand_acc")
 METRICS = ("robust_acc_at_eps", "test_acc", "s_rand_acc", "sc_rand_acc", "test_auc",
            "s_rand_auc", "train_acc", "val_acc", "updates")
 # Published (Pitfalls of SB §5, AdvMS-(5,7)): the largest ε at which adversarial training still
@@ -89,10 +91,11 @@ def run_cells(cells_, writer, progress) -> List[Dict]:
                        evals=("sb",))
     # Robust accuracy at each member's own training radius (aux), on its seed's test set.
     evals = dict(outcome.evals)
-    evals.update(evaluators.evaluate(
-        ["robust"], outcome.trainer.predict, outcome.variables, data.x_test, data.y_test,
-        data.rotation, layout.keys(Purpose.EVAL), data.info, dict(config.eval), shared_data=False,
-        aux=aux))
+    with writer.phase("evaluating (robust)"):
+      evals.update(evaluators.evaluate(
+          ["robust"], outcome.trainer.predict, outcome.variables, data.x_test, data.y_test,
+          data.rotation, layout.keys(Purpose.EVAL), data.info, dict(config.eval), shared_data=False,
+          aux=aux))
     cell_rows = []
     for g, e in enumerate(eps):
       sl = layout.point_slice(g)

@@ -39,6 +39,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "adversarial_images"
 CONFIGS = ("uap_mnist_cifar", "adv_training_mnist_cifar")
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "s_rand_acc", "sc_rand_acc", "svd_uap_share_s", "train_acc")
 SHOW = 8  # test images in the example figures
 
 # Published values and bands (fixed before any run).

@@ -26,6 +26,9 @@ from simplicity_bias.validation import named_settings
 
 NAME = "attacks_synthetic"
 CONFIGS = ("attacks_synthetic",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "pgd_acc", "uap_acc", "pgd_share_s", "svd_uap_share_s",
+            "range_pgd_norm_share_s")
 METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "pgd_acc", "pgd_share_s", "range_pgd_acc",
            "range_pgd_norm_share_s", "range_pgd_share_s", "svd_uap_acc",
            "svd_uap_fit_acc", "svd_uap_share_s", "as_uap_acc", "as_uap_fit_acc",
@@ -88,7 +91,7 @@ def cell_figures(cell, outcome, cell_rows, writer) -> None:
                 "coordinate), heat map = |u_j| per seed.", figures.uap_latent,
                 {"SVD-UAP": np.asarray(evals["svd_uap_latent"]),
                  "AS-UAP": np.asarray(evals["as_uap_latent"])}, info.simple, info.complex,
-                title=f"{name}: universal perturbations")
+                title=f"{name}: universal perturbations", seeds=list(outcome.layout.seeds))
   row = cell_rows[0]
   eps = list(cell.config.eval.robust_eps)
   acc = np.asarray(evals["robust_acc"])
@@ -101,7 +104,7 @@ def cell_figures(cell, outcome, cell_rows, writer) -> None:
                 f"{name}: test accuracy under per-example l2 PGD against its radius (mean ± 95% "
                 "CI over seeds); horizontal lines: the same models' S- and S^c-randomized "
                 "accuracy (no attack).", figures.accuracy_vs_eps,
-                [(f"{name}, {_model(cell.config)}", series)], "l2 radius ε",
+                [(_model(cell.config), series)], "l2 radius ε",
                 title=f"{name}: accuracy under attack", panel_hlines=[hlines])
 
 

@@ -36,6 +36,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "block_mnist_theory"
 CONFIGS = ("block_mnist_theory",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "p_argmax_signal", "signal_ratio")
 METRICS = ("p_argmax_signal", "signal_ratio", "noise_mass", "test_acc", "train_acc")
 
 
@@ -83,13 +85,15 @@ def run_cells(cells, writer, progress) -> List[Dict]:
     if training.kind != "standard":
       aux = training_lib.member_aux(training_lib.Training(
           training.kind, tuple(eps for eps, _ in points)), layout.num_seeds)
-    outcome = run_cell(config, writer, cell.label, progress and len(cells) == 1, layout=layout,
+    outcome = run_cell(config, writer, cell.label, progress, layout=layout,
                        data=data, evals=(), aux=aux)
     options = {**dict(config.eval), "num_blocks": config.data.num_blocks,
                "block_size": config.data.block_size}
-    evals = evaluators.evaluate(["block_attribution"], outcome.trainer.predict, outcome.variables,
-                                data.x_test, data.y_test, None, layout.keys(Purpose.EVAL),
-                                data.info, options, shared_data=False)
+    with writer.phase("evaluating (block_attribution)"):
+      evals = evaluators.evaluate(["block_attribution"], outcome.trainer.predict,
+                                  outcome.variables, data.x_test, data.y_test, None,
+                                  layout.keys(Purpose.EVAL), data.info, options,
+                                  shared_data=False)
     last = outcome.history[-1]
     for g, (eps, sigma) in enumerate(points):
       sl = layout.point_slice(g)

@@ -15,6 +15,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "margin_sweep"
 CONFIGS = ("margin_sweep",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc")
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates")
 
 

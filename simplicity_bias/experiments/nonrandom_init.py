@@ -31,6 +31,8 @@ from simplicity_bias.validation import ConfigError, check_choice
 
 NAME = "nonrandom_init"
 CONFIGS = ("nonrandom_init",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc")
 SLAB_DATA = ("permute", "zero")
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "s_rand_acc", "sc_rand_acc",
            "init_test_acc", "init_s_rand_auc", "init_sc_rand_auc", "train_acc", "updates")
@@ -207,9 +209,10 @@ def run_cells(cells, writer, progress) -> List[Dict]:
                            "rotation")})
   out = run_cell(config, writer, alpha_cell.label, progress, layout=layout, data=data,
                  init_hook=make_init_hook(slab.variables["params"], alphas, num_seeds, record))
-  init = evaluators.evaluate(["sb"], out.trainer.predict, {"params": record["params"]},
-                             data.x_test, data.y_test, data.rotation, layout.keys(Purpose.EVAL),
-                             data.info, dict(config.eval), shared_data=False)
+  with writer.phase("evaluating the initial parameters"):
+    init = evaluators.evaluate(["sb"], out.trainer.predict, {"params": record["params"]},
+                               data.x_test, data.y_test, data.rotation, layout.keys(Purpose.EVAL),
+                               data.info, dict(config.eval), shared_data=False)
 
   rows = []
   seeds = list(layout.seeds)

@@ -15,6 +15,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "sb_hurts_generalization"
 CONFIGS = ("sb_hurts_generalization",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "train_acc", "s_rand_acc", "sc_rand_acc")
 METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "train_acc", "test_auc", "updates")
 
 

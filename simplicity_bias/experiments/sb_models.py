@@ -34,6 +34,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "sb_models"
 CONFIGS = ("sb_models",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates",
            "converged")
 # kind -> the model.* fields its spec string gives, in order.

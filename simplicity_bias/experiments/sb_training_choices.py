@@ -26,6 +26,8 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "sb_training_choices"
 CONFIGS = ("sb_training_choices",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
 GRIDS = ("activation_optimizer", "dropout_weight_decay", "init_scale", "input_dim")
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates")
 _AXES = {"activation_optimizer": ("activation", "optimizer"),

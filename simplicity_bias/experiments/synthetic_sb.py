@@ -17,19 +17,23 @@ from simplicity_bias.report import figures
 
 NAME = "synthetic_sb"
 CONFIGS = ("lms5", "ms57")
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
 
 
 def cell_figures(cell, outcome, rows, writer) -> None:
-  """Per grid point: score histograms, coordinate-wise bars, decision boundary (first seed)."""
+  """Per grid point: score histograms, coordinate-wise bars, decision boundary (first seed), each
+  named by the point's values (``decision_boundary_slab_margin_0.1.png``; no suffix without a
+  grid)."""
   if not writer.enabled:
     return
   info, layout, data = outcome.data.info, outcome.layout, outcome.data
   u_coord, v_coord = grid_coords(info)
   u_name = f"latent {u_coord} ({'S' if info.simple else 'coord'})"
-  v_name = f"latent {v_coord} ({'S^c' if info.complex else 'coord'})"
+  v_name = f"latent {v_coord} ({'S$^c$' if info.complex else 'coord'})"
   for g, (point, row) in enumerate(zip(outcome.points, rows)):
     first = layout.index(g, 0)
-    suffix = "" if len(outcome.points) == 1 else f"_{g}"
+    suffix = figures.point_suffix(point)
     label = point_label(point)
     y_test = np.asarray(data.y_test[first])
     seed = layout.seeds[0]

@@ -31,6 +31,9 @@ from simplicity_bias.validation import ConfigError
 
 NAME = "theorem1_lsn"
 CONFIGS = ("theorem1_lsn",)
+# The metrics its claims read: shown first in the console summary.
+HEADLINE = ("test_acc", "s_rand_acc", "sc_rand_acc", "linear_over_horizon", "slab_over_theory",
+            "noise_over_theory")
 WEIGHT_STATS = ("w_linear", "w_slab", "w_noise", "w_noise_coord")
 STEP_STATS = WEIGHT_STATS + ("train_loss", "train_acc")
 METRICS = ("linear_growth", "slab_growth", "noise_growth", "linear_over_slab",

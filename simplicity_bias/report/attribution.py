@@ -5,20 +5,22 @@ import csv
 import io
 from typing import Dict, List, Sequence
 
+import matplotlib.cm
+import matplotlib.colors
+import matplotlib.ticker
 import numpy as np
 
-from simplicity_bias.report.figures import plt, save_figure
+from simplicity_bias.report.figures import save_figure, subplots
 from simplicity_bias.report.results import atomic_write_text
 
 
 def attribution_grid(path: str, images: np.ndarray, maps: Dict[str, np.ndarray],
                      labels: Sequence[int] = (), title: str = "") -> str:
   """Top row: the images ([n, H, W, C] in [0, 1]); below, one row of attribution maps
-  ([n, H, W], |gradient| scaled per image to its maximum) per model."""
+  ([n, H, W], |gradient| scaled per image to its maximum) per model, with their colour scale."""
   n = min([len(images)] + [len(m) for m in maps.values()])
   rows = ["image"] + list(maps)
-  fig, axes = plt.subplots(len(rows), n, figsize=(1.0 * n + 0.8, 1.9 * len(rows)),
-                           squeeze=False)
+  fig, axes = subplots(len(rows), n, figsize=(1.0 * n + 1.4, 1.9 * len(rows)), squeeze=False)
   for r, name in enumerate(rows):
     for i in range(n):
       ax = axes[r][i]
@@ -34,20 +36,28 @@ def attribution_grid(path: str, images: np.ndarray, maps: Dict[str, np.ndarray],
       ax.set_xticks([])
       ax.set_yticks([])
     axes[r][0].set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
-  fig.suptitle(title, y=1.0, fontsize=9)
+  if len(rows) > 1:  # every map is drawn on the same [0, 1] scale: one colour bar for all
+    scale = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 1), cmap="inferno")
+    bar = fig.colorbar(scale, ax=axes[1:, :], shrink=0.9, aspect=25)
+    bar.set_label("|gradient| / its max per image", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
+  if title:
+    fig.suptitle(title, fontsize=9)
   return save_figure(fig, path)
 
 
 def block_profiles(path: str, profiles: Dict[str, np.ndarray], half: int, title: str = "") -> str:
   """Mean gradient norm per block, the instance's signal block first (position 0), then the
   other first-half blocks, then the noise half (shaded); one line per model."""
-  fig, ax = plt.subplots(figsize=(6.2, 3.6))
+  fig, ax = subplots(figsize=(6.2, 3.6))
   for name, profile in profiles.items():
     p = np.asarray(profile, np.float64)
     ax.plot(np.arange(len(p)), p / (p.max() or 1.0), marker="o", ms=3, label=name)
   d = max((len(p) for p in profiles.values()), default=2 * half)
   ax.axvspan(half - 0.5, d - 0.5, color="0.9", zorder=0)
-  ax.set_xticks([0, half - 1, half, d - 1], ["signal", f"{half - 1}", "noise", f"{d - 1}"])
+  # Block numbers only (the x label says which is which): words as tick labels ran into the
+  # neighbouring number ("9noise" at d = 20).
+  ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
   ax.set_xlabel("block (0: the instance's signal block; shaded: noise half)")
   ax.set_ylabel("mean ‖gradient‖ (scaled to max 1)")
   ax.set_title(title, fontsize=9)
@@ -60,7 +70,7 @@ def diffroar_curves(path: str, panels: Dict[str, Dict[str, Dict[str, Sequence[fl
   """DiffROAR vs k, one panel per dataset: ``{panel: {source: {"k", "mean", "ci95"}}}``; the
   band is the 95% CI over seeds; dashed: 0 (a random attribution's expected value)."""
   names = list(panels)
-  fig, axes = plt.subplots(1, len(names), figsize=(5.0 * len(names), 3.8), squeeze=False)
+  fig, axes = subplots(1, len(names), figsize=(5.0 * len(names), 3.8), squeeze=False)
   for ax, panel in zip(axes[0], names):
     for source, curve in panels[panel].items():
       k, mean, ci = (np.asarray(curve[f], np.float64) for f in ("k", "mean", "ci95"))
@@ -73,7 +83,7 @@ def diffroar_curves(path: str, panels: Dict[str, Dict[str, Dict[str, Sequence[fl
     ax.set_title(panel, fontsize=9)
     ax.legend(fontsize=7)
   if title:
-    fig.suptitle(title, y=1.02, fontsize=10)
+    fig.suptitle(title, fontsize=10)
   return save_figure(fig, path)
 
 

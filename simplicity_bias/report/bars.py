@@ -4,7 +4,7 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from simplicity_bias.report.figures import save_figure, plt
+from simplicity_bias.report.figures import save_figure, subplots
 
 
 def grouped_bars(path: str, labels: Sequence[str],
@@ -20,7 +20,7 @@ def grouped_bars(path: str, labels: Sequence[str],
   n, k = len(labels), max(len(names), 1)
   width = 0.8 / k
   x = np.arange(n)
-  fig, ax = plt.subplots(figsize=(max(5.0, 0.55 * n * k + 1.5), 3.8))
+  fig, ax = subplots(figsize=(max(5.0, 0.55 * n * k + 1.5), 3.8))
   for i, name in enumerate(names):
     means, ci = (np.asarray(v, dtype=float) for v in series[name])
     kwargs = {"color": colors[i]} if i < len(colors) else {}

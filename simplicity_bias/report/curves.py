@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from simplicity_bias.report.figures import save_figure, plt
+from simplicity_bias.report.figures import save_figure, subplots
 
 Series = Tuple[Sequence[float], Sequence[float], Sequence[float]]  # x, mean, ci95
 
@@ -28,13 +28,17 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
                   bands: bool = False) -> str:
   """One panel per ``(panel title, {series label: (x, mean, ci95)})``; shared y axis.
 
-  ``hlines`` ({label: y}) are drawn in every panel, ``panel_hlines[i]`` only in panel i.
-  ``bands``: lines with a shaded ± ci95 band instead of markers with error bars (for long
-  curves, e.g. one point per epoch).
+  ``hlines`` ({label: y}, reference values such as chance) are drawn in every panel as thin gray
+  dashed lines under the data; ``panel_hlines[i]`` ({label: y}, a model's own values) only in
+  panel i, in colours of their own over the reference lines. With one panel, ``title`` and the
+  panel's title share one line. ``bands``: lines with a shaded ± ci95 band instead of markers
+  with error bars (for long curves, e.g. one point per epoch).
   """
   n = max(1, len(panels))
-  fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
+  fig, axes = subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False, sharey=True)
   styles = ["-", "--", ":", "-."]
+  # Panel lines take the colours after the series' (the k-th line of every panel the same one).
+  num_series = max((len(series) for _, series in panels), default=0)
   for i, (ax, (panel_title, series)) in enumerate(zip(axes[0], panels)):
     for j, (label, (x, mean, ci)) in enumerate(series.items()):
       if not len(x):
@@ -46,22 +50,28 @@ def metric_curves(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xl
       else:
         ax.errorbar(x, mean, yerr=ci, marker="o", ms=4, capsize=3, ls=styles[j % len(styles)],
                     label=label)
-    lines = dict(hlines or {})
-    if panel_hlines is not None and i < len(panel_hlines):
-      lines.update(panel_hlines[i] or {})
-    for k, (label, y) in enumerate(lines.items()):
-      ax.axhline(y, color="k", lw=0.8, ls=styles[(k + 1) % len(styles)], alpha=0.6, label=label)
+    # Zorder 1 (data lines are at 2): a reference line at a model's value (chance at an
+    # S-randomized accuracy of .5) must not hide it.
+    for label, y in (hlines or {}).items():
+      ax.axhline(y, color="0.55", lw=0.8, ls=(0, (4, 3)), zorder=1, label=label)
+    own = (panel_hlines[i] or {}) if panel_hlines is not None and i < len(panel_hlines) else {}
+    for k, (label, y) in enumerate(own.items()):
+      ax.axhline(y, color=f"C{(num_series + k) % 10}", lw=1.4, ls=styles[(k + 2) % len(styles)],
+                 zorder=2.5, label=label)
     if xticks is not None:
       ax.set_xticks(list(xticks))
     if ylim is not None:
       ax.set_ylim(*ylim)
     ax.set_xlabel(xlabel)
-    ax.set_title(panel_title)
+    if len(panels) == 1 and title:
+      ax.set_title(f"{title}, {panel_title}" if panel_title else title)
+    else:
+      ax.set_title(panel_title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
   axes[0][0].set_ylabel(ylabel)
-  if title:
-    fig.suptitle(title, y=1.03)
+  if title and len(panels) != 1:
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
@@ -71,8 +81,8 @@ def weights_per_step(path: str, rows: List[Dict]) -> str:
   styles = (("w_linear", "|w_linear|", "tab:blue", "-"), ("w_slab", "|w_slab|", "tab:orange", "-"),
             ("w_noise_coord", "|w_noise| per coord.", "tab:gray", "-"),
             ("w_noise", "‖w_noise‖", "tab:gray", "--"))
-  fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False,
-                           sharey=True)
+  fig, axes = subplots(1, len(rows), figsize=(4.2 * len(rows), 3.4), squeeze=False,
+                       sharey=True)
   for ax, row in zip(axes[0], rows):
     for key, label, color, style in styles:
       mean = np.asarray(row["per_step"][key]["mean"])

@@ -1,5 +1,5 @@
 """The REPRODUCTION.md table: the paper's claims (counted), our extensions (reported, not
-counted), the runs behind them and what each paper-size preset costs."""
+counted), the runs behind them and what each paper-size preset costs (measured, or not)."""
 
 import datetime
 import json
@@ -57,6 +57,8 @@ def _claim_line(c) -> str:
 
 
 def table(claims, runs, costs) -> str:
+  """The markdown of REPRODUCTION.md; ``costs``: {config name: (its default preset's cost, its
+  reduced variant)}, as ``simplicity_bias.report.costs.table_cells`` gives them."""
   paper = [c for c in claims if c.get("kind", "paper") == "paper"]
   extensions = [c for c in claims if c.get("kind") == "extension"]
   header = ["| claim | published | ours | seeds | band | pass |",
@@ -99,9 +101,13 @@ def table(claims, runs, costs) -> str:
                  f"{r.get('num_seeds', '—')} | {r.get('machine', '—')} | {r.get('date', '—')} | "
                  f"{wall} | "
                  f"{r['status']} |")
-  lines += ["", "## The paper-size (default) presets on a 2-core CPU", "",
+  lines += ["", "## The paper-size (default) presets", "",
+            "A cost is the wall time of a recorded run of that preset (or of a preset with the "
+            "same config); otherwise \"not measured\", with what the benchmarks "
+            "(`benchmarks/*.json`) support and the constraint the config states "
+            "(`simplicity_bias/report/costs.py` reads them).", "",
             "| config | default preset's cost | reduced variant |", "|---|---|---|"]
-  for name, cost in costs.items():
-    lines.append(f"| `configs/{name}.py` | {cost} | `:cpu` |")
+  for name, (cost, reduced) in costs.items():
+    lines.append(f"| `configs/{name}.py` | {cost} | {reduced} |")
   lines.append("")
   return "\n".join(lines)

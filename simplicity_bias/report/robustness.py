@@ -9,44 +9,56 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from simplicity_bias.report.curves import Series, metric_curves
-from simplicity_bias.report.figures import plt, save_figure
+from simplicity_bias.report.figures import plt, save_figure, subplots
 
 
 def accuracy_vs_eps(path: str, panels: Sequence[Tuple[str, Dict[str, Series]]], xlabel: str,
                     title: str = "", panel_hlines: Optional[Sequence[Dict[str, float]]] = None,
                     ) -> str:
   """Accuracies (robust, S-randomized, S^c-randomized, ...) against ε, one panel per model;
-  ``panel_hlines`` adds a model's ε-independent accuracies as horizontal lines."""
+  ``panel_hlines`` adds a model's ε-independent accuracies as horizontal lines (coloured, over
+  the thin gray chance line)."""
   return metric_curves(path, panels, xlabel, "accuracy", title=title, hlines={"chance": 0.5},
                        panel_hlines=panel_hlines, ylim=(-0.02, 1.02))
 
 
 def uap_latent(path: str, uaps: Dict[str, np.ndarray], simple: Sequence[int],
-               complex_: Sequence[int], title: str = "") -> str:
+               complex_: Sequence[int], title: str = "",
+               seeds: Optional[Sequence[int]] = None) -> str:
   """Each UAP's latent coordinates ([seeds, d] per name; mean over seeds, the sign of each seed's
   UAP fixed by its largest coordinate) as bars (blue: S, orange: S^c, gray: other) and the
-  per-seed |u_j| as a heat map below."""
+  per-seed |u_j| as a heat map below, one row per seed (labelled with ``seeds``, default
+  0, 1, ...)."""
   names = list(uaps)
-  fig, axes = plt.subplots(2, len(names), figsize=(5.2 * len(names), 5.4), squeeze=False,
-                           gridspec_kw={"height_ratios": [2, 1]})
+  fig = plt.figure(layout="constrained", figsize=(5.6 * len(names), 5.4))
+  # A narrow column per panel holds the heat map's colour scale; the bars above leave it empty,
+  # so bars and heat map share their x extent and the scale's label has a column of its own.
+  grid = fig.add_gridspec(2, 2 * len(names), height_ratios=[2, 1],
+                          width_ratios=[1.0, 0.035] * len(names))
   for c, name in enumerate(names):
     u = np.asarray(uaps[name], float)
     u = u * np.sign(u[np.arange(len(u)), np.argmax(np.abs(u), axis=1)])[:, None]
     dim = u.shape[1]
+    labels = list(range(len(u))) if seeds is None else list(seeds)
+    if len(labels) != len(u):
+      raise ValueError(f"uap_latent: {name} has {len(u)} rows but {len(labels)} seeds were given")
     colors = np.array(["tab:gray"] * dim, dtype=object)
     colors[list(complex_)] = "tab:orange"
     colors[list(simple)] = "tab:blue"
-    ax = axes[0][c]
+    ax = fig.add_subplot(grid[0, 2 * c])
     ax.bar(np.arange(dim), u.mean(0), yerr=u.std(0) if len(u) > 1 else None,
            color=list(colors), capsize=1.5)
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_title(f"{name}: latent coordinates (blue: S, orange: S$^c$)")
     ax.set_ylabel("u (mean over seeds)")
-    im = axes[1][c].imshow(np.abs(u), aspect="auto", cmap="viridis", interpolation="nearest")
-    axes[1][c].set_xlabel("latent coordinate")
-    axes[1][c].set_ylabel("seed")
-    fig.colorbar(im, ax=axes[1][c], label="|u_j|")
-  fig.suptitle(title, y=1.02)
+    heat = fig.add_subplot(grid[1, 2 * c], sharex=ax)
+    im = heat.imshow(np.abs(u), aspect="auto", cmap="viridis", interpolation="nearest")
+    heat.set_yticks(range(len(u)), [str(s) for s in labels])
+    heat.set_xlabel("latent coordinate")
+    heat.set_ylabel("seed")
+    fig.colorbar(im, cax=fig.add_subplot(grid[1, 2 * c + 1]), label="$|u_j|$")
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
@@ -56,8 +68,7 @@ def uap_image(path: str, uaps: Dict[str, np.ndarray], boundary_row: Optional[int
   to its largest |value|) and its per-pixel l2 magnitude over channels; a dashed line marks the
   boundary between the blocks (MNIST above, CIFAR below)."""
   names = list(uaps)
-  fig, axes = plt.subplots(1, 2 * len(names), figsize=(3.2 * len(names) * 2, 4.4),
-                           squeeze=False)
+  fig, axes = subplots(1, 2 * len(names), figsize=(3.2 * len(names) * 2, 4.4), squeeze=False)
   for c, name in enumerate(names):
     u = np.asarray(uaps[name], float)
     scale = float(np.max(np.abs(u))) or 1.0
@@ -74,7 +85,8 @@ def uap_image(path: str, uaps: Dict[str, np.ndarray], boundary_row: Optional[int
       a.set_yticks([])
       if boundary_row is not None:
         a.axhline(boundary_row - 0.5, color="c", ls="--", lw=1)
-  fig.suptitle(title, y=1.03)
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)
 
 
@@ -85,7 +97,7 @@ def perturbed_examples(path: str, rows: Dict[str, np.ndarray], labels: Sequence[
   ``0.5 + delta / (2 max|delta|)``), the model's prediction under each image."""
   names = list(rows)
   n = min(len(v) for v in rows.values())
-  fig, axes = plt.subplots(len(names), n, figsize=(1.15 * n, 2.2 * len(names)), squeeze=False)
+  fig, axes = subplots(len(names), n, figsize=(1.15 * n, 2.2 * len(names)), squeeze=False)
   for r, name in enumerate(names):
     images = np.asarray(rows[name], float)
     if "perturbation" in name:
@@ -100,5 +112,6 @@ def perturbed_examples(path: str, rows: Dict[str, np.ndarray], labels: Sequence[
       if predictions and name in predictions:
         ax.set_xlabel(f"pred {int(predictions[name][i])}", fontsize=7)
     axes[r][0].set_ylabel(name, fontsize=8)
-  fig.suptitle(title, y=1.02)
+  if title:
+    fig.suptitle(title)
   return save_figure(fig, path)

@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from simplicity_bias import interrupts
+from simplicity_bias.progress import Display
 from simplicity_bias.report import markdown
 from simplicity_bias.report.console import route_logs
 from simplicity_bias.report.results import (atomic_write_text, json_default, write_json,
@@ -40,8 +42,12 @@ def _comparable(config_dict: Dict) -> Dict:
                                 if k not in RESUMABLE_FIELDS}, default=json_default))
 
 
-def prepare_workdir(workdir: str, config, resume: bool = False, overwrite: bool = False) -> None:
-  """Checks (and with ``overwrite`` clears) ``workdir`` before any work; ConfigError if unusable."""
+def prepare_workdir(workdir: str, config, resume: bool = False, overwrite: bool = False) -> bool:
+  """Checks (and with ``overwrite`` clears) ``workdir`` before any work; ConfigError if unusable.
+
+  Returns whether the directory had to be created (so a run that fails before training can
+  leave the file system as it found it: :meth:`RunWriter.discard`)."""
+  created = not os.path.exists(workdir)
   if os.path.exists(workdir) and not os.path.isdir(workdir):
     raise ConfigError(f"--workdir={workdir} is an existing file, not a directory; choose "
                       "another path.")
@@ -57,8 +63,10 @@ def prepare_workdir(workdir: str, config, resume: bool = False, overwrite: bool 
   entries = sorted(os.listdir(workdir)) if os.path.isdir(workdir) else []
   if not entries:
     if resume:
+      if created:
+        os.rmdir(workdir)
       raise ConfigError(f"resume=True but {workdir} holds no earlier run; drop resume.")
-    return
+    return created
   saved = os.path.join(workdir, "config.json")
   if resume:
     if not os.path.exists(saved):
@@ -72,7 +80,7 @@ def prepare_workdir(workdir: str, config, resume: bool = False, overwrite: bool 
       raise ConfigError(f"resume=True but {saved} was written with other settings (fields "
                         f"{changed} differ); rerun with those settings, or use "
                         "--config.overwrite=True to start over.")
-    return
+    return created
   if overwrite:
     for name in entries:
       path = os.path.join(workdir, name)
@@ -80,7 +88,7 @@ def prepare_workdir(workdir: str, config, resume: bool = False, overwrite: bool 
         os.remove(path)
       elif name in OWNED_DIRS and os.path.isdir(path):
         shutil.rmtree(path)
-    return
+    return created
   raise ConfigError(f"--workdir={workdir} already holds files ({', '.join(entries[:4])}"
                     f"{', ...' if len(entries) > 4 else ''}); use a new directory, "
                     "--config.resume=True to continue that run, or --config.overwrite=True to "
@@ -94,11 +102,13 @@ class RunWriter:
   results but leave the files to process 0.
   """
 
-  def __init__(self, workdir: str, config, write: bool = True):
+  def __init__(self, workdir: str, config, write: bool = True, display: Optional[Display] = None):
     self.workdir = os.path.abspath(workdir) if workdir else ""
     self.config = config
     self.enabled = bool(workdir) and write
+    self.display = display if display is not None else Display(enabled=False)
     self.figures: List[Tuple[str, str]] = []
+    self.training_started = False   # set when the first cell starts training
     self._cells: Dict[str, List[Dict]] = {}
     self._log_handler: Optional[logging.Handler] = None
 
@@ -126,6 +136,31 @@ class RunWriter:
       logging.getLogger().removeHandler(self._log_handler)
       self._log_handler.close()
       self._log_handler = None
+
+  def discard(self, remove_dir: bool) -> None:
+    """Deletes what this run wrote (a run that stopped before it had anything to keep), and
+    the work directory itself when ``remove_dir`` and it is then empty; call after close()."""
+    if not self.enabled or not os.path.isdir(self.workdir):
+      return
+    for name in os.listdir(self.workdir):
+      path = self.path(name)
+      if name in OWNED_FILES or name.endswith(".png") or name.startswith(".tmp-"):
+        os.remove(path)
+      elif name in OWNED_DIRS and os.path.isdir(path):
+        shutil.rmtree(path)
+    if remove_dir and not os.listdir(self.workdir):
+      os.rmdir(self.workdir)
+
+  def has_checkpoint(self) -> bool:
+    """Whether any cell of this work directory has a checkpoint to resume from."""
+    root = self.path("checkpoints")
+    return self.enabled and os.path.isdir(root) and any(
+        entry.name.isdigit() for cell in os.scandir(root) if cell.is_dir()
+        for entry in os.scandir(cell.path))
+
+  def phase(self, name: str):
+    """``with writer.phase("drawing the UAP"):`` shows the phase on the run's display."""
+    return self.display.phase(name)
 
   def path(self, name: str) -> str:
     return os.path.join(self.workdir, name)
@@ -171,13 +206,16 @@ class RunWriter:
     """Draws a figure with ``draw(path, *args, **kwargs)`` (a ``report.figures`` function)."""
     if not self.enabled:
       return
-    draw(self.path(name), *args, **kwargs)
+    with self.display.phase(f"drawing {name}"):
+      draw(self.path(name), *args, **kwargs)
     self.figures.append((name, caption))
+    interrupts.check(f"while drawing {name}", resumable=self.has_checkpoint())
 
   def results(self, results: Dict, title: str, intro: str, metrics: Sequence[str],
               notes: Sequence[str] = ()) -> None:
     """results.json, results.csv and report.md (each written atomically)."""
     if not self.enabled:
       return
-    write_results(self.workdir, results)
-    markdown.write_report(self.workdir, title, intro, results, metrics, self.figures, notes)
+    with self.display.phase("writing results"):
+      write_results(self.workdir, results)
+      markdown.write_report(self.workdir, title, intro, results, metrics, self.figures, notes)

@@ -35,6 +35,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from simplicity_bias import interrupts
 from simplicity_bias.data import counter_rng
 from simplicity_bias.metrics.classification import accuracy
 from simplicity_bias.train.objectives import Objective
@@ -458,7 +459,8 @@ def init_members(trainer: Trainer, keys, x_train):
 def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
         progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
         description: str = "train", checkpointer=None, resume: bool = False,
-        unit: str = "ex", aux=None, sample_params=None, check_at_start: bool = False):
+        unit: str = "ex", aux=None, sample_params=None, check_at_start: bool = False,
+        display=None):
   """Trains every member until all have stopped or ``max_epochs`` is reached.
 
   ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
@@ -468,17 +470,28 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
   progress bar shows throughput as ``{unit}_per_s`` (examples, or images) and, when every member
   has stopped early, says so. ``aux``: per-member non-trained inputs of the objective;
   ``sample_params``: per-member arguments of the trainer's sampler. ``check_at_start`` records
-  one check of the initial parameters (step 0) first. Returns ``(states, history)``.
+  one check of the initial parameters (step 0) first. ``display`` (a
+  :class:`simplicity_bias.progress.Display`) shows the bar and notes; without it a tqdm bar.
+  A stop request (:mod:`simplicity_bias.interrupts`) is honoured after the segment that is
+  running: the state is checkpointed, then :class:`~simplicity_bias.interrupts.Interrupted` is
+  raised. Returns ``(states, history)``.
   """
   history: List[Dict] = []
   num_members = states.num_updates.shape[0]
   step, start = 0, time.perf_counter()
+  note = display.note if display is not None else (lambda text: None)
   if resume and checkpointer is not None and checkpointer.latest_step() is not None:
     step, states, history = checkpointer.restore(states)
     if history and (_all_done(trainer, history[-1]) or step >= trainer.total_steps):
       return states, history
+    note(f"{description}: resuming from the checkpoint at update {step} of "
+         f"{trainer.total_steps}")
     if history:  # elapsed_s counts the training time of every segment, not only this one
       start -= float(history[-1].get("elapsed_s", 0.0))
+  elif resume:
+    note(f"{description}: resume=True but there is no checkpoint to resume from"
+         f"{'' if checkpointer is not None else ' (checkpoints are off)'}; training from "
+         "update 0")
   examples_per_update = num_members * trainer.spec.batch_size
 
   def record_check(states, step, sums, gate, full):
@@ -517,8 +530,16 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
     if on_eval is not None:
       on_eval(record)
 
-  bar = tqdm(total=trainer.total_steps, initial=step, disable=not progress, unit="upd",
-             desc=description, dynamic_ncols=True, leave=True)
+  if display is not None:
+    bar = display.bar(trainer.total_steps, step, description, "upd") if progress else tqdm(
+        total=trainer.total_steps, initial=step, disable=True)
+  else:
+    bar = tqdm(total=trainer.total_steps, initial=step, disable=not progress, unit="upd",
+               desc=description, dynamic_ncols=True, leave=True)
+  label = getattr(bar, "desc", "")
+  first_segment = progress and step < trainer.total_steps
+  if first_segment:  # the first segment compiles the step: say so while the clock runs
+    bar.set_description_str(f"{label} (compiling)")
   if check_at_start and step == 0:
     states, record, _ = record_check(states, 0, None, np.ones(num_members, bool), True)
     log(record)
@@ -526,6 +547,9 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
     segment_start, first_step = time.perf_counter(), step
     states, sums = trainer.segment(states, x_train, y_train, jnp.int32(step), aux,
                                    sample_params)
+    if first_segment:
+      bar.set_description_str(label)
+      first_segment = False
     step = min(step + trainer.eval_every, trainer.total_steps)
     gate = _may_stop(trainer, jax.device_get(sums), history[-1] if history else None)
     if step >= trainer.total_steps:
@@ -541,13 +565,18 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
                     converged=f"{int(np.sum(stats['converged']))}/{num_members}",
                     min_train_acc=f"{float(np.min(stats['train_acc'])):.4f}",
                     **{f"{unit}_per_s": f"{rate:.0f}"})
-    if checkpointer is not None and (checkpointer.due(step) or done
+    stop = interrupts.requested() is not None and not done and step < trainer.total_steps
+    if checkpointer is not None and (checkpointer.due(step) or done or stop
                                      or step >= trainer.total_steps):
       checkpointer.save(step, states, history)
+    if stop:
+      bar.close()
+      interrupts.check(f"at update {step} of {trainer.total_steps} ({description})",
+                       resumable=checkpointer is not None)
     if done:
       # Close the bar at the stop, so a finished run does not look cut short.
       bar.total = step
-      bar.set_description_str(f"{description}: all stopped at epoch {record['epoch']:.1f}")
+      bar.set_description_str(f"{label}: all stopped at epoch {record['epoch']:.1f}")
       bar.refresh()
       break
   bar.close()
