@@ -62,7 +62,9 @@ _RENDER_ONLY = flags.DEFINE_bool("render_only", False, "Run nothing: rebuild the
                                   "exist) and --records.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Directory of the prepared image datasets, "
                                 "for the configs that read data from files (the others ignore "
-                                f"it). First set wins: {data_dir_order(config_field=False)}.")
+                                f"it). First set wins: {data_dir_order(config_field=False)}. "
+                                "With --preset=smoke the image configs read generated mock "
+                                "data unless --data_dir is given.")
 _RESUME = flags.DEFINE_bool("resume", False, "Continue interrupted runs in WORKDIR/<name> "
                             "instead of replacing them (the record's wall time then adds the "
                             "training time of the earlier segments).")
