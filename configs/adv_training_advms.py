@@ -19,15 +19,15 @@ no box; the best-validation checkpoint by adversarial validation accuracy (1,000
 points); robust test accuracy with 20 PGD steps from one random start; weight decay 5e-5 and
 batch 256 as in the other synthetic runs; the data rotated (as every slab dataset here).
 
-Default: 3 seeds x 10 radii x 2 widths with 4,000 epochs: a GPU job. `cpu`: the (200,2)-FCN
+Default: 3 seeds x 10 radii x 2 widths with 4,000 epochs: needs a GPU. `cpu`: the (200,2)-FCN
 only, 2 seeds, radii (.05, .1, .2, .25, .3, .5), 5 PGD steps in training and 10 in evaluation,
 2,000 test points, and a 600-epoch schedule (lr .1, x0.1 at epochs 450 and 525) instead of 4,000:
 6.7x fewer updates, and lr .1 kept for the first 450 epochs because the ε = .1 members leave
 chance only between epochs 180 and 340 (a 300-epoch schedule with its first decay at 150 left them
-there, 2026-12-02). The 600-epoch run (2026-12-02): robust test acc .995 / .990 at ε = .05 / .1
-with S-rand acc .507, chance for ε ≥ .2 — the published shape.
-The (1000,2)-FCN needs a GPU: its 12 members took 3.35 s per adversarial update on the 2-core CPU
-(2026-12-02); `--config.adv.widths='(1000,)'` runs it. `smoke`: seconds, for the tests (numbers
+there). It gives the published shape: robust test accuracy ≈ 1 at ε = .05 and .1 with S-rand acc
+≈ .5, chance for ε ≥ .2 (its run: reproduction/adv_training_advms.json).
+The (1000,2)-FCN needs a GPU (impractical on a CPU; benchmarks/RESULTS.md has its measured update
+time); `--config.adv.widths='(1000,)'` runs it. `smoke`: seconds, for the tests (numbers
 meaningless).
 """
 
@@ -74,7 +74,7 @@ def get_config(preset: str = ""):
     c.eval.robust_steps = 10
     # 600 epochs, lr x0.1 at 450 and 525 (ours). With the earlier 300 epochs (decay at 150 / 225)
     # the ε = .1 members never left chance; trained at lr .1 for longer they leave it between
-    # epochs 180 and 340 (2 seeds, 2026-12-02) and reach train / validation acc 1.0 / .997.
+    # epochs 180 and 340 (2 seeds) and reach train / validation acc 1.0 / .997.
     c.train.max_epochs = 600
     c.optim.decay_epochs = (450, 525)
   elif preset == "smoke":

@@ -16,14 +16,15 @@ spends ≥ 98% of its budget on S, measured as the notebook does: the mean over 
 ||delta_S|| / ||delta|| (notebook: 99.73% on LMS-5, 99.09% on MS-(5,7); band [.98, 1], ours).
 Also reported: AS-UAP (projected gradient ascent on one shared perturbation), accuracy on the
 fitting split, and a figure of accuracy against the PGD radius with the S- and S^c-randomized
-accuracy beside it. Measured (`cpu`, 2026-12-02): that share is .989 on LMS-5 but .952 ± .030 on
-MS-(5,7) (seeds .926-.969), which fails; the UAP claims pass on both.
+accuracy beside it. On the `cpu` preset that share passes on LMS-5 but stays below .98 on
+MS-(5,7), which fails; the UAP claims pass on both (its run: reproduction/attacks_synthetic.json).
 
-Our choices (the paper is silent): the per-example attack whose perturbations give the SVD-UAP
-and `pgd_acc` is l2 PGD at the UAP's radius, 20 steps of 2.5 ε / 20 from 0 (no random start: a random start spreads budget over every coordinate, and the
-share on S should measure where the gradient steps go); the UAPs are fitted on the first half of the
-test set and evaluated on the second half (held out) and on the first; AS-UAP takes 50 full-batch
-steps from 0; model selection on a held-out validation split (as for every synthetic claim).
+Our choices (the paper is silent): the per-example attack whose perturbations give the SVD-UAP and
+`pgd_acc` is l2 PGD at the UAP's radius, 20 steps of 2.5 ε / 20 from 0 (no random start: a random
+start spreads budget over every coordinate, and the share on S should measure where the gradient
+steps go); the UAPs are fitted on the first half of the test set and evaluated on the second half
+(held out) and on the first; AS-UAP takes 50 full-batch steps from 0; model selection on a held-out
+validation split (as for every synthetic claim).
 
 `cpu`: 4 seeds, 2k val / 5k test per dataset, 20k train on LMS-5 and the paper's 100k on MS-(5,7);
 `smoke`: 2 seeds, tiny sets, a few epochs (numbers meaningless; for the tests).
@@ -80,7 +81,7 @@ def get_config(preset: str = ""):
       s.num_train, s.num_val, s.num_test = 20_000, 2_000, 5_000
     # MS-(5,7) keeps the paper's 100k training points: at 20k (and without the patience) the
     # model stopped just past the plateau (test acc .977) and its per-example PGD spent only
-    # 58% of its budget on S (norm ratio; 2026-12-02), against 95% at 100k with the patience.
+    # 58% of its budget on S (norm ratio), against 95% at 100k with the patience.
     c.attacks.settings.ms57.num_train = 100_000
   elif preset == "smoke":
     c.num_seeds = 2

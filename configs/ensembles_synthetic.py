@@ -16,26 +16,25 @@ claimed: which slab each member uses (`member_coords_used`, `distinct_coords`) a
 with a random half of the coordinates randomized (`half_rand_acc`; with a fraction chosen after
 the fact a member that uses one of 50 slabs scores .75 by construction, so it is no test).
 
-The small n (ours: the paper does not give it) was calibrated on a grid, 6 single (100,2)-FCNs
-per n, SGD lr .1, each trained to train acc 1 (measured 2026-12-02, 2-core CPU): n = 3,000 →
-test acc .553; 4,000 → .702 ± .041; 5,000 → .839; 8,000 → .973 (20,000 → ≈ 1). n = 4,400
-(`ensemble.settings.<name>.num_train`, linear interpolation to .75) is used for MS-5 and L̂MS-7;
-MS-5's max_epochs is raised so that ~40k updates are allowed (members converge in ~3.3k);
-L̂MS-7 gets 200 epochs (~3.4k updates; fitting its 50% noisy linear labels is not the point).
+The small n (ours: the paper does not give it) was calibrated on a grid, 6 single (100,2)-FCNs per
+n, SGD lr .1, each trained to train acc 1: n = 3,000 → test acc .553; 4,000 → .702 ± .041; 5,000 →
+.839; 8,000 → .973 (20,000 → ≈ 1). n = 4,400 (`ensemble.settings.<name>.num_train`, linear
+interpolation to .75) is used for MS-5 and L̂MS-7; MS-5's max_epochs is raised so that ~40k updates
+are allowed (members converge in ~3.3k); L̂MS-7 gets 200 epochs (~3.4k updates; fitting its 50%
+noisy linear labels is not the point).
 
-Result at n = 4,400 (`cpu`, 2026-12-02): single .805, gains +.040 / +.045 / +.033 at K = 3 / 5 / 10
-(published +.15 / +.20 at 5 / 10), although the members use different slabs (`distinct_coords`
-≈ K). The combination rule is not the cause: the mean of softmax probabilities (the original
-code's `use_softmax=True`) gives .844 / .851 / .845 and a majority vote .839 / .848 / .846,
-against .845 / .850 / .838 for the logit mean (the original's default), so the members' errors
-are largely shared. MS-5's gain claims fail.
+Result at n = 4,400 (`cpu`): a single member reaches about .8 and the ensembles gain only about +.04
+at K = 3, 5 and 10 (published +.15 / +.20 at 5 / 10), although the members use different slabs
+(`distinct_coords` ≈ K); MS-5's gain claims fail (its run: reproduction/ensembles_synthetic.json).
+The combination rule is not the cause: the mean of softmax probabilities (the original code's
+`use_softmax=True`) and a majority vote give the logit mean's accuracy (the original's default) to
+within .01 at every K, so the members' errors are largely shared.
 
-Why (measured 2026-12-02, same preset, 4 ensembles): the gain depends on whether the members share
-their training sample. With each member drawing its own 4,400 points from the same distribution
-(`ensemble.own_data`, the "ms5 (own data)" rows; an extension: the paper does not say which it
-did), single .803, gains +.076 / +.108 / +.163 at K = 3 / 5 / 10 (published +.15 / +.20 at 5 /
-10), against +.037 / +.042 / +.033 in the same run with one shared sample. Members fitted to one
-small sample overfit it alike and so err on the same test points.
+Why (same preset, 4 ensembles): the gain depends on whether the members share their training sample.
+With each member drawing its own 4,400 points from the same distribution (`ensemble.own_data`, the
+"ms5 (own data)" rows; an extension: the paper does not say which it did), the gains grow with K
+towards the published ones, while with one shared sample they stay near +.04 in the same run.
+Members fitted to one small sample overfit it alike and so err on the same test points.
 
 Default: 8 ensembles per size (80 members per dataset), LMS-5 at 40k train / 5k val / 10k test:
 sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 20k / 2k / 5k.

@@ -7,7 +7,7 @@
 Every grid point x seed is a member of one vmapped program. Shows where SB stops being extreme,
 if anywhere: heat-maps of S-rand AUC (0.5 = the slabs are ignored) and S^c-rand AUC. The default
 (5 x 5 grid x 8 seeds = 200 members of 100k samples) needs a GPU's memory and speed; `cpu`
-(4 x 4 x 4 = 64 members of 10k) runs here.
+(4 x 4 x 4 = 64 members of 10k) runs on a CPU.
 """
 
 from simplicity_bias.config_base import synthetic_base

@@ -26,12 +26,11 @@ def get_config(preset: str = ""):
   c.data.num_test = 10_000
   c.evals = ("sb",)
   # The notebook's FCN(300,2) fits the training set (train acc .995, the stop rule). At a cap of
-  # 100 epochs none did here (:cpu, 2026-12-02: train acc .971 / .974 / .982 / .991 for
+  # 100 epochs none did on :cpu (train acc .971 / .974 / .982 / .991 for
   # fcn(100,1) / (300,1) / (100,2) / (300,2)), so the cap is 400 epochs: then fcn(300,2) stops
   # at .996 after 19.5-23.6k updates (~150 epochs), while (100,1) / (300,1) / (100,2) level off
   # at .973 / .977 / .988 (400 epochs; the notebook: some settings "take longer (or do not)
-  # converge"), so their "fits the training data" rows are extensions. 76 min (:cpu, beside
-  # two other runs).
+  # converge"), so their "fits the training data" rows are extensions.
   c.train.max_epochs = 400
   c.sweep = ml_collections.ConfigDict()
   c.sweep.datasets = ("noisy_lms7", "ms7")

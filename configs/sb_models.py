@@ -7,9 +7,10 @@
 
 Cells: {LMS-5, MS-(5,7)} x {(100,1)-, (100,2)-FCN, (32,7,1)-, (32,7,2)-CNN, (100,10,1)-,
 (100,10,2)-GRU} plus the wide (2000,1)-FCN of Fig. 3(b) on MS-(5,7) at d = 50 and d = 250
-(|S^c| = 49 and 249), and the same on LMS-5 (our extension: reported, not counted). Should show, in every cell: S-randomized AUC ≈ 0.5 (published 0.49-0.51) and
-S^c-randomized AUC ≈ 1 (published 1.00): every architecture relies on the simple coordinate
-alone. Figure: sb_models_auc.png (both AUCs per cell, mean ± 95% CI).
+(|S^c| = 49 and 249), and the same on LMS-5 (our extension: reported, not counted). Should show,
+in every cell: S-randomized AUC ≈ 0.5 (published 0.49-0.51) and S^c-randomized AUC ≈ 1 (published
+1.00): every architecture relies on the simple coordinate alone. Figure: sb_models_auc.png (both
+AUCs per cell, mean ± 95% CI).
 One subset: --config.sweep.datasets='("lms5",)' --config.sweep.models='("gru:100:10:1",)'
 --config.sweep.wide_dims='()'.
 
@@ -17,37 +18,26 @@ CNN = the original's CNNClassifier: convs, flatten, a hidden dense layer of widt
 Per-dataset / per-model overrides: --config.sweep.per_dataset.ms57.data.num_train=... (the
 dataset sections win over plain --config.data.* fields); leave cells out with sweep.skip.
 
-Measured on the shared 2-core CPU (jax 0.10.2; 4 seeds per cell; seconds = train + data + eval,
-first run incl. compile), the earlier `cpu` preset's 12 cells:
-  LMS-5 (20k train): fcn(100,1) 6 s, fcn(100,2) 6 s, cnn1d(32,7,1) 9 s, cnn1d(32,7,2) 50 s,
-    gru(100,10,1) 93 s (2.3-3.3k updates), gru(100,10,2) 184 s; fcn(2000,1) d=50 5 s, d=250 9 s.
-    Every cell: test AUC 1.000, S-rand AUC 0.507-0.508 (± .01), S^c-rand AUC 1.000.
-  MS-(5,7) (100k train): fcn(100,1) 27 s, fcn(100,2) 55 s (12-16k updates; S-rand .501 / .500,
-    S^c-rand 1.000); cnn1d(32,7,1) 98 s: test AUC 1.000, S-rand 0.500 ± .017, S^c-rand 1.000 (SGD
-    lr .1 makes its training accuracy oscillate; the best-validation checkpoint is evaluated);
-    gru(100,10,1) 227 s: stays at chance (test AUC 0.50), so its S^c-rand claim FAILS.
 The GRU on MS-(5,7) never left the plateau in any budget tried (2 seeds each): SGD lr .1 for 156k
 updates at 100k train, Adam 1e-3 for 15.6k updates, and unrotated data for 7.8k updates; the
-paper setting (200 epochs = 78k updates) is likely to give the same. The (32,7,2)-CNN on MS-(5,7)
-costs ~110 ms per update for 4 seeds (21 min for 30 epochs); `cpu` runs it anyway (and the
-(100,10,2)-GRU and the wide MS-(5,7) FCNs there): every cell of the paper. `smoke`: 3 cells on
-LMS-5, tiny sizes, 2 seeds.
-The whole `cpu` preset, 2026-12-03 (idle 2-vCPU Intel Xeon, jax 0.10.2, 4 seeds, 16 cells).
-Every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide FCN at d = 50
-fit their training sets and pass (S-rand .496-.504, S^c-rand 1.000). Fail, each for not learning
-the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs, 21 min; train acc .52-.86, test
-AUC .903; the paper trains up to 200 epochs), both MS-(5,7) GRUs (30 epochs; chance,
-as before; 16 and 24 min), and the wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k
-training points instead (train acc .999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497).
-Tried (2 seeds): 300k training points for 30 epochs (35k updates, 8.6 min): still memorizing
-(train acc .83, val .50, test AUC .50), so more data in that budget does not reach the slabs.
-Cell seconds: LMS-5 fcn 6 / 5, cnn1d 14 / 47, gru 206 / 426; MS-(5,7) fcn 24 / 45, cnn1d 232 /
-1283, gru 967 / 1462, wide d = 50 214, d = 250 ~500; LMS-5 wide cells a few seconds each.
+paper setting (200 epochs = 78k updates) is likely to give the same. `cpu` runs every cell of the
+paper, the costly ones included (the (32,7,2)-CNN and (100,10,2)-GRU on MS-(5,7) and the wide
+MS-(5,7) FCNs; `--print_config` shows the preset's measured cost). `smoke`: 3 cells on LMS-5, tiny
+sizes, 2 seeds.
+On the `cpu` preset every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide
+FCN at d = 50 fit their training sets and pass (S-rand .496-.504, S^c-rand 1.000). Fail, each for
+not learning the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs; train acc .52-.86,
+test AUC .903; the paper trains up to 200 epochs), both MS-(5,7) GRUs (30 epochs; chance), and the
+wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k training points instead (train acc
+.999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497). Its run:
+reproduction/sb_models.json. Tried (2 seeds): 300k training points for 30 epochs (35k updates):
+still memorizing (train acc .83, val .50, test AUC .50), so more data in that budget does not
+reach the slabs.
 `gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
 non-reproduction: 4 seeds, at most 500 epochs at 100k training points, stop at train loss < .01,
 SGD lr .1 (the paper's, counted) and .03, Adam 1e-3 and 3e-4 (ours: extensions); the report's
-train_acc_curves.png shows whether any cell leaves the plateau. A GPU job, not run on this CPU:
-one epoch of one cell (4 seeds) took 45 s on the 2-core CPU (2026-12-02, beside another run).
+train_acc_curves.png shows whether any cell leaves the plateau. Needs a GPU: impractical on a
+CPU (benchmarks/RESULTS.md has the epoch time measured on one).
 """
 
 from simplicity_bias.config_base import synthetic_base
@@ -80,8 +70,8 @@ def get_config(preset: str = ""):
         "data": {"num_train": 100_000, "num_test": 5_000}, "train": {"max_epochs": 100},
         "per_model": {"cnn1d": {"train": {"max_epochs": 30}},
                       "gru": {"train": {"max_epochs": 30}}}}
-    # Every cell of the paper runs, the costly ones included: the (32,7,2)-CNN on MS-(5,7) (~50
-    # ms per update for 4 seeds, > 10 min), its (100,10,2)-GRU and the wide MS-(5,7) FCNs.
+    # Every cell of the paper runs, the costly ones included: the (32,7,2)-CNN on MS-(5,7), its
+    # (100,10,2)-GRU and the wide MS-(5,7) FCNs.
   elif preset == "gru_ms57":
     # The (100,10,1)-GRU on MS-(5,7) with the appendix's budget before calling it a
     # non-reproduction: at most 500 epochs, stop at train loss < .01, 4 seeds, SGD and Adam at two

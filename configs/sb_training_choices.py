@@ -22,8 +22,8 @@ reduced variant used for REPRODUCTION.md (4 seeds, LMS-7 at 20k training points)
 
 Tanh on MS-(5,7) (Table 6) does not leave the plateau here: in the grid (100 epochs = 39k updates)
 with SGD, Adam and RMSProp, and with SGD lr .1 for 400 epochs (156k updates, 2 seeds; train acc
-.510 / .511 at the end, 2026-12-02), 10x the 12-16k updates the ReLU FCN needs. Those rows fail.
-What else was tried (4 seeds, 40k training points, SGD lr .1, 31k updates, 2026-12-02): ReLU in
+.510 / .511 at the end), 10x the 12-16k updates the ReLU FCN needs. Those rows fail.
+What else was tried (4 seeds, 40k training points, SGD lr .1, 31k updates): ReLU in
 that setting leaves the plateau after 7.6-9.5k updates (test AUC 1.00); tanh stays at train acc
 .51-.52 with PyTorch's init, with zero biases, and with biases Unif(±1) (train acc .53-.56,
 test AUC .49-.52: memorising, not learning the slabs). The MS-(5,7) label is an even function of
