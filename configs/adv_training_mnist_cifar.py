@@ -20,16 +20,14 @@ steps of 2.5 ε / 20 from one random start; the same SGD settings as the other M
 adversarial cell runs a fixed 200 epochs (the original's length; SPEC notes the result holds
 by ~20) with the last parameters evaluated.
 
-Default: ResNet-50, 10,000 training images, 3 runs per cell: a GPU job (each adversarial update
-costs 8 forward-backward passes, the attack's 7 steps plus the scoring of the last iterate).
+Default: ResNet-50, 10,000 training images, 3 runs per cell: needs a GPU (each adversarial
+update costs 8 forward-backward passes, the attack's 7 steps plus the scoring of the last iterate).
 `cpu`: the 8-wide ResNet-18 with the stem max-pool of mnist_cifar's `cpu` preset, 2,000
 training images, batch 128, 2 runs per cell, the adversarial cell 10 epochs (150 updates); the
 attack's steps are unrolled (XLA:CPU runs convolutions inside a loop slower); robust accuracy at
-ε = .1 and .3 with 10 PGD steps on the first 500 test images. Measured on real MNIST / CIFAR-10
-(2026-12-02): standard model robust acc .000 at
-ε = .3, MNIST-rand acc .503; adversarially trained robust acc .989, test acc .999, MNIST-rand acc
-.503 — the published picture. The 16-wide network took ~1 min per adversarial update of the two
-runs here.
+ε = .1 and .3 with 10 PGD steps on the first 500 test images. On real MNIST / CIFAR-10 it gives
+the published picture (its run: reproduction/adv_training_mnist_cifar.json); adversarial training
+of the 16-wide ResNet-18 of the other `cpu` presets is impractical on a CPU (benchmarks/RESULTS.md).
 `smoke`: tiny, generated mock MNIST and CIFAR-10 (`data.data_dir=mock`), offline.
 """
 
@@ -65,8 +63,8 @@ def get_config(preset: str = ""):
   c.eval.unroll = False
   if preset == "cpu":
     mnist_cifar.reduce_for_cpu(c)
-    # The 8-wide ResNet-18 of mnist_cifar's `cpu` preset: the 16-wide one cost ~1 min per
-    # adversarial update of the two runs here (2026-12-02), ~2 h for the run.
+    # The 8-wide ResNet-18 of mnist_cifar's `cpu` preset: adversarial training of the 16-wide one
+    # is impractical on a CPU (its measured update time: benchmarks/RESULTS.md).
     c.model.base_width = 8
     c.model.stem_pool = True
     c.num_seeds = 2

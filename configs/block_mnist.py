@@ -77,10 +77,10 @@ def base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
 
 def reduce_for_cpu(c) -> None:
   """The MLP with every training, a 4-wide ResNet-18 standard only: XLA:CPU runs the members'
-  vmapped convolutions at about 1 GFLOP/s (an 8-wide ResNet-18 took 7 minutes per epoch of
-  3,000 images for 3 seeds), so adversarial training of a ResNet would take hours. Every
-  convolution as a matrix product (``conv_impl='im2col'``, about 3x faster for vmapped members
-  on a CPU, equal to 'xla' up to float rounding)."""
+  vmapped convolutions slowly, so adversarial training of a ResNet is impractical on a CPU (the
+  measurements: benchmarks/RESULTS.md). Every convolution as a matrix product
+  (``conv_impl='im2col'``, faster for vmapped members on a CPU, equal to 'xla' up to float
+  rounding)."""
   c.model.conv_impl = "im2col"
   c.data.num_train = 3_000
   c.train.max_epochs = 4
@@ -90,7 +90,7 @@ def reduce_for_cpu(c) -> None:
 
 
 def reduce_for_tests(c) -> None:
-  """Seconds, offline: the MLP alone (a ResNet's compilation alone takes minutes on a CPU), on
+  """Seconds, offline: the MLP alone (a ResNet's compilation alone is slow on a CPU), on
   generated mock MNIST (simplicity_bias/data/mock.py)."""
   c.num_seeds = 2
   c.sweep.models = "mlp"

@@ -28,7 +28,7 @@ from simplicity_bias.experiments.diffroar import base_config
 
 
 def reduce_for_cpu(c, num_train: int = 4_000) -> None:
-  """Minutes on 2 cores: a subset, fewer epochs, 2 seeds, 5 values of k."""
+  """For a CPU: a subset, fewer epochs, 2 seeds, 5 values of k."""
   c.num_seeds = 2
   c.data.num_train = num_train
   c.data.num_test = 2_000

@@ -34,8 +34,8 @@ def get_config(preset: str = ""):
     c.sweep.variants = "A,B,C"
   elif preset == "cpu":
     # Reduced variant for a CPU: an 8-wide ResNet-18 with the stem max-pool (1/16 of the FLOPs
-    # of the 16-wide one without it, which had not finished one epoch of 2,000 images x 3 runs
-    # in 9 min on the 2-core VM on 2026-12-02), a fifth of the training images.
+    # of the 16-wide one without it, impractical on a CPU: benchmarks/RESULTS.md), a fifth of
+    # the training images.
     mnist_cifar.reduce_for_cpu(c)
     c.model.base_width = 8
     c.model.stem_pool = True

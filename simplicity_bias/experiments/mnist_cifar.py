@@ -42,7 +42,7 @@ _IMAGE_EVAL_NAMES = {"test": "standard", "s_rand": "MNIST-randomized",
 def reduce_for_cpu(c) -> None:
   """The `cpu` presets' common part: a 16-wide ResNet-18 on one device, batch 128, every
   convolution as a matrix product (``conv_impl='im2col'``: the seeds are vmapped members, whose
-  XLA:CPU convolutions run as grouped convolutions about 3x slower; benchmarks/RESULTS.md)."""
+  XLA:CPU convolutions run as slower grouped convolutions; measured in benchmarks/RESULTS.md)."""
   c.model.name = "resnet18"
   c.model.base_width = 16
   c.model.conv_impl = "im2col"
