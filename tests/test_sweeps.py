@@ -200,7 +200,7 @@ def test_reproduce_writes_the_claims_table(tmp_path):
       ": mnist_cifar."), proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
   assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
-  assert f"not run: CIFAR-10 is not prepared in {empty}" in table
+  assert f"not run: MNIST is not prepared in {empty}" in table
   assert "| `configs/cifar_only.py` | — | — | — | — | — | not run yet |" in table
   proc = run_launch("reproduce.py", "--only=lms6", f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "unknown claim configs ['lms6']" in proc.stderr
