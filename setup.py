@@ -34,5 +34,7 @@ setup(
         "test": ["pytest>=7.4"],
         "bench": ["torch>=2.2"],
         "build-data": ["tensorflow-cpu>=2.16"],
+        # launch/reproduce.py --launcher=ray (launch/MULTIHOST.md)
+        "ray": ["ray>=2.10"],
     },
 )

@@ -30,7 +30,7 @@ attack's steps are unrolled (XLA:CPU runs convolutions inside a loop slower); ro
 ε = .3, MNIST-rand acc .503; adversarially trained robust acc .989, test acc .999, MNIST-rand acc
 .503 — the published picture. The 16-wide network took ~1 min per adversarial update of the two
 runs here.
-`smoke`: tiny, scikit-learn digits, mock CIFAR (tests only).
+`smoke`: tiny, generated mock MNIST and CIFAR-10 (`data.data_dir=mock`), offline.
 """
 
 from simplicity_bias.attacks.training import objective_config

@@ -2,7 +2,7 @@
 
   python launch/train.py --config=configs/block_mnist.py --workdir=W         # paper-size (GPU)
   python launch/train.py --config=configs/block_mnist.py:cpu --workdir=W     # MLPs + a small ResNet
-  python launch/train.py --config=configs/block_mnist.py:smoke --workdir=W   # seconds, not MNIST
+  python launch/train.py --config=configs/block_mnist.py:smoke --workdir=W   # seconds, mock data
 
 56x28x1 images: an MNIST digit (0 or 1, the label) and a fixed null patch (a square with an X,
 no label information), the digit on top or at the bottom at random. A 2-hidden-layer MLP and a
@@ -90,10 +90,11 @@ def reduce_for_cpu(c) -> None:
 
 
 def reduce_for_tests(c) -> None:
-  """Seconds: the MLP alone (a ResNet's compilation alone takes minutes on a CPU)."""
+  """Seconds, offline: the MLP alone (a ResNet's compilation alone takes minutes on a CPU), on
+  generated mock MNIST (simplicity_bias/data/mock.py)."""
   c.num_seeds = 2
   c.sweep.models = "mlp"
-  c.data.digit_source = "sklearn_digits"
+  c.data.data_dir = "mock"
   c.data.num_train = 400
   c.data.num_test = 100
   c.model.width = 32

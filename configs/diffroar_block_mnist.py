@@ -31,8 +31,6 @@ def get_config(preset: str = ""):
     c.diffroar.retrain_group = 4   # 56x28 images: two programs keep the masked copies < 3 GB
   elif preset == "smoke":
     fashion.reduce_for_tests(c)
-    c.data.source = "block_mnist"
-    c.data.digit_source = "sklearn_digits"
     c.data.num_train = 300
     c.data.num_test = 100
     c.train.batch_size = 50

@@ -67,8 +67,8 @@ def get_config(preset: str = ""):
     c.diffroar.k_grid = (0.05, 0.5, 1.0)
     c.diffroar.retrain_group = 0
   elif preset == "smoke":
-    # The plumbing only: scikit-learn's digits and an MLP (a ResNet's compilation alone takes
-    # minutes on a CPU).
+    # The plumbing only: an MLP on mock CIFAR-10 (a ResNet's compilation alone takes minutes on
+    # a CPU).
     fashion.reduce_for_tests(c)
     c.model.width, c.model.depth, c.model.init = 32, 2, "pytorch"
     c.model.base_width = 64

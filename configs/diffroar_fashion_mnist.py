@@ -38,10 +38,10 @@ def reduce_for_cpu(c, num_train: int = 4_000) -> None:
 
 
 def reduce_for_tests(c) -> None:
-  """Seconds, offline: scikit-learn's digits (not Fashion-MNIST), a tiny MLP."""
+  """Seconds, offline: a tiny MLP on a generated mock of the config's dataset
+  (simplicity_bias/data/mock.py)."""
   c.num_seeds = 2
-  c.data.source = "image_classification"
-  c.data.dataset = "sklearn_digits"
+  c.data.data_dir = "mock"
   c.model.name = "mlp"
   c.model.width = 32
   c.train.batch_size = 64

@@ -42,7 +42,7 @@ def get_config(preset: str = ""):
     c.data.num_train = 2_000
     c.train.max_epochs = 10
   elif preset == "smoke":
-    # Seconds, for tests (run under tfds mock data; digits from scikit-learn).
+    # Seconds, offline: generated mock MNIST and CIFAR-10 (simplicity_bias/data/mock.py).
     mnist_cifar.reduce_for_tests(c)
     c.train.batch_size = 16
     c.train.max_epochs = 8

@@ -195,12 +195,14 @@ def data_dir_flag_help() -> str:
 
 
 def apply_data_dir(config: ml_collections.ConfigDict, data_dir: str) -> bool:
-  """Sets ``config.data.data_dir`` to ``--data_dir`` (made absolute); False, changing nothing,
-  for a config that generates its data (no ``data.data_dir`` field) or an empty ``data_dir``."""
+  """Sets ``config.data.data_dir`` to ``--data_dir`` (made absolute; ``mock``, the generated
+  data, stays as it is); False, changing nothing, for a config that generates its data (no
+  ``data.data_dir`` field) or an empty ``data_dir``."""
+  from simplicity_bias.data.mock import is_mock
   data = config.get("data")
   if not data_dir or not isinstance(data, ml_collections.ConfigDict) or "data_dir" not in data:
     return False
-  data.data_dir = os.path.abspath(os.path.expanduser(data_dir))
+  data.data_dir = data_dir if is_mock(data_dir) else os.path.abspath(os.path.expanduser(data_dir))
   return True
 
 

@@ -57,12 +57,15 @@ def _handle(signum, frame):
 
 
 def install() -> None:
-  """Routes SIGINT and SIGTERM to the stop request (main thread only; idempotent)."""
+  """Routes SIGINT and SIGTERM to the stop request (main thread only; idempotent). Call it again
+  after a library that replaces the handlers (``ray.init`` takes SIGTERM) to route them back;
+  :func:`uninstall` still restores the handlers from before the first call."""
   if threading.current_thread() is not threading.main_thread():
     return
   for signum in EXIT_CODES:
-    if signum not in _installed:
-      _installed[signum] = signal.signal(signum, _handle)
+    if signal.getsignal(signum) is not _handle:
+      previous = signal.signal(signum, _handle)
+      _installed.setdefault(signum, previous)
 
 
 def uninstall() -> None:

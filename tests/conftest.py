@@ -1,18 +1,16 @@
-"""Shared test helpers: config loading, launch scripts in a subprocess, mock image data, and
-one cached `:smoke` run per claim config for the whole session."""
+"""Shared test helpers: config loading, launch scripts in a subprocess, the session's mock image
+data directory, and one cached `:smoke` run per claim config for the whole session."""
 
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from simplicity_bias.configs import load_config as _load_config
+from simplicity_bias.data import mock
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGE_CONFIGS = ("mnist_cifar", "cifar_only", "mnist_cifar_ensemble", "uap_mnist_cifar",
-                 "adv_training_mnist_cifar")
 
 
 # Claim configs whose `:smoke` run takes 10 s or more on a 2-core CPU (all but lms5): every test that uses
@@ -30,6 +28,20 @@ _IN_SLOW_TEST = [False]
 def smoke_params(names):
   """``pytest.mark.parametrize`` values for claim configs, the slow ones marked slow."""
   return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_SMOKE else n for n in names]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mock_data_dir(tmp_path_factory):
+  """Where `data_dir='mock'` (the image `:smoke` presets' data) is generated for this session,
+  in-process and in the launch scripts' subprocesses alike: never the user's cache."""
+  path = tmp_path_factory.mktemp("mock_data")
+  saved = os.environ.get(mock.ENV_DIR)
+  os.environ[mock.ENV_DIR] = str(path)
+  yield path
+  if saved is None:
+    del os.environ[mock.ENV_DIR]
+  else:
+    os.environ[mock.ENV_DIR] = saved
 
 
 @pytest.fixture(autouse=True)
@@ -78,48 +90,16 @@ def run_launch(script: str, *args, timeout: int = 600, env=None):
                         capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
 
 
-def mock_tfds(num_examples=600):
-  """tfds mock whose splits hold different random images (tfds' own mock repeats one set in
-  every split, so a model could memorise the test images' noise blocks during training)."""
-  import tensorflow_datasets as tfds
-
-  def as_data_source(builder, split, **kwargs):
-    del kwargs
-    rng = np.random.default_rng(["train", "test"].index(str(split)))
-    shape = builder.info.features["image"].shape
-    num_classes = builder.info.features["label"].num_classes
-    return [{"image": rng.integers(0, 256, size=shape, dtype=np.uint8),
-             "label": int(rng.integers(num_classes))} for _ in range(num_examples)]
-
-  return tfds.testing.mock_data(policy=tfds.testing.MockPolicy.USE_CODE,
-                                as_data_source_fn=as_data_source)
-
-
-@pytest.fixture(scope="session")
-def image_data_dir(tmp_path_factory):
-  """Mock CIFAR-10 (random images and labels) stacked into the loaders' cache once, so every
-  image run of the session reads the same images without tfds."""
-  path = tmp_path_factory.mktemp("tfds")
-  from simplicity_bias.data import sources
-  with mock_tfds():
-    for split in ("train", "test"):
-      sources.load_split("cifar10", split, data_dir=path)
-  return path
-
-
-def smoke_config(name: str, data_dir=None, **overrides):
-  """The `:smoke` config of a claim (image configs read ``data_dir``), with dotted overrides."""
-  config = load_config(name, "smoke")
-  if name in IMAGE_CONFIGS:
-    config.data.data_dir = str(data_dir)
-  return set_fields(config, **overrides)
+def smoke_config(name: str, **overrides):
+  """The `:smoke` config of a claim (image data: the generated mock), with dotted overrides."""
+  return set_fields(load_config(name, "smoke"), **overrides)
 
 
 class SmokeRuns:
   """Each claim config's `:smoke` run, made once per session and shared by every test."""
 
-  def __init__(self, tmp_path_factory, data_dir_factory):
-    self._tmp, self._data_dir, self._runs = tmp_path_factory, data_dir_factory, {}
+  def __init__(self, tmp_path_factory):
+    self._tmp, self._runs = tmp_path_factory, {}
 
   def __call__(self, name: str):
     if name not in self._runs:
@@ -128,15 +108,15 @@ class SmokeRuns:
                            "test that needs it with @pytest.mark.slow")
       from simplicity_bias import pipeline
       workdir = self._tmp.mktemp(name)
-      config = smoke_config(name, self._data_dir() if name in IMAGE_CONFIGS else None)
+      config = smoke_config(name)
       self._runs[name] = (config, workdir, pipeline.run(config, str(workdir), progress=False))
     return self._runs[name]
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, request):
+def smoke_run(tmp_path_factory):
   """``smoke_run(name) -> (config, workdir, results)``."""
-  return SmokeRuns(tmp_path_factory, lambda: request.getfixturevalue("image_data_dir"))
+  return SmokeRuns(tmp_path_factory)
 
 
 @pytest.fixture

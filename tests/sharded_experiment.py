@@ -1,7 +1,7 @@
-"""Run as a script with 8 fake CPU devices: trains the MNIST-CIFAR smoke config (tfds mock data,
-scikit-learn digits) through ``pipeline.run_cell`` once on 1 device and once data-parallel over
-8, and prints the largest difference of their test scores as JSON (used by
-tests/test_sharding.py; XLA_FLAGS must be set before jax is imported)."""
+"""Run as a script with 8 fake CPU devices: trains the MNIST-CIFAR smoke config (generated mock
+data) through ``pipeline.run_cell`` once on 1 device and once data-parallel over 8, and prints
+the largest difference of their test scores as JSON (used by tests/test_sharding.py; XLA_FLAGS
+must be set before jax is imported)."""
 
 import json
 import os
@@ -14,26 +14,25 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import mock_tfds, smoke_config  # noqa: E402
+from conftest import smoke_config  # noqa: E402
 from simplicity_bias import pipeline  # noqa: E402
 from simplicity_bias.experiments import mnist_cifar  # noqa: E402
 from simplicity_bias.report.run import RunWriter  # noqa: E402
 
 
-def main(data_dir):
+def main():
   assert jax.device_count() == 8, jax.devices()
   out = {}
   for devices in (1, 8):
     # 96 training images split evenly over 8 devices; one epoch of 2 updates at a small rate
     # (BatchNorm on tiny batches amplifies rounding differences ~10x per update at lr .01, see
     # sharded_training.py; a wrong batch split would still show through the BN statistics).
-    config = smoke_config("mnist_cifar", data_dir, num_devices=devices,
+    config = smoke_config("mnist_cifar", num_devices=devices,
                           **{"data.num_train": 96, "train.max_epochs": 1, "train.batch_size": 48,
                              "optim.learning_rate": 1e-3})
     [cell] = mnist_cifar.cells(config)
-    with mock_tfds():
-      outcome = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label,
-                                  progress=False)
+    outcome = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label,
+                                progress=False)
     mesh = outcome.trainer.mesh
     out[devices] = {"scores": {k: np.asarray(v) for k, v in outcome.evals["scores"].items()},
                     "devices": 1 if mesh is None else mesh.size,
@@ -50,4 +49,4 @@ def main(data_dir):
 
 
 if __name__ == "__main__":
-  main(sys.argv[1])
+  main()

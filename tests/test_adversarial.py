@@ -382,9 +382,11 @@ def test_smoke_run_writes_its_figures_and_claims(name, smoke_run):
   claims = get_experiment(config.experiment).claims(results)
   assert claims and all({"claim", "published", "band", "pass", "mean"} <= set(c) for c in claims)
   golden = os.path.join(REPO, "tests", "data", "smoke_golden")
+  recorded = []
   for path in os.listdir(golden):
     with open(os.path.join(golden, path), encoding="utf-8") as f:
-      assert name in json.load(f), path
+      recorded.append(name in json.load(f))
+  assert any(recorded), f"no CPU vendor has recorded numbers of {name}"
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 from conftest import load_config, set_fields
 from simplicity_bias import evaluators
 from simplicity_bias.attribution import diffroar, masking
-from simplicity_bias.data import attribution_source, block_mnist, registry
+from simplicity_bias.data import attribution_source, block_mnist, mock, registry
 from simplicity_bias.data.registry import DataInfo
 from simplicity_bias.evaluators import attribution as attribution_evals
 from simplicity_bias.experiments.diffroar import TIDY_COLUMNS
@@ -35,8 +35,9 @@ def test_block_mnist_source_gives_balanced_56x28_images_shared_by_every_member()
   assert bundle.shared and bundle.info.kind == "image" and bundle.info.num_classes == 2
   assert bundle.x_train.shape[1:] == (56, 28, 1) and bundle.x_val.shape[0] == 0
   counts = np.bincount(bundle.y_train)
-  assert len(counts) == 2 and counts[0] == counts[1] > 100       # balanced (sklearn has 139 0s)
-  assert "not MNIST" in bundle.info.source_note
+  # Balanced: every training image of both classes of the mock MNIST.
+  assert counts.tolist() == [mock.SPLIT_SIZES["train"] // 10] * 2
+  assert "not MNIST" in bundle.info.source_note and "mock" in bundle.info.source_note
   ds = attribution_source.load_block_mnist(config)
   # The evaluator finds each image's null block from the pixels alone.
   found = attribution_evals.find_digit_on_top(jnp.asarray(ds.x_test))

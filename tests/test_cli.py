@@ -13,6 +13,7 @@ import stat
 import pytest
 
 from conftest import launch_train, run_launch
+from simplicity_bias.data import mock
 
 train = launch_train()
 SMOKE = "--config=configs/lms5.py:smoke"
@@ -245,8 +246,17 @@ def test_export_writes_the_dataset_a_member_trains_on(tmp_path):
 def test_data_dir_reaches_the_config_after_the_file_and_before_an_explicit_field(
     capsys, tmp_path, monkeypatch):
   """Order: --config.data.data_dir, then --data_dir, then $TFDS_DATA_DIR, then the default."""
-  image = "--config=configs/mnist_cifar.py:smoke"
+  image = "--config=configs/mnist_cifar.py:cpu"
   monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "env"))
+  monkeypatch.setenv("SIMPLICITY_BIAS_MOCK_DATA_DIR", str(tmp_path / "mock"))
+  # The smoke preset names the generated data, which --data_dir replaces like any field value.
+  status, out, _ = cli(capsys, "--config=configs/mnist_cifar.py:smoke", "--print_config")
+  assert status == 0 and "data_dir: mock" in out
+  assert (f"# data directory: {tmp_path / 'mock' / f'v{mock.VERSION}'} (generated mock data, data_dir=mock)"
+          in out)
+  status, out, _ = cli(capsys, "--config=configs/mnist_cifar.py:smoke", f"--data_dir={tmp_path}",
+                       "--print_config")
+  assert status == 0 and f"data_dir: {tmp_path}" in out
   status, out, _ = cli(capsys, image, "--print_config")
   assert status == 0 and "data_dir: ''" in out
   assert f"# data directory: {tmp_path / 'env'} (from $TFDS_DATA_DIR)" in out

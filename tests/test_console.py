@@ -220,7 +220,7 @@ def test_a_resume_without_a_checkpoint_says_so(tmp_path, capsys):
 def test_a_run_that_fails_before_training_leaves_the_directory_as_it_found_it(tmp_path):
   empty = tmp_path / "no_data"
   empty.mkdir()
-  config = smoke_config("cifar_only", data_dir=empty)
+  config = smoke_config("cifar_only", **{"data.data_dir": str(empty)})
   with pytest.raises(ConfigError, match="not prepared"):
     pipeline.run(config, str(tmp_path / "new"), progress=False)
   assert not (tmp_path / "new").exists()                  # created by the run: removed

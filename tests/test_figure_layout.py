@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
-from conftest import IMAGE_CONFIGS, smoke_config, smoke_params  # noqa: E402
+from conftest import smoke_config, smoke_params  # noqa: E402
 from simplicity_bias.members import Layout  # noqa: E402
 from simplicity_bias.report import attribution, bars, curves, figures, robustness  # noqa: E402
 from simplicity_bias.report.run import RunWriter  # noqa: E402
@@ -400,10 +400,9 @@ _LAYOUT = re.compile(r"tight_layout|constrained_layout|constrained layout|overla
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", smoke_params(_one_config_per_experiment()))
-def test_smoke_run_draws_its_figures_without_layout_warnings(name, tmp_path, request):
+def test_smoke_run_draws_its_figures_without_layout_warnings(name, tmp_path):
   from simplicity_bias import pipeline
-  data_dir = request.getfixturevalue("image_data_dir") if name in IMAGE_CONFIGS else None
-  config = smoke_config(name, data_dir)
+  config = smoke_config(name)
   workdir = tmp_path / "run"
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

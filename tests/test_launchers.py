@@ -20,7 +20,8 @@ def test_help_exits_0_and_states_the_data_dir_order(script):
   text = " ".join(proc.stdout.split())  # absl wraps the flag help
   order = "--data_dir, then $TFDS_DATA_DIR, then ~/tensorflow_datasets"
   if script in ("train.py", "export_dataset.py"):
-    order = "--config.data.data_dir, then " + order
+    order = ("--config.data.data_dir, then " + order
+             + " ('mock' selects generated look-alike images, which the :smoke presets set)")
   assert "--data_dir:" in text and f"First set wins: {order}." in text
 
 

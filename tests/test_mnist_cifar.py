@@ -1,10 +1,10 @@
 """The image experiment (experiments/mnist_cifar.py) end to end, without network.
 
-Training runs read their data through the real tfds loading code under `tfds.testing.mock_data`
-(random images with random labels, so the mock "CIFAR" block carries no label information) with
-digits from scikit-learn's bundled set (real handwriting): a model that learns must learn the
-digits, so its MNIST-randomized AUC falls to chance while CIFAR-randomized AUC stays at the
-standard one — which checks that the randomized sets permute the right rows. The evaluation
+Training runs read the generated mock data (simplicity_bias/data/mock.py) through the real loading
+code: mock digits that show their class, and a mock "CIFAR" block of noise whose labels carry no
+information, so a model that learns must learn the digits: its MNIST-randomized AUC falls to
+chance while CIFAR-randomized AUC stays at the standard one — which checks that the randomized
+sets permute the right rows. The evaluation
 itself is checked against hand-built models that read one block only.
 """
 
@@ -39,10 +39,10 @@ def _two_block_test_set(n=600, seed=0):
 
 
 @pytest.mark.parametrize("block", ["simple", "complex"])
-def test_randomized_sets_break_exactly_the_block_a_model_reads(block, tmp_path):
+def test_randomized_sets_break_exactly_the_block_a_model_reads(block):
   """``sb`` on MNIST-CIFAR's DataInfo: randomizing the block a model reads is chance, the other
   block changes nothing (the model never sees it)."""
-  info = image_source.info(smoke_config("mnist_cifar", tmp_path))
+  info = image_source.info(smoke_config("mnist_cifar"))
   assert info.simple == images.SIMPLE_BLOCK and info.complex == images.COMPLEX_BLOCK
   x, y = _two_block_test_set()
   start, stop = images.SIMPLE_BLOCK if block == "simple" else images.COMPLEX_BLOCK
@@ -73,9 +73,9 @@ def test_randomized_sets_break_exactly_the_block_a_model_reads(block, tmp_path):
   assert not np.allclose(out["scores"][broken][0], out["scores"][broken][1] / 2)
 
 
-def test_cifar_only_data_has_no_block_to_randomize(tmp_path):
+def test_cifar_only_data_has_no_block_to_randomize():
   """The CIFAR image is all of a CIFAR-only input: permuting it would shuffle whole images."""
-  info = image_source.info(smoke_config("cifar_only", tmp_path))
+  info = image_source.info(smoke_config("cifar_only"))
   assert not info.has("simple") and not info.has("complex")
 
 
@@ -90,20 +90,21 @@ def test_ensemble_logits_average_the_members():
 
 def test_bad_configs_are_rejected_before_loading_data(tmp_path):
   """``cells`` checks everything without touching data: ``tmp_path`` holds no dataset."""
+  empty = {"data.data_dir": str(tmp_path)}
   with pytest.raises(ConfigError, match="resnet50"):  # the message lists the image models
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"model.name": "fcn"}))
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"model.name": "fcn"}))
   with pytest.raises(ConfigError, match="data.variant"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"data.variant": "D"}))
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"data.variant": "D"}))
   with pytest.raises(ConfigError, match="contradict"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, resume=True, overwrite=True))
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, resume=True, overwrite=True))
   with pytest.raises(ConfigError, match="ensemble_size"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, ensemble_size=0))
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, ensemble_size=0))
   with pytest.raises(ConfigError, match="batch_size"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"data.num_train": 8}))
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"data.num_train": 8}))
   with pytest.raises(ConfigError, match="cell 'A vgg99'"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{"sweep.models": "resnet18,vgg99",
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"sweep.models": "resnet18,vgg99",
                                                                "sweep.variants": "A,B"}))
-  cells = mnist_cifar.cells(smoke_config("mnist_cifar", tmp_path, **{
+  cells = mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{
       "sweep.models": "resnet18,vgg11", "sweep.variants": "A,C"}))
   assert [cell.label for cell in cells] == ["A resnet18", "C resnet18", "A vgg11", "C vgg11"]
   assert [cell.config.data.variant for cell in cells] == ["A", "C", "A", "C"]
@@ -120,8 +121,7 @@ def test_missing_dataset_exits_with_one_sentence(tmp_path):
   empty = tmp_path / "tfds"
   empty.mkdir()
   proc = run_launch("train.py", "--config=configs/mnist_cifar.py:smoke",
-                    f"--workdir={tmp_path / 'w'}", f"--config.data.data_dir={empty}",
-                    "--config.data.digit_source=mnist")
+                    f"--workdir={tmp_path / 'w'}", f"--config.data.data_dir={empty}")
   assert proc.returncode == 2, proc.stderr[-2000:]
   message = proc.stderr.strip().splitlines()[-1]
   assert message.startswith("error: MNIST is not prepared in " + str(empty)), message
@@ -158,8 +158,7 @@ class _Killed(Exception):
 
 
 @pytest.mark.slow
-def test_killed_ensemble_run_resumes_to_the_same_numbers(smoke_run, image_data_dir, tmp_path,
-                                                         monkeypatch):
+def test_killed_ensemble_run_resumes_to_the_same_numbers(smoke_run, tmp_path, monkeypatch):
   _, straight_dir, straight = smoke_run("mnist_cifar_ensemble")
   row = straight["rows"][0]
   assert len(row["per_seed"]["test_auc"]) == 2  # two ensembles of two members
@@ -179,7 +178,7 @@ def test_killed_ensemble_run_resumes_to_the_same_numbers(smoke_run, image_data_d
 
   workdir = tmp_path / "b"
   # A checkpoint at every check: the last one before the kill is at the second check.
-  config = lambda **kw: smoke_config("mnist_cifar_ensemble", image_data_dir,  # noqa: E731
+  config = lambda **kw: smoke_config("mnist_cifar_ensemble",  # noqa: E731
                                      checkpoint_every_s=0.0, **kw)
   monkeypatch.setattr(pipeline, "fit", fit_killed)
   with pytest.raises(_Killed):

@@ -80,10 +80,9 @@ def test_killed_synthetic_sweep_resumes_to_the_same_numbers(smoke_run, tmp_path)
 
 
 @pytest.mark.slow
-def test_killed_image_run_resumes_to_the_same_numbers(smoke_run, image_data_dir, tmp_path):
+def test_killed_image_run_resumes_to_the_same_numbers(smoke_run, tmp_path):
   config, _, straight = smoke_run("mnist_cifar_ensemble")
-  args = ["--config=configs/mnist_cifar_ensemble.py:smoke",
-          f"--config.data.data_dir={image_data_dir}"]
+  args = ["--config=configs/mnist_cifar_ensemble.py:smoke"]
   workdir = tmp_path / "run"
   _kill_after_checkpoints(args, workdir)
   _assert_consistent_after_kill(workdir, config)

@@ -28,12 +28,11 @@ def test_eight_devices_match_one_device():
 
 
 @pytest.mark.slow
-def test_image_experiment_on_eight_devices_matches_one_device(image_data_dir):
+def test_image_experiment_on_eight_devices_matches_one_device():
   """A MNIST-CIFAR cell through pipeline.run_cell (sharded training, then evaluation)."""
-  env = dict(os.environ, JAX_PLATFORMS="cpu")
-  proc = subprocess.run([sys.executable, os.path.join(REPO, "tests", "sharded_experiment.py"),
-                         str(image_data_dir)], capture_output=True, text=True, timeout=900,
-                        env=env, cwd=REPO)
+  env = dict(os.environ, JAX_PLATFORMS="cpu")  # with the session's mock data directory
+  proc = subprocess.run([sys.executable, os.path.join(REPO, "tests", "sharded_experiment.py")],
+                        capture_output=True, text=True, timeout=900, env=env, cwd=REPO)
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = json.loads(proc.stdout.strip().splitlines()[-1])
   assert out["devices"] == [1, 8] and out["num_train"] == [96, 96]

@@ -189,11 +189,11 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   lms5 = [c for c in claims if c["metric"] == "s_rand_auc" and c["experiment"] == "synthetic_sb"]
   assert lms5[0]["mean"] == saved["summary"]["s_rand_auc"]["mean"]
   # Runs accumulate: an image config whose data is missing is recorded as not run, and the
-  # table still holds the earlier runs' claims.
+  # table still holds the earlier runs' claims (--data_dir replaces the smoke preset's mock data).
   empty = tmp_path / "no_tfds"
   empty.mkdir()
   proc = run_launch("reproduce.py", "--preset=smoke", "--only=mnist_cifar",
-                    f"--workdir={tmp_path}", env={"TFDS_DATA_DIR": str(empty)})
+                    f"--workdir={tmp_path}", f"--data_dir={empty}")
   assert proc.returncode == 1, proc.stderr[-2000:]
   last = proc.stderr.strip().splitlines()[-1]
   assert last.startswith("error: 1 of 1 requested configs did not run") and last.endswith(

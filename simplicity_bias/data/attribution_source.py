@@ -12,7 +12,8 @@ Features?"): BlockMNIST, simplified BlockMNIST and plain image classification.
   ``sigma`` and ``mu`` are traced, so a tuple of sigmas (``data.sigmas``) is a member axis (grid
   points) of one program, drawn with the same keys at every sigma (common random numbers).
 * ``image_classification`` — a whole labelled dataset (``data.dataset``: mnist, fashion_mnist,
-  cifar10, svhn_cropped, or sklearn_digits offline) as float images in [0, 1], for DiffROAR.
+  cifar10, svhn_cropped, or sklearn_digits offline; ``data.data_dir='mock'``: generated
+  look-alikes, see ``data/mock.py``) as float images in [0, 1], for DiffROAR.
 
 Images are never normalised: attack radii (ε) and masks act in pixel space [0, 1].
 """
@@ -183,11 +184,15 @@ def classification_info(config) -> DataInfo:
   d = config.data
   check_choice("data.dataset", d.dataset, CLASSIFICATION_DATASETS)
   _check_sizes(d)
-  return DataInfo(name=d.dataset, kind="image", num_classes=10, source_note=source_note(d.dataset))
+  return DataInfo(name=d.dataset, kind="image", num_classes=10,
+                  source_note=source_note(d.dataset, d.get("data_dir", "")))
 
 
-def source_note(dataset: str) -> str:
-  from simplicity_bias.data import sources
+def source_note(dataset: str, data_dir: str = "") -> str:
+  """What ``dataset`` read from ``data_dir`` is, for results."""
+  from simplicity_bias.data import mock, sources
+  if mock.is_mock(data_dir) and dataset in mock.IMAGE_SHAPES:
+    return mock.note(dataset)
   if dataset == "sklearn_digits":
     return sources.SKLEARN_DIGITS_NOTE
   if dataset == "fashion_mnist":
@@ -222,10 +227,15 @@ def load_classification(config) -> Tuple[np.ndarray, ...]:
 
 def classification_build(config, layout) -> DataBundle:
   del layout
+  from simplicity_bias.data import sources
   x_train, y_train, x_test, y_test = load_classification(config)
   base = classification_info(config)
-  info = dataclasses.replace(base, num_train=len(y_train))
-  describe: Dict = {"name": base.name, "source": base.source_note, "num_train": len(y_train),
+  # The store's own record decides (a copy of generated data is flagged wherever it lies).
+  generated = (sources.generated_note(base.name, config.data.data_dir or None)
+               if base.name in sources.TFDS_DATASETS else "")
+  info = dataclasses.replace(base, num_train=len(y_train),
+                             source_note=generated or base.source_note)
+  describe: Dict = {"name": base.name, "source": info.source_note, "num_train": len(y_train),
                     "num_test": len(y_test)}
   return DataBundle(x_train, y_train, x_test[:0], y_test[:0], x_test, y_test, None, info=info,
                     shared=True, describe=describe)

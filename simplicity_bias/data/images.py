@@ -202,12 +202,16 @@ def _paired_split(
 def _source_note(
     mnist_train: sources.ImageSplit, cifar_train: sources.ImageSplit
 ) -> str:
-  """Names both sources; a digit stand-in contributes its 'not MNIST' note."""
+  """Names both sources; a stand-in contributes its note ('not MNIST', ...)."""
   if mnist_train.is_mnist:
     digits = 'MNIST digits'
   else:
     digits = mnist_train.note or f'{mnist_train.name} digits, not MNIST'
-  return f'top block: {digits}; bottom block: {cifar_train.name} images'
+  return f'top block: {digits}; bottom block: {_cifar_source(cifar_train)}'
+
+
+def _cifar_source(cifar_train: sources.ImageSplit) -> str:
+  return cifar_train.note or f'{cifar_train.name} images'
 
 
 def _variant_and_rng(
@@ -300,7 +304,7 @@ def build_cifar_only(
   names = ' vs '.join(CIFAR10_CLASS_NAMES[c] for c in classes)
   return MnistCifarDataset(
       x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-      variant=variant, source_note=f'{cifar_train.name} only: {names}',
+      variant=variant, source_note=f'{_cifar_source(cifar_train)} only: {names}',
       simple_block=None, complex_block=(0, BLOCK_SIZE),
   )
 

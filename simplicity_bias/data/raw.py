@@ -493,7 +493,7 @@ def expected_layout() -> str:
   return ', '.join(parts[:-1]) + ' or ' + parts[-1]
 
 
-def _write_atomically(path: str, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: str, write: Callable[[BinaryIO], None]) -> None:
   """Writes `path` through a temporary file, so it is never half-written.
 
   The file gets the permissions a plain `open()` would give it (see
@@ -567,14 +567,14 @@ def write_store(dataset: RawDataset, data_dir: str | None = None) -> str:
   if os.path.exists(record_path):
     os.remove(record_path)
   for split, raw_split in dataset.splits.items():
-    _write_atomically(
+    write_atomically(
         sources.imported_path(dataset.name, split, data_dir),
         lambda file, s=raw_split: np.savez(
             file, images=s.images, labels=s.labels
         ),
     )
   record = json.dumps(provenance(dataset), indent=2) + '\n'
-  _write_atomically(record_path, lambda file: file.write(record.encode()))
+  write_atomically(record_path, lambda file: file.write(record.encode()))
   return folder
 
 

@@ -21,9 +21,14 @@
    takes about a second to import, which every run that never reads a TFDS
    build (synthetic data, imported data) would otherwise pay.
 
-`sklearn_digits` is an offline stand-in for MNIST built from scikit-learn's
-bundled 8x8 handwritten digits. It is NOT MNIST (1,797 low-resolution images),
-and every split it returns says so through `is_mnist=False` and `note`.
+`data_dir='mock'` reads generated look-alikes of these datasets instead
+(`simplicity_bias.data.mock`): they are written into the imported store of the
+mock data directory on first use and read like any imported dataset.
+
+Stand-ins say what they are: a split whose store record marks it as generated,
+and every split of `sklearn_digits` (an offline stand-in for MNIST built from
+scikit-learn's bundled 8x8 handwritten digits, 1,797 low-resolution images),
+has `is_mnist=False` and a `note`, which results carry as their data source.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -122,8 +128,14 @@ def data_dir_order(config_field: bool = True) -> str:
   comes first (launch/build_datasets.py takes none).
   """
   first = '--config.data.data_dir, then ' if config_field else ''
+  mock = (
+      " ('mock' selects generated look-alike images, which the :smoke presets"
+      ' set)'
+      if config_field
+      else ''
+  )
   return (
-      f'{first}--data_dir, then ${DATA_DIR_ENV}, then {DEFAULT_DATA_DIR}'
+      f'{first}--data_dir, then ${DATA_DIR_ENV}, then {DEFAULT_DATA_DIR}{mock}'
   )
 
 
@@ -135,7 +147,8 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
   reaches this function; an empty value falls through to the environment and
   then to the default (`data_dir_order` states the whole order). Resolved here
   rather than by tfds so that the cache and the error messages name the same
-  directory that tfds searches.
+  directory that tfds searches. 'mock' is the directory of the generated
+  datasets (`mock.default_dir`).
   """
   return _resolve_with_origin(data_dir)[0]
 
@@ -150,6 +163,11 @@ def describe_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
 
 
 def _resolve_with_origin(data_dir) -> tuple[str, str]:
+  # Imported here: mock imports this module.
+  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
+
+  if mock.is_mock(data_dir):
+    return mock.default_dir(), 'generated mock data, data_dir=mock'
   if data_dir is not None and os.fspath(data_dir):
     path, origin = data_dir, 'from data.data_dir'
   elif os.environ.get(DATA_DIR_ENV):
@@ -226,7 +244,9 @@ def load_split(
     split: a TFDS split string ('train', 'test', 'train[:1000]', ...);
       'sklearn_digits' has only 'train' and 'test'.
     data_dir: the TFDS data directory; defaults to $TFDS_DATA_DIR, then
-      ~/tensorflow_datasets. Unused by 'sklearn_digits'.
+      ~/tensorflow_datasets; 'mock': generated data (whole 'train' and
+      'test' splits, see `simplicity_bias.data.mock`), made on first use.
+      Unused by 'sklearn_digits'.
     use_cache: read and write the .npz cache beside the data. The imported
       store is read either way: it is the data itself, not a cache.
 
@@ -238,12 +258,17 @@ def load_split(
       `data_dir`, or its imported copy is unreadable.
     ValueError: unknown source name.
   """
+  # Imported here: mock imports this module.
+  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
+
   if name == SKLEARN_DIGITS:
     return load_sklearn_digits(split)
   if name not in TFDS_DATASETS:
     raise ValueError(
         f'Unknown image source {name!r}; choose one of {AVAILABLE_SOURCES}.'
     )
+  if mock.is_mock(data_dir):
+    mock.ensure(name, data_dir)
   data_dir = resolve_data_dir(data_dir)
   imported = imported_path(name, split, data_dir)
   if os.path.exists(imported):
@@ -367,11 +392,12 @@ def _read_imported(
   So an unreadable file is an error naming the file and the import command,
   rather than a fall-through to TFDS that would report the dataset missing.
   """
+  note = generated_note(name, data_dir)
   try:
     with np.load(path) as stored:
       return ImageSplit(
           stored['images'], stored['labels'].astype(np.int32, copy=False),
-          name, split, is_mnist=name == 'mnist',
+          name, split, is_mnist=name == 'mnist' and not note, note=note,
       )
   except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
     raise DatasetNotFoundError(
@@ -379,6 +405,29 @@ def _read_imported(
         f' ({error}): import it again with `python launch/build_datasets.py'
         f' --from_raw=RAW --data_dir={data_dir}`.'
     ) from error
+
+
+def generated_note(
+    name: str, data_dir: str | os.PathLike[str] | None = None
+) -> str:
+  """The note of a generated `name` in the imported store; '' for real data.
+
+  The store's record says whether its data was generated (`mock.GENERATED_KEY`),
+  so a copy of the mock data is flagged wherever it is read from.
+  """
+  # Imported here: mock imports this module.
+  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
+
+  try:
+    with open(provenance_path(name, data_dir), encoding='utf-8') as file:
+      record = json.load(file)
+  except (OSError, ValueError):
+    return ''  # real imports keep their record; an old store may lack one
+  generated = record.get(mock.GENERATED_KEY) if isinstance(record, dict) else None
+  if not generated:
+    return ''
+  fallback = f'generated data, not {TFDS_DATASETS[name]}'
+  return str(generated.get('note') or fallback)
 
 
 def _read_cache(path: str, name: str, split: str) -> ImageSplit | None:
