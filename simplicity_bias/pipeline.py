@@ -257,12 +257,14 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   out = {}
   if names:
     with display.phase(f"evaluating ({', '.join(names)})"):
-      out = evaluators.evaluate(
-          names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
-          model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-          dict(config.get("eval", {})), shared_data=data.shared,
-          aux=None) if data.shared or layout.slots == 1 else _evaluate_slots(
-              names, trainer, variables, data, layout, info, config, eval_keys)
+      if data.shared or layout.slots == 1:
+        out = evaluators.evaluate(
+            names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
+            model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+            dict(config.get("eval", {})), shared_data=data.shared, aux=None,
+            first_layer=trainer.first_layer)
+      else:
+        out = _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys)
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
                      resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
@@ -293,7 +295,7 @@ def _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_
   return evaluators.evaluate(
       names, trainer.predict, variables, repeat(data.x_test), repeat(data.y_test),
       repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
-      info, dict(config.get("eval", {})), shared_data=False)
+      info, dict(config.get("eval", {})), shared_data=False, first_layer=trainer.first_layer)
 
 
 def checkpointer_for(config, writer: RunWriter, label: str):

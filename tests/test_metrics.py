@@ -10,16 +10,20 @@ out exactly where it should.
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from scipy import stats
 
 from simplicity_bias import evaluators
 from simplicity_bias.data import synthetic as S
-from simplicity_bias.data.randomize import permutation, randomize_block, randomize_each_coordinate
+from simplicity_bias.data.randomize import (coordinate_shifts, permutation, randomize_block,
+                                            sum_each_coordinate)
 from simplicity_bias.data.registry import DataInfo
 from simplicity_bias.evaluators.sb import SB_METRICS, decision_grid
 from simplicity_bias.metrics.classification import (accuracy, auc_null_std, average_ranks,
                                                     cross_entropy, margin_scores, roc_auc)
+from simplicity_bias.models import get_model
+from simplicity_bias.train.loop import Trainer, TrainSpec
 
 
 auc_jit = jax.jit(roc_auc)
@@ -141,25 +145,42 @@ def test_randomize_block_permutes_selected_latent_coords():
   np.testing.assert_allclose(rand(x, w, jnp.asarray(mask), jnp.arange(n)), x, atol=1e-5)
 
 
-def test_randomize_each_coordinate_matches_single_blocks():
-  """Slice j = apply_fn(randomize_block(coord j, perm from split(key, dim)[j])); any batch_size."""
+def test_coordinate_shifts_are_single_coordinate_randomizations():
+  """``x + shifts[j] R[j]`` = ``randomize_block`` of coordinate j alone, permuted by
+  ``permutation(split(key, dim)[j])``: every coordinate really changes, the others stay."""
   n, dim = 20, 6
   x = jax.random.normal(jax.random.PRNGKey(3), (n, dim))
   w = _rotation(dim, 1)
   key = jax.random.PRNGKey(4)
-  apply_fn = lambda xx: jnp.tanh(xx) * 2.0  # noqa: E731
-  each = jax.jit(randomize_each_coordinate, static_argnums=(3, 4))
-  out = each(x, w, key, apply_fn, 4)
-  assert out.shape == (dim, n, dim)
-  single = jax.jit(lambda j, k: apply_fn(
-      randomize_block(x, w, jnp.arange(dim) == j, permutation(k, n))))
+  shifts = jax.jit(coordinate_shifts)(x, w, key)
+  assert shifts.shape == (dim, n)
+  single = jax.jit(lambda j, k: randomize_block(x, w, jnp.arange(dim) == j, permutation(k, n)))
   for j, k in enumerate(jax.random.split(key, dim)):
-    np.testing.assert_allclose(out[j], single(j, k), atol=1e-5)
-  # Every slice really is randomized (differs from the untouched input).
-  for j in range(dim):
-    assert not np.allclose(out[j], apply_fn(x), atol=1e-3)
-  np.testing.assert_allclose(each(x, w, key, apply_fn, 1), out, atol=1e-6)
+    np.testing.assert_allclose(x + shifts[j][:, None] * w[j][None, :], single(j, k), atol=1e-5)
+    assert np.abs(np.asarray(shifts[j])).max() > 1e-2
 
+
+@pytest.mark.parametrize("block_rows", [8, 37, 1000])
+def test_sum_each_coordinate_matches_a_loop(block_rows):
+  """Per coordinate, the sum over row blocks of ``fn(base + shifts[j] directions[j], valid, *rows)``
+  equals one pass over all rows; the padding rows of the last block are masked out."""
+  n, k, dim = 37, 5, 4
+  keys = jax.random.split(jax.random.PRNGKey(9), 4)
+  base = jax.random.normal(keys[0], (n, k))
+  directions = jax.random.normal(keys[1], (dim, k))
+  shifts = jax.random.normal(keys[2], (dim, n))
+  weights = jax.random.uniform(keys[3], (n,))
+
+  def fn(v, valid, wt):
+    return {"sum": jnp.sum(jnp.where(valid[:, None], jnp.tanh(v) * wt[:, None], 0.0), 0),
+            "count": jnp.sum(valid & (v[:, 0] > 0))}
+
+  out = jax.jit(lambda *a: sum_each_coordinate(fn, *a, per_row=(weights,),
+                                               block_rows=block_rows))(base, directions, shifts)
+  v = np.asarray(base)[None] + np.asarray(shifts)[:, :, None] * np.asarray(directions)[:, None]
+  np.testing.assert_allclose(out["sum"], (np.tanh(v) * np.asarray(weights)[None, :, None]).sum(1),
+                             rtol=1e-5, atol=1e-5)
+  np.testing.assert_array_equal(out["count"], (v[:, :, 0] > 0).sum(1))
 
 
 # ----------------------------------------------------------------------------- SB evaluators
@@ -317,3 +338,82 @@ def test_decision_grid_evaluator_spans_the_first_s_and_sc_coordinates(lms5_test)
   a = np.abs(v[1])
   slab = 2 * np.minimum(a - SLAB_LO, SLAB_HI - a)
   np.testing.assert_allclose(grid[1], np.broadcast_to(slab[:, None], (r, r)), atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- coordinate scan
+
+def _coordinatewise_reference(logits_fn, variables, x, y, rotation, keys):
+  """The coordinate scan done the straightforward way, for every model (leading axis of
+  ``variables`` and ``keys``): for every latent coordinate j, the test set with coordinate j
+  alone permuted (``randomize_block``: un-rotate, permute, rotate back) and a full forward pass.
+  The permutations are the evaluator's: coordinate j's key is ``split(split(key, 3)[2], dim)[j]``."""
+  n, dim = x.shape
+
+  def one_model(v, key):
+    def one_coordinate(j, k):
+      xj = randomize_block(x, rotation, jnp.arange(dim) == j, permutation(k, n))
+      return accuracy(logits_fn(v, xj), y)
+    return jax.vmap(one_coordinate)(jnp.arange(dim),
+                                    jax.random.split(jax.random.split(key, 3)[2], dim))
+
+  return np.asarray(jax.jit(jax.vmap(one_model))(variables, keys))
+
+
+COORD_MODELS = {
+    "fcn_rotated": ("fcn", dict(width=16, depth=2), True),
+    "fcn_unrotated": ("fcn", dict(width=16, depth=2), False),
+    "fcn_depth1_prelu": ("fcn", dict(width=16, depth=1, activation="prelu"), True),
+    "cnn1d": ("cnn1d", dict(filters=4, kernel_size=3), True),
+    "gru": ("gru", dict(hidden=8, step_size=5), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COORD_MODELS))
+def test_coordinatewise_equals_the_per_coordinate_forward_passes(name):
+  """``coord_rand_acc`` of the pipeline's evaluation (FCN: through its first layer, the others:
+  the whole model per randomized set) equals a full forward pass per coordinate, to float
+  rounding, for every member."""
+  model_name, fields, rotate = COORD_MODELS[name]
+  n, dim = 301, 10
+  model = get_model(model_name, **fields)
+  trainer = Trainer(model, optax.sgd(0.1), TrainSpec(batch_size=8, eval_batch_size=128), 64)
+  keys = jax.random.split(jax.random.PRNGKey(11), 5)
+  # Wide inputs: the untrained models' predictions then vary from point to point.
+  rotation = _rotation(dim, 2) if rotate else jnp.eye(dim)
+  x = jax.random.uniform(keys[0], (n, dim), minval=-10, maxval=10) @ rotation
+  y = jax.random.bernoulli(keys[1], 0.5, (n,)).astype(jnp.int32)
+  one = model.init(keys[2], x[:2])
+  variables = jax.tree_util.tree_map(lambda a: jnp.stack([a, -1.5 * a]), one)  # two members
+  assert (trainer.first_layer(one) is not None) == (model_name == "fcn")
+  eval_keys = jax.random.split(keys[3], 2)
+  info = DataInfo(name="lms5", kind="vector", simple=(0,), complex=tuple(range(1, dim)), dim=dim)
+  out = evaluators.evaluate(["coordinatewise"], trainer.predict, variables, x, y, rotation,
+                            eval_keys, info, {}, shared_data=True,
+                            first_layer=trainer.first_layer)
+  acc = np.asarray(out["coord_rand_acc"])
+  assert acc.shape == (2, dim)
+  np.testing.assert_array_equal(
+      acc, _coordinatewise_reference(trainer.predict, variables, x, y, rotation, eval_keys))
+  assert np.ptp(acc, axis=1).min() > 0  # the coordinates' permutations change predictions
+
+
+def test_coordinatewise_uses_the_first_layer_when_given(lms5_test):
+  """The first-layer path really is taken: a ``head`` that negates the logits turns every
+  accuracy a into 1 - a (no ties), while the generic path runs ``logits_fn``."""
+  info, x, y, w = lms5_test
+  x, y = x[:200], y[:200]
+
+  def logits_fn(a, xx):
+    return a[0] * linear_model(w)(xx) + a[1] * slab_model(w)(xx)
+
+  def first_layer(a):  # kernel = identity: the "first layer" is the input itself
+    return jnp.eye(x.shape[1]), jnp.zeros(x.shape[1]), lambda h: -logits_fn(a, h)
+
+  models = jnp.asarray([LINEAR], jnp.float32)
+  keys = jax.random.split(jax.random.PRNGKey(5), 1)
+  run = lambda fl: evaluators.evaluate(["coordinatewise"], logits_fn, models, x, y, w, keys,
+                                       info, {}, shared_data=True,
+                                       first_layer=fl)["coord_rand_acc"]
+  plain, negated = np.asarray(run(None)), np.asarray(run(first_layer))
+  np.testing.assert_allclose(negated, 1.0 - plain, atol=1e-6)
+  assert abs(plain[0][0] - 0.5) < 0.2 and plain[0][1:].min() == 1.0

@@ -45,22 +45,54 @@ def randomize(x, info, block: str, perm, rotation=None):
   return randomize_block(x, rotation, coord_mask(x.shape[1], coords), perm)
 
 
-def randomize_each_coordinate(x, rotation, key, apply_fn, batch_size: int = 8):
-  """``apply_fn(x')`` for every latent coordinate randomized alone, each with its own permutation.
+def coordinate_shifts(x, rotation, key):
+  """``[dim, n]``: how each latent coordinate of each row changes when it alone is randomized.
 
-  Randomizing latent coordinate j changes ``x = z W`` by a rank-one term,
-  ``x' = x + (z[perm, j] - z[:, j]) W[j]``, so each coordinate costs O(n d) instead of two
-  O(n d^2) rotations. Returns a stacked output with a leading ``[dim]`` axis. Coordinates are
-  vmapped in chunks of ``batch_size`` so memory stays at ``batch_size`` copies of the test set.
+  Row j is ``z[perm_j, j] - z[:, j]`` (``z = x rotation^T``), each coordinate with its own
+  permutation ``perm_j = permutation(split(key, dim)[j], n)``. Randomizing latent coordinate j
+  changes ``x = z rotation`` by a rank-one term: the randomized set is
+  ``x + shifts[j][:, None] * rotation[j]``.
   """
   n, dim = x.shape
-  keys = jax.random.split(key, dim)
   z = x @ rotation.T
+  perms = jax.vmap(lambda k: permutation(k, n))(jax.random.split(key, dim))
+  return jnp.take_along_axis(z.T, perms, axis=1) - z.T
 
-  def one(args):
-    j, k = args
-    perm = permutation(k, n)
-    shift = z[perm, j] - z[:, j]
-    return apply_fn(x + shift[:, None] * rotation[j][None, :])
 
-  return jax.lax.map(one, (jnp.arange(dim), keys), batch_size=batch_size)
+def sum_each_coordinate(fn, base, directions, shifts, per_row=(), block_rows: int = 1024):
+  """``[dim, ...]``: for every coordinate j, the sum over row blocks of ``fn(v, valid, *rows)``.
+
+  ``v = base[b] + shifts[j, b][:, None] * directions[j]`` is block ``b`` of the rank-one change
+  of ``base`` ([n, k]) along ``directions[j]`` ([dim, k]); ``valid`` ([block] bool) is False on
+  the padding rows of the last block and ``rows`` are the blocks of the ``per_row`` arrays
+  ([n, ...] each). With ``base = x, directions = rotation`` and ``fn`` a per-row model, ``v`` is
+  the test set with latent coordinate j randomized (see :func:`coordinate_shifts`); with
+  ``base = x @ kernel + bias, directions = rotation @ kernel`` it is the first layer's output
+  on that set. One ``fori_loop`` over (coordinate, block) slices its inputs in place (no copies
+  per coordinate) and keeps the working set at blocks of ``block_rows`` rows.
+  """
+  n = base.shape[0]
+  dim = directions.shape[0]
+  blocks = -(-n // block_rows)
+  rows = -(-n // blocks)  # the smallest block size with this many blocks: little padding
+  pad = blocks * rows - n
+  padded = lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+  base, per_row = padded(base), tuple(padded(a) for a in per_row)
+  shifts = jnp.pad(shifts, ((0, 0), (0, pad)))
+  valid = jnp.arange(blocks * rows) < n
+
+  def block(j, b):
+    start = b * rows
+    take = lambda a: jax.lax.dynamic_slice_in_dim(a, start, rows)
+    s = jax.lax.dynamic_slice(shifts, (j, start), (1, rows))[0]
+    v = take(base) + s[:, None] * jax.lax.dynamic_index_in_dim(directions, j, keepdims=False)
+    return fn(v, take(valid), *map(take, per_row))
+
+  out = jax.eval_shape(block, 0, 0)
+  zeros = jax.tree_util.tree_map(lambda o: jnp.zeros((dim,) + o.shape, o.dtype), out)
+
+  def body(i, acc):
+    j, b = i // blocks, i % blocks
+    return jax.tree_util.tree_map(lambda a, o: a.at[j].add(o), acc, block(j, b))
+
+  return jax.lax.fori_loop(0, dim * blocks, body, zeros)

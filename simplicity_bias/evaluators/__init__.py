@@ -28,6 +28,9 @@ class Inputs(NamedTuple):
   info: Any                    # data.registry.DataInfo (static)
   options: Dict[str, Any]      # config.eval as a dict (static)
   aux: Any = None              # evaluator-specific per-model inputs (e.g. training inputs)
+  # (kernel, bias, head) when the model's first layer is affine in its flattened input:
+  # logits_fn(x) == head(x.reshape(n, -1) @ kernel + bias); else None (see evaluate).
+  first_layer: Any = None
 
 
 class Evaluator(NamedTuple):
@@ -75,13 +78,16 @@ def check(names_: Sequence[str], info) -> None:
 
 
 def evaluate(names_: Sequence[str], logits_fn, params, x, y, rotation, keys, info, options,
-             shared_data: bool, aux=None):
+             shared_data: bool, aux=None, first_layer=None):
   """Runs the evaluators on every model: ``logits_fn(params_m, x) -> logits``; ``params`` and
   ``keys`` have a leading model axis, and so do ``x, y, rotation, aux`` unless ``shared_data``.
+  ``first_layer(params_m)`` (optional, e.g. ``Trainer.first_layer``) returns ``None`` or
+  ``(kernel, bias, head)`` with ``logits_fn(params_m, x) == head(x @ kernel + bias)``; evaluators
+  that run the model on many rank-one changes of ``x`` then share the first layer's matmul.
   Returns host arrays ``{name: [models, ...]}``."""
   check(names_, info)
   out = _compiled(tuple(names_), logits_fn, info, _freeze(options), shared_data,
-                  rotation is None)(params, x, y, rotation, keys, aux)
+                  rotation is None, first_layer)(params, x, y, rotation, keys, aux)
   return jax.device_get(out)
 
 
@@ -95,7 +101,7 @@ def _freeze(value):
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation):
+def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation, first_layer):
   """One jitted, model-vmapped program per (evaluators, model function, data, options): a
   second evaluation of the same run (or of another run with the same shapes) does not trace
   again."""
@@ -103,7 +109,8 @@ def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation)
   options = _thaw(frozen_options)
 
   def one(p, xx, yy, rot, key, a):
-    inputs = Inputs(lambda z: logits_fn(p, z), xx, yy, rot, key, info, options, a)
+    inputs = Inputs(lambda z: logits_fn(p, z), xx, yy, rot, key, info, options, a,
+                    None if first_layer is None else first_layer(p))
     out = {}
     for fn in fns:
       out.update(fn(inputs))

@@ -8,7 +8,8 @@ turning the coordinate scan on or off leaves the S / S^c numbers unchanged.
 import jax
 import jax.numpy as jnp
 
-from simplicity_bias.data.randomize import permutation, randomize, randomize_each_coordinate
+from simplicity_bias.data.randomize import (coordinate_shifts, permutation, randomize,
+                                            sum_each_coordinate)
 from simplicity_bias.evaluators import register
 from simplicity_bias.metrics.classification import accuracy, auc_null_std, margin_scores, roc_auc
 
@@ -46,11 +47,29 @@ def sb(inputs):
 
 @register("coordinatewise", kinds=("vector",))
 def coordinatewise(inputs):
-  """``coord_rand_acc`` [dim]: accuracy with latent coordinate j alone randomized."""
+  """``coord_rand_acc`` [dim]: accuracy with latent coordinate j alone randomized.
+
+  Randomizing coordinate j changes the test set by a rank-one term (see
+  :func:`~simplicity_bias.data.randomize.coordinate_shifts`). When the model exposes an affine
+  first layer (``inputs.first_layer``), the first layer's output on the test set is computed
+  once and only that rank-one change and the rest of the network are evaluated per coordinate;
+  otherwise the whole model runs on each randomized set. Either way the inputs are scanned in
+  blocks of rows, one coordinate at a time, and only the counts of correct predictions are kept.
+  """
   _, _, k_coord = _keys(inputs.key)
-  y = inputs.y
-  return {"coord_rand_acc": randomize_each_coordinate(
-      inputs.x, inputs.rotation, k_coord, lambda xx: accuracy(inputs.logits_fn(xx), y))}
+  x, y, rotation = inputs.x, inputs.y, inputs.rotation
+  shifts = coordinate_shifts(x, rotation, k_coord)
+  if inputs.first_layer is None:
+    model, base, directions = inputs.logits_fn, x, rotation
+  else:
+    kernel, bias, model = inputs.first_layer
+    base, directions = x @ kernel + bias, rotation @ kernel
+
+  def correct(v, valid, labels):
+    return jnp.sum((jnp.argmax(model(v), axis=-1) == labels) & valid)
+
+  counts = sum_each_coordinate(correct, base, directions, shifts, per_row=(y,))
+  return {"coord_rand_acc": counts.astype(jnp.float32) / x.shape[0]}
 
 
 def grid_coords(info):

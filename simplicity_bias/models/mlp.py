@@ -68,7 +68,13 @@ def activation_layer(name: str):
 
 
 class FCN(nn.Module):
-  """(width, depth)-FCN with a 2-logit (``num_classes``) head."""
+  """(width, depth)-FCN with a 2-logit (``num_classes``) head.
+
+  Its first layer is affine in the flattened input, and the network can be entered after it:
+  with ``(kernel, bias) = model.first_layer(params)``,
+  ``apply(v, x) == apply(v, x.reshape(n, -1) @ kernel + bias, from_first_layer=True)``.
+  Evaluators use that to share ``x @ kernel`` between inputs that differ by rank-one changes.
+  """
   width: int = 100
   depth: int = 2
   num_classes: int = 2
@@ -78,14 +84,23 @@ class FCN(nn.Module):
   init_scale: float = 1.0
 
   @nn.compact
-  def __call__(self, x, train: bool = False):
+  def __call__(self, x, train: bool = False, from_first_layer: bool = False):
+    """``from_first_layer``: ``x`` is already the first dense layer's output (pre-activation)."""
     x = x.reshape(x.shape[0], -1)
-    for _ in range(self.depth):
-      x = Dense(self.width, self.init_kind, self.init_scale)(x)
-      x = activation_layer(self.activation)(x)
-      if self.dropout > 0:
-        x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return Dense(self.num_classes, self.init_kind, self.init_scale)(x)
+    for i in range(self.depth + 1):
+      if i > 0 or not from_first_layer:  # names as Flax's automatic ones: Dense_0, Dense_1, ...
+        x = Dense(self.width if i < self.depth else self.num_classes, self.init_kind,
+                  self.init_scale, name=f"Dense_{i}")(x)
+      if i < self.depth:
+        x = activation_layer(self.activation)(x)
+        if self.dropout > 0:
+          x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return x
+
+  @nn.nowrap
+  def first_layer(self, params):
+    """``(kernel [d, h], bias [h])`` of the first dense layer (the output layer when depth=0)."""
+    return params["Dense_0"]["kernel"], params["Dense_0"]["bias"]
 
 
 @register("fcn")

@@ -203,10 +203,25 @@ class Trainer:
     return jax.lax.with_sharding_constraint(
         x, jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec(*spec)))
 
+  def first_layer(self, variables):
+    """``None``, or ``(kernel, bias, head)`` when the model's first layer is affine in its
+    flattened input (the model has a ``first_layer(params)`` method, as the FCN): then
+    ``predict(variables, x) == head(x.reshape(n, -1) @ kernel + bias)`` up to float rounding.
+    Evaluators use it to compute ``x @ kernel`` once for many rank-one changes of ``x``."""
+    split = getattr(self.model, "first_layer", None)
+    if split is None:
+      return None
+    kernel, bias = split(variables["params"])
+    apply = lambda h: self.model.apply(variables, h, train=False, from_first_layer=True)
+    return kernel, bias, lambda h: self._in_chunks(apply, h)
+
   def logits(self, params, x, model_state=None):
     """Eval-mode logits of a whole set, in chunks of ``eval_batch_size`` rows."""
     variables = {"params": params, **(model_state or {})}
-    apply = lambda xx: self.model.apply(variables, xx, train=False)
+    return self._in_chunks(lambda xx: self.model.apply(variables, xx, train=False), x)
+
+  def _in_chunks(self, apply, x):
+    """``apply(x)`` in chunks of ``eval_batch_size`` rows (one ``lax.map`` over them)."""
     n, chunk = x.shape[0], self.spec.eval_batch_size
     if n <= chunk:
       return apply(x)
