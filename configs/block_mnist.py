@@ -7,7 +7,7 @@
 56x28x1 images: an MNIST digit (0 or 1, the label) and a fixed null patch (a square with an X,
 no label information), the digit on top or at the bottom at random. A 2-hidden-layer MLP and a
 ResNet-18 (1 input channel), each trained standard and adversarially (l-inf ε .05 and .1, l2 ε 1
-and 2; 10-step PGD), 3 seeds. Should show: the standard models put a large share of their
+and 2; 10-step PGD), 4 seeds. Should show: the standard models put a large share of their
 top-k input-gradient pixels on the null block (`null_topk` ≈ .3-.6, published 44-48%; chance
 .5), the robust models concentrate on the digit (`null_topk` ≤ .3, published <1% to 30%).
 Figures: `attribution_maps.png` (images and every model's gradient map), `null_block_share.png`.
@@ -33,7 +33,7 @@ from simplicity_bias.config_base import image_base
 
 def base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
   c = image_base(experiment)
-  c.num_seeds = 3
+  c.num_seeds = 4
   c.data = ml_collections.ConfigDict()
   c.data.source = "block_mnist"
   c.data.digit_source = "mnist"   # 'sklearn_digits': offline stand-in, not MNIST

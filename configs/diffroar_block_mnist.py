@@ -11,7 +11,7 @@ l2 ε 1 and 2 (as there), a linear model and a random attribution. On BlockMNIST
 predictive, so an attribution that leaks onto the null block keeps fewer predictive pixels at
 small k. Should show: robust models' DiffROAR at k = .05 above the standard model's; random ≈ 0;
 k = 1 gives 0 (extension claims: reported, not counted). `:cpu`: 3,000 training / 1,000 test
-images, 6 epochs, 2 seeds, k ∈ {.05, .1, .2, .5, 1}.
+images, 6 epochs, 4 seeds, k ∈ {.05, .1, .2, .5, 1}.
 """
 
 from simplicity_bias.configs import load_module

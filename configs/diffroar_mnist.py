@@ -10,7 +10,7 @@ and 1 (our choice: radii an MLP trained from scratch survives; at l-inf .2-.3 it
 constant prediction), a linear model and a random attribution. Should show
 the poster's pattern (no published value for this panel; claims are extensions, reported and not
 counted): robust models' DiffROAR at k = .05 above the standard model's; random ≈ 0 at every k;
-k = 1 gives 0. `:cpu`: 4,000 training / 2,000 test images, 6 epochs, 2 seeds, k ∈ {.05, .1, .2, .5, 1}.
+k = 1 gives 0. `:cpu`: 4,000 training / 2,000 test images, 6 epochs, 4 seeds, k ∈ {.05, .1, .2, .5, 1}.
 """
 
 from simplicity_bias.configs import load_module

@@ -23,19 +23,6 @@ interpolation to .75) is used for MS-5 and L̂MS-7; MS-5's max_epochs is raised 
 are allowed (members converge in ~3.3k); L̂MS-7 gets 200 epochs (~3.4k updates; fitting its 50%
 noisy linear labels is not the point).
 
-Result at n = 4,400 (`cpu`): a single member reaches about .8 and the ensembles gain only about +.04
-at K = 3, 5 and 10 (published +.15 / +.20 at 5 / 10), although the members use different slabs
-(`distinct_coords` ≈ K); MS-5's gain claims fail (its run: reproduction/ensembles_synthetic.json).
-The combination rule is not the cause: the mean of softmax probabilities (the original code's
-`use_softmax=True`) and a majority vote give the logit mean's accuracy (the original's default) to
-within .01 at every K, so the members' errors are largely shared.
-
-Why (same preset, 4 ensembles): the gain depends on whether the members share their training sample.
-With each member drawing its own 4,400 points from the same distribution (`ensemble.own_data`, the
-"ms5 (own data)" rows; an extension: the paper does not say which it did), the gains grow with K
-towards the published ones, while with one shared sample they stay near +.04 in the same run.
-Members fitted to one small sample overfit it alike and so err on the same test points.
-
 Default: 8 ensembles per size (80 members per dataset), LMS-5 at 40k train / 5k val / 10k test:
 sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 20k / 2k / 5k.
 `smoke`: for the tests (too short for MS-5 to be learned).

@@ -18,21 +18,10 @@ CNN = the original's CNNClassifier: convs, flatten, a hidden dense layer of widt
 Per-dataset / per-model overrides: --config.sweep.per_dataset.ms57.data.num_train=... (the
 dataset sections win over plain --config.data.* fields); leave cells out with sweep.skip.
 
-The GRU on MS-(5,7) never left the plateau in any budget tried (2 seeds each): SGD lr .1 for 156k
-updates at 100k train, Adam 1e-3 for 15.6k updates, and unrotated data for 7.8k updates; the
-paper setting (200 epochs = 78k updates) is likely to give the same. `cpu` runs every cell of the
+`cpu` runs every cell of the
 paper, the costly ones included (the (32,7,2)-CNN and (100,10,2)-GRU on MS-(5,7) and the wide
 MS-(5,7) FCNs; `--print_config` shows the preset's measured cost). `smoke`: 3 cells on LMS-5, tiny
 sizes, 2 seeds.
-On the `cpu` preset every LMS-5 cell and the MS-(5,7) (100,1)-, (100,2)-FCN, (32,7,1)-CNN and wide
-FCN at d = 50 fit their training sets and pass (S-rand .496-.504, S^c-rand 1.000). Fail, each for
-not learning the task in its budget: the (32,7,2)-CNN on MS-(5,7) (30 epochs; train acc .52-.86,
-test AUC .903; the paper trains up to 200 epochs), both MS-(5,7) GRUs (30 epochs; chance), and the
-wide FCN at d = 250 (|S^c| = 249), which memorizes the 100k training points instead (train acc
-.999 at epoch 49, ~19k updates; val acc .48-.52; test AUC .497). Its run:
-reproduction/sb_models.json. Tried (2 seeds): 300k training points for 30 epochs (35k updates):
-still memorizing (train acc .83, val .50, test AUC .50), so more data in that budget does not
-reach the slabs.
 `gru_ms57`: the (100,10,1)-GRU on MS-(5,7) given the appendix's budget before it is called a
 non-reproduction: 4 seeds, at most 500 epochs at 100k training points, stop at train loss < .01,
 SGD lr .1 (the paper's, counted) and .03, Adam 1e-3 and 3e-4 (ours: extensions); the report's

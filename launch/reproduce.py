@@ -9,11 +9,14 @@ r"""Runs every claim's config in sequence and writes REPRODUCTION.md.
 The claim configs come from the experiment registry (``simplicity_bias.experiments``). Each runs
 ``configs/<name>.py:<preset>`` into ``W/<name>/`` (results.json, figures, report.md; an earlier
 run there is replaced, or continued with ``--resume``) and records its claims in
-``W/<name>/reproduction.json``. The table is rebuilt from every record in ``W``, so runs
-accumulate: ``--only`` reruns some configs (e.g. the image ones on a GPU machine,
-``--preset=default``) and keeps the others' rows. Three groups: the paper's claims (counted),
-our extensions (reported, not counted) and configs that did not run (with the reason). All
-configs are validated before the first one trains; an image config whose datasets are not
+``W/<name>/reproduction.json``: each claim of the config's ledger
+(``reproduction/ledger/<name>.json``, written before the run) judged on the seeds' 95% CI
+(pass / fail / inconclusive; ``simplicity_bias/report/ledger.py``). The table is rebuilt from
+every record in ``W``, so runs accumulate: ``--only`` reruns some configs (e.g. the image ones on
+a GPU machine, ``--preset=default``) and keeps the others' rows. Groups: the paper's claims in
+the paper's setting, the paper's claims in a reduced setting (tallied apart), claims not testable
+as run, extensions (reported, not counted), amendments, notes and configs that did not run (with
+the reason). All configs and their ledgers are validated before the first one trains; an image config whose datasets are not
 prepared is recorded as not run, with the reason. The paper-size presets' costs come from the
 committed records and benchmarks (``simplicity_bias/report/costs.py``).
 
@@ -44,13 +47,14 @@ for bad input.
 """
 
 import os
+import shlex
 import sys
 
 from absl import app, flags
 
 from simplicity_bias.configs import absl_parser
 from simplicity_bias.data.sources import data_dir_order
-from simplicity_bias.report.reproduction import collect, table
+from simplicity_bias.report.reproduction import collect, table, tally
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")
 _PRESET = flags.DEFINE_string("preset", "cpu", "Config preset: 'cpu' (reduced variants), "
@@ -146,7 +150,7 @@ def main(argv):
   from simplicity_bias import interrupts, pipeline
   from simplicity_bias.configs import apply_data_dir, load_config
   from simplicity_bias.experiments import claim_configs, get_experiment
-  from simplicity_bias.report import costs
+  from simplicity_bias.report import costs, ledger
   from simplicity_bias.report.console import quiet_console
   from simplicity_bias.report.results import atomic_write_text, write_json
   from simplicity_bias.reproduce import continue_command, run_config, set_resume
@@ -171,6 +175,8 @@ def main(argv):
       # --resume continues the runs that started; a config that never started starts afresh.
       set_resume(configs[n], os.path.join(workdir, n), _RESUME.value)
       getattr(get_experiment(configs[n].experiment), "cells", pipeline.default_cells)(configs[n])
+      ledger.load(n)  # every claim is specified before its config runs
+    ledger.load_amendments()
   except ConfigError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -183,7 +189,8 @@ def main(argv):
     for position, n in enumerate(configs):
       print(f"== {n} ({_PRESET.value}) ==", flush=True)
       try:
-        run = run_config(n, configs[n], workdir, _PRESET.value, _RECORDS.value)["run"]
+        run = run_config(n, configs[n], workdir, _PRESET.value, _RECORDS.value,
+                         command=" ".join(shlex.quote(a) for a in sys.argv))["run"]
       except interrupts.Interrupted as e:
         # No record for a run cut short: the command below continues it and the configs after it.
         command = continue_command(sys.argv, list(configs)[position:])
@@ -199,8 +206,11 @@ def main(argv):
       all_names, _RECORDS.value or costs.RECORDS_DIR)))
   write_json(os.path.join(workdir, "claims.json"), {"claims": claims, "runs": runs})
   paper = [c for c in claims if c.get("kind", "paper") == "paper"]
-  print(f"wrote {output}: {sum(c['pass'] for c in paper)} of {len(paper)} paper claims pass",
-        flush=True)
+  counts = {s: tally([c for c in paper if (c.get("setting") == "paper") == (s == "paper")])
+            for s in ("paper", "reduced")}
+  print(f"wrote {output}: " + "; ".join(
+      f"{s} setting {t['pass']} pass, {t['fail']} fail, {t['inconclusive']} inconclusive"
+      for s, t in counts.items()), flush=True)
   if did_not_run:
     print(f"error: {len(did_not_run)} of {len(configs)} requested configs did not run (see "
           f"{output}'s Not run list): {', '.join(did_not_run)}.", file=sys.stderr)
@@ -223,7 +233,8 @@ def _run_on_ray(configs, workdir):
     print(f"== {len(configs)} configs as Ray tasks on {cluster}, {cpus:g} "
           f"CPU{'' if cpus == 1 else 's'} each ==", flush=True)
     launch = ray_launcher.run(configs, workdir, _PRESET.value, _RECORDS.value, _RESUME.value,
-                              _RAY_CPUS_PER_TASK.value, _RAY_GPUS.value, _RAY_MAX_RETRIES.value)
+                              _RAY_CPUS_PER_TASK.value, _RAY_GPUS.value, _RAY_MAX_RETRIES.value,
+                              command=" ".join(shlex.quote(a) for a in sys.argv))
   finally:
     ray_launcher.shutdown()
   if launch.interrupted is not None:

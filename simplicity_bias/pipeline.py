@@ -7,14 +7,14 @@ for each cell :func:`run_cell` draws the data of every member, trains all member
 program with the configured objective, and runs the configured evaluators on the result. The
 experiment turns cell outcomes into results rows and figures; ``report/`` writes every file.
 
-An experiment module provides (only ``NAME``, ``CONFIGS`` and ``claims`` are required):
+An experiment module provides (only ``NAME`` and ``CONFIGS`` are required; its claims are data,
+in the claim ledger ``reproduction/ledger/<config>.json``, :mod:`simplicity_bias.report.ledger`):
 
 * ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell);
 * ``run_cells(cells, writer, progress) -> rows`` — for multi-stage experiments (default: each cell
   through :func:`run_cell`, rows from ``rows(cell, outcome)``, figures from ``cell_figures``);
 * ``rows(cell, outcome) -> [row]`` (default: :func:`point_rows`, one row per grid point);
-* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text;
-* ``claims(results) -> [claim]`` — the REPRODUCTION.md lines (``launch/reproduce.py``).
+* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text.
 """
 
 import copy

@@ -28,6 +28,7 @@ checkpoint, and :attr:`Launch.interrupted` is set.
 import os
 import signal
 import socket
+import sys
 import time
 import uuid
 from typing import Dict, List, NamedTuple, Optional
@@ -123,7 +124,7 @@ def _attempts(path: str) -> List[str]:
 
 
 def run_task(name: str, config, workdir: str, preset_label: str, records_dir: Optional[str],
-             resume: bool, attempts_dir: str) -> Dict:
+             resume: bool, attempts_dir: str, command: Optional[str] = None) -> Dict:
   """One config on a Ray worker (``ray.remote`` wraps it in :func:`run`): the serial launcher's
   :func:`run_config`, continuing the run when this is a retry. Returns ``{"name", "record" (None
   when stopped), "attempt", "resumed", "code", "interrupted"}``."""
@@ -142,7 +143,8 @@ def run_task(name: str, config, workdir: str, preset_label: str, records_dir: Op
          "code": _package_dir(), "interrupted": ""}
   interrupts.install()
   try:
-    out["record"] = run_config(name, config, workdir, preset_label, records_dir)
+    out["record"] = run_config(name, config, workdir, preset_label, records_dir,
+                               command=command)
   except interrupts.Interrupted as e:
     if e.signum != signal.SIGINT:
       raise  # SIGTERM: this worker is being stopped; Ray retries the task, which resumes
@@ -192,9 +194,10 @@ def task_options(name: str, config, cluster_gpus: bool, cpus_per_task: float = 1
 def run(configs: Dict, workdir: str, preset_label: str, records_dir: Optional[str] = None,
         resume: bool = False, cpus_per_task: float = 1,
         gpus_per_image_task: Optional[int] = None, max_retries: int = 2,
-        poll_s: float = 0.5) -> Launch:
+        poll_s: float = 0.5, command: Optional[str] = None) -> Launch:
   """Runs every config of ``configs`` ({name: validated config}) as a Ray task (after
-  :func:`init`) and waits for them; prints one line per config as it finishes."""
+  :func:`init`) and waits for them; prints one line per config as it finishes. ``command``: the
+  driver's command line, which each record keeps (default: this process's)."""
   ray = require_ray()
   workdir = os.path.abspath(workdir)
   records_dir = os.path.abspath(records_dir) if records_dir else None
@@ -207,7 +210,8 @@ def run(configs: Dict, workdir: str, preset_label: str, records_dir: Optional[st
     options = task_options(name, config, cluster_gpus, cpus_per_task, gpus_per_image_task,
                            max_retries)
     refs[task.options(**options).remote(name, config, workdir, preset_label, records_dir,
-                                        resume, attempts_dir)] = name
+                                        resume, attempts_dir,
+                                        command or " ".join(sys.argv))] = name
     started[name] = time.perf_counter()
 
   def failed(name, why):

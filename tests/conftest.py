@@ -5,7 +5,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from simplicity_bias.configs import load_config as _load_config
 from simplicity_bias.data import mock
@@ -122,3 +124,32 @@ def smoke_run(tmp_path_factory):
 @pytest.fixture
 def config_loader():
   return load_config
+
+
+def find_row(results, label: str):
+  """The row of ``results`` labelled ``label`` (KeyError naming the rows there are)."""
+  for row in results["rows"]:
+    if row["label"] == label:
+      return row
+  raise KeyError(f"no row {label!r}; rows: {[r['label'] for r in results['rows']]}")
+
+
+def ledger_claims(name: str, results, preset: str = "smoke"):
+  """The claims of config ``name``'s ledger judged on ``results`` (those whose rows it has)."""
+  from simplicity_bias.report import ledger
+  return ledger.judge(ledger.load(name), results, preset)
+
+
+def expected_verdict(values, band, learned=True):
+  """The verdict rule recomputed from the per-seed values: the Student-t 95% interval (clipped
+  to [0, 1]) inside the band passes, wholly outside fails; a model that did not learn fails."""
+  v = np.asarray(values, dtype=np.float64)
+  if not learned:
+    return "fail"
+  if v.size < 4:
+    return "inconclusive"
+  half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+  low, high = max(v.mean() - half, 0.0), min(v.mean() + half, 1.0)
+  if band[0] <= low and high <= band[1]:
+    return "pass"
+  return "fail" if high < band[0] or low > band[1] else "inconclusive"

@@ -21,12 +21,11 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import REPO, load_config, smoke_params
+from conftest import REPO, ledger_claims, load_config, smoke_params
 from simplicity_bias import evaluators
 from simplicity_bias.attacks import training
 from simplicity_bias.data import synthetic
 from simplicity_bias.data.registry import DataInfo
-from simplicity_bias.experiments import get_experiment
 from simplicity_bias.members import Purpose, layout
 from simplicity_bias.metrics.classification import cross_entropy
 from simplicity_bias.models import get_model
@@ -379,8 +378,9 @@ def test_smoke_run_writes_its_figures_and_claims(name, smoke_run):
   config, workdir, results = smoke_run(name)
   for figure in SMOKE[name]:
     assert os.path.getsize(os.path.join(workdir, figure)) > 0, figure
-  claims = get_experiment(config.experiment).claims(results)
-  assert claims and all({"claim", "published", "band", "pass", "mean"} <= set(c) for c in claims)
+  claims = ledger_claims(name, results)
+  assert claims and all({"statement", "published", "band", "verdict", "mean", "per_seed"}
+                        <= set(c) for c in claims)
   golden = os.path.join(REPO, "tests", "data", "smoke_golden")
   recorded = []
   for path in os.listdir(golden):

@@ -1,18 +1,25 @@
-"""The pass rule of REPRODUCTION.md rows: a "≈ .5 once randomized" claim fails for a model that
-never learned the task, bands are the fixed chance band, and extensions are reported but not
-counted."""
+"""The verdict rule of REPRODUCTION.md rows on real AUCs: a "≈ .5 once randomized" claim fails
+for a model that never learned the task, and extensions are reported but not counted."""
 
 import numpy as np
 
-from simplicity_bias.experiments.claims import CHANCE_BAND, claim, randomized_chance
 from simplicity_bias.metrics.classification import roc_auc
+from simplicity_bias.report import ledger
 from simplicity_bias.report.reproduction import table
 from simplicity_bias.report.results import make_row
 
+CHANCE_BAND = [0.47, 0.53]
+RANDOMIZED = {"row": "all", "metric": "s_rand_auc", "statement": "S-rand AUC ≈ .5",
+              "published": ".507", "source": "test", "band": CHANCE_BAND, "bounds": [0, 1],
+              "kind": "paper", "requires": [{"metric": "test_auc", "min": 0.99,
+                                             "meaning": "the model learned the task"}]}
 
-def _results(label, per_seed):
-  return {"experiment": "synthetic_sb",
-          "rows": [make_row(label, {}, per_seed, seeds=list(range(len(per_seed["test_auc"]))))]}
+
+def _judge(spec, per_seed):
+  results = {"rows": [make_row("all", {}, per_seed)]}
+  entry = {"config": "t", "experiment": "t", "default_preset": "paper", "claims": [spec]}
+  [out] = ledger.judge(entry, results, "default")
+  return out
 
 
 def _aucs(score_fn, seeds=4, n=4000):
@@ -30,28 +37,26 @@ def test_a_model_at_chance_fails_the_randomized_claim_that_a_learned_model_passe
   learned = _aucs(lambda y, rng: y + 0.01 * rng.normal(size=y.shape))  # reads the label's block
   # A chance model's S-randomized AUC is ≈ .5, inside the band ...
   assert CHANCE_BAND[0] <= np.mean(chance) <= CHANCE_BAND[1]
-  no = randomized_chance(_results("all", {"test_auc": chance, "s_rand_auc": chance}), "all",
-                         "s_rand_auc", "S-rand AUC ≈ .5", ".507")
+  no = _judge(RANDOMIZED, {"test_auc": chance, "s_rand_auc": chance})
   # ... but it never learned the task, so the claim fails and says why.
-  assert not no["pass"] and "learned" in no["reason"] and "test_auc" in no["reason"]
-  yes = randomized_chance(_results("all", {"test_auc": learned, "s_rand_auc": chance}), "all",
-                          "s_rand_auc", "S-rand AUC ≈ .5", ".507")
-  assert yes["pass"] and yes["band"] == list(CHANCE_BAND)
+  assert no["verdict"] == "fail" and "learned" in no["reason"] and "test_auc" in no["reason"]
+  yes = _judge(RANDOMIZED, {"test_auc": learned, "s_rand_auc": chance})
+  assert yes["verdict"] == "pass"
   # A model that still reads S after randomization (AUC .6) is outside the band.
-  off = randomized_chance(_results("all", {"test_auc": learned, "s_rand_auc": [0.6] * 4}),
-                          "all", "s_rand_auc", "S-rand AUC ≈ .5", ".507")
-  assert not off["pass"] and off["reason"] == "outside the band"
+  off = _judge(RANDOMIZED, {"test_auc": learned, "s_rand_auc": [0.6, 0.61, 0.6, 0.59]})
+  assert off["verdict"] == "fail" and "outside the band" in off["reason"]
 
 
 def test_extensions_are_reported_but_not_counted():
-  results = _results("all", {"test_auc": [1.0, 1.0], "s_rand_auc": [0.9, 0.9]})
-  paper = claim(results, "all", "test_auc", "std AUC ≈ 1", "1.000", 0.99, 1.0)
-  failing_extension = claim(results, "all", "s_rand_auc", "an extension", "—", 0.47, 0.53,
-                            extension=True)
-  assert failing_extension["kind"] == "extension" and not failing_extension["pass"]
-  text = table([paper, failing_extension], [], {})
-  assert "**1 of 1 paper claims pass.**" in text
-  assert "an extension" in text  # reported, in its own group
+  per_seed = {"test_auc": [1.0] * 4, "s_rand_auc": [0.9] * 4}
+  paper = _judge(dict(RANDOMIZED, metric="test_auc", band=[0.99, 1.0], requires=[],
+                      statement="std AUC ≈ 1"), per_seed)
+  extension = _judge(dict(RANDOMIZED, kind="extension", statement="an extension"), per_seed)
+  assert extension["verdict"] == "fail"
+  rows = [dict(c, config="t", setting="paper") for c in (paper, extension)]
+  text = table(rows, [], {}, amendments=[])
+  assert "**Paper setting: 1 pass, 0 fail, 0 inconclusive of 1." in text
+  assert "an extension" in text.split("## Extensions")[1]  # reported, in its own group
 
 
 def test_config_files_type_no_costs_and_only_constraints():

@@ -8,11 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import load_config, run_launch, set_fields
+from conftest import (expected_verdict, find_row, ledger_claims, load_config, run_launch,
+                      set_fields)
 from simplicity_bias import members, pipeline
 from simplicity_bias.data import synthetic
 from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
-from simplicity_bias.experiments.claims import CHANCE_BAND, LEARNED_AUC, find_row
 from simplicity_bias.members import Purpose
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.run import RunWriter
@@ -65,12 +65,14 @@ def test_ensemble_smoke_run_writes_the_contract_files(smoke_run):
   assert all(len(r["train_acc"]) == members for r in records)
   # Claims on standard test accuracy only (no half-randomized claim); K = 5 / 10 gains need
   # those sizes, which the smoke run does not train.
-  claims = ensembles_synthetic.claims(results)
+  claims = ledger_claims("ensembles_synthetic", results)
   assert [(c["row"], c["metric"]) for c in claims] == [
       ("ms5 / K=1", "test_acc"), ("noisy_lms7 / K=1", "test_acc"), ("noisy_lms7 / K=3", "test_acc")]
   assert claims[0]["band"] == [0.70, 0.80]
-  assert claims[0]["pass"] == (0.70 <= find_row(results, "ms5 / K=1")["summary"]["test_acc"]["mean"]
-                               <= 0.80)
+  single = find_row(results, "ms5 / K=1")["per_seed"]["test_acc"]
+  assert claims[0]["verdict"] == expected_verdict(single, [0.70, 0.80])
+  # L̂MS-7 at this n cannot test SB (no slabs-only control learns there): reported, not tallied.
+  assert [c["verdict"] for c in claims[1:]] == ["untestable"] * 2
   # Each dataset trains on its own n (ensemble.settings.<name>.num_train, default data.num_train).
   assert {r["params"]["num_train"] for r in results["rows"]} == {config.data.num_train}
   n_config = set_fields(config, **{"ensemble.settings.ms5.num_train": 777})
@@ -301,15 +303,16 @@ def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
   members = {r["cell"]: len(r["train_acc"]) for r in records}
   assert members == {"slab": config.num_seeds, "alpha": config.num_seeds * len(config.init.alphas)}
   # One claim per statement of App. C.7, on the α rows it is about (smoke α: 0, .5, 1).
-  claims = nonrandom_init.claims(results)
+  claims = ledger_claims("nonrandom_init", results)
+  chance = [0.47, 0.53]
   assert [(c["row"], c["metric"], c["band"]) for c in claims] == [
-      ("alpha=0", "s_rand_auc", list(CHANCE_BAND)), ("alpha=0.5", "s_rand_auc", list(CHANCE_BAND)),
+      ("alpha=0", "s_rand_auc", chance), ("alpha=0.5", "s_rand_auc", chance),
       ("alpha=1", "s_rand_auc", [0.6, 1.0]), ("alpha=1", "sc_rand_auc", [0.6, 1.0])]
   for c in claims:
-    s = find_row(results, c["row"])["summary"]
-    inside = c["band"][0] <= s[c["metric"]]["mean"] <= c["band"][1]
-    learned = s["test_auc"]["mean"] >= LEARNED_AUC or c["band"] != list(CHANCE_BAND)
-    assert c["pass"] == (inside and learned) and c["kind"] == "paper", c
+    row = find_row(results, c["row"])
+    learned = row["summary"]["test_auc"]["mean"] >= 0.99 or c["band"] != chance
+    assert c["verdict"] == expected_verdict(row["per_seed"][c["metric"]], c["band"], learned)
+    assert c["kind"] == "paper", c
 
 
 # ----------------------------------------------------------------------------- bad config

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import run_launch, smoke_config
+from conftest import ledger_claims, run_launch, smoke_config
 from simplicity_bias import evaluators, pipeline
 from simplicity_bias.data import image_source, images
 from simplicity_bias.evaluators.sb import SB_METRICS
@@ -148,7 +148,7 @@ def test_model_learns_the_digits_and_ignores_the_noise_block(smoke_run):
     assert os.path.getsize(workdir / name) > 0, name
   report = (workdir / "report.md").read_text()
   assert "NOT MNIST" in report and "not MNIST" in results["source"]
-  claims = mnist_cifar.claims(results)
+  claims = ledger_claims("mnist_cifar", results)
   assert [c["metric"] for c in claims] == ["test_auc", "s_rand_auc", "sc_rand_auc"]
   assert claims[1]["mean"] == pytest.approx(row["summary"]["s_rand_auc"]["mean"])
 
@@ -212,6 +212,6 @@ def test_cifar_only_reports_accuracy_without_randomized_sets(smoke_run):
   assert {"test_acc", "test_auc"} <= set(row["summary"])
   assert "s_rand_auc" not in row["summary"] and "sc_rand_auc" not in row["summary"]
   assert row["params"]["variant"] == "A" and "automobile vs truck" in results["source"]
-  [claim] = mnist_cifar.claims(results)
+  [claim] = ledger_claims("cifar_only", results)
   assert claim["metric"] == "test_acc"
   assert claim["mean"] == pytest.approx(row["summary"]["test_acc"]["mean"])

@@ -7,11 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from conftest import REPO, load_config, run_launch, set_fields
+from conftest import REPO, find_row, ledger_claims, load_config, run_launch, set_fields
 from simplicity_bias import pipeline
 from simplicity_bias.experiments import (margin_sweep, sb_hurts_generalization,
                                          sb_training_choices)
-from simplicity_bias.experiments.claims import find_row
 from simplicity_bias.report.figures import heatmap_values
 from simplicity_bias.report.reproduction import RECORD, collect, table
 from simplicity_bias.validation import ConfigError
@@ -40,9 +39,9 @@ def test_training_choices_grid_has_one_row_per_cell_and_a_heatmap(smoke_run):
   for row in rows:
     assert len(row["per_seed"]["s_rand_auc"]) == config.num_seeds
     assert abs(row["summary"]["s_rand_auc"]["mean"] - 0.5) < 0.1
-  claims = sb_training_choices.claims(results)
+  claims = ledger_claims("sb_training_choices", results)
   assert len(claims) == 2 * len(results["rows"]) and all(c["kind"] == "paper" for c in claims)
-  assert any("Table 8" in c["claim"] for c in claims)
+  assert any("Table 8" in c["statement"] for c in claims)
 
 
 @pytest.mark.slow
@@ -109,7 +108,7 @@ def test_extension_cells_are_reported_not_counted():
            "summary": {m: summary for m in ("s_rand_auc", "sc_rand_auc", "test_auc")},
            "per_seed": {m: [0.6] for m in ("s_rand_auc", "sc_rand_auc")}}
           for label, c in cells.items() if label in ("ms57 d=2 (extension)", "lms7 d=2 |S^c|=1")]
-  claims = sb_training_choices.claims({"experiment": "sb_training_choices", "rows": rows})
+  claims = ledger_claims("sb_training_choices", {"rows": rows}, "cpu")
   kinds = {(c["row"], c["kind"]) for c in claims}
   assert kinds == {("lms7 d=2 |S^c|=1", "paper"), ("ms57 d=2 (extension)", "extension")}
 
@@ -131,23 +130,16 @@ def test_sb_hurts_generalization_small_run(smoke_run):
   assert cells["ms7 / fcn(100,1)"].optim.learning_rate == config.sweep.optim.ms7.learning_rate
   assert cells["ms7 / fcn(100,1)"].data.noise_frac is None
   assert cells["noisy_lms7 / fcn(100,1)"].data.noise_frac == 0.1
-  # Per L̂MS-7 row: fits the training data, test and S^c-rand acc at the ceiling, S-rand ≈ .5;
-  # the published value of each quantity is Table 2's range (or the notebook's run, so labelled).
-  claims = sb_hurts_generalization.claims(results)
-  noisy_claims = [c for c in claims if c["row"] == "noisy_lms7 / fcn(100,1)"]
-  assert [c["metric"] for c in noisy_claims] == ["train_acc", "test_acc", "s_rand_acc",
-                                                 "sc_rand_acc"]
-  assert noisy_claims[0]["band"] == [0.995, 1.0]
-  assert noisy_claims[0]["pass"] == (noisy["train_acc"]["mean"] >= 0.995)
-  # Only the notebook's FCN(300,2) has a published train accuracy; the (100,1) claim is ours.
-  assert noisy_claims[0]["kind"] == "extension" and noisy_claims[0]["published"] == "—"
-  assert noisy_claims[1]["kind"] == "paper"
-  row300 = {**find_row(results, "noisy_lms7 / fcn(100,1)"), "label": "noisy_lms7 / fcn(300,2)",
-            "params": {"dataset": "noisy_lms7", "width": 300, "depth": 2}}
-  [fit300] = [c for c in sb_hurts_generalization.claims({**results, "rows": [row300]})
-              if c["metric"] == "train_acc"]
-  assert fit300["kind"] == "paper" and "300,2" in fit300["published"]
-  assert "Table 2" in noisy_claims[1]["published"] and "Table 2" in noisy_claims[3]["published"]
+  # Per L̂MS-7 row: fits the training data (counted for every FCN row: Table 2 gives each row's
+  # train accuracy), test and S^c-rand acc at the ceiling, S-rand ≈ .5 once at the ceiling.
+  claims = ledger_claims("sb_hurts_generalization", results)
+  noisy_claims = {c["metric"]: c for c in claims if c["row"] == "noisy_lms7 / fcn(100,1)"}
+  assert sorted(noisy_claims) == ["s_rand_acc", "sc_rand_acc", "test_acc", "train_acc"]
+  fit = noisy_claims["train_acc"]
+  assert fit["kind"] == "paper" and "Table 2" in fit["published"]
+  assert fit["per_seed"]["train_acc"] == find_row(results, "noisy_lms7 / fcn(100,1)")[
+      "per_seed"]["train_acc"]
+  assert "Table 2" in noisy_claims["test_acc"]["published"]
 
 
 @pytest.mark.slow
@@ -161,7 +153,7 @@ def test_margin_sweep_is_one_program_with_a_row_per_grid_point(smoke_run):
   assert row["params"] == {"linear_margin": 0.4, "slab_margin": 0.1}
   assert values[1, 1] == row["summary"]["s_rand_auc"]["mean"]
   assert (workdir / "heatmap_s_rand_auc.png").stat().st_size > 0
-  [claim] = margin_sweep.claims(results)
+  [claim] = ledger_claims("margin_sweep", results)
   assert claim["row"] == "linear_margin=0.1,slab_margin=0.1"
   config = set_fields(load_config("margin_sweep", "smoke"), **{"grid.width": (1.0,)})
   with pytest.raises(ConfigError, match="exactly two grid axes"):
@@ -175,8 +167,8 @@ def test_reproduce_writes_the_claims_table(tmp_path):
                     f"--workdir={tmp_path}", f"--records={records}")
   assert proc.returncode == 0, proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
-  assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
-  assert "`configs/margin_sweep.py` | smoke" in table
+  assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 (Pitfalls of SB" in table
+  assert "`configs/margin_sweep.py` | smoke | reduced: " in table
   # Each run's record also went to --records: a work directory without runs renders the same.
   assert sorted(p.name for p in records.iterdir()) == ["lms5.json", "margin_sweep.json"]
   (tmp_path / "empty").mkdir()
@@ -186,8 +178,12 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   assert (tmp_path / "again.md").read_text() == table
   claims = json.loads((tmp_path / "claims.json").read_text())["claims"]
   saved = json.loads((tmp_path / "lms5" / "results.json").read_text())
-  lms5 = [c for c in claims if c["metric"] == "s_rand_auc" and c["experiment"] == "synthetic_sb"]
+  lms5 = [c for c in claims if c["metric"] == "s_rand_auc" and c["config"] == "lms5"]
   assert lms5[0]["mean"] == saved["summary"]["s_rand_auc"]["mean"]
+  assert lms5[0]["per_seed"]["s_rand_auc"] == saved["per_seed"]["s_rand_auc"]
+  record = json.loads((records / "lms5.json").read_text())
+  assert "launch/reproduce.py --preset=smoke" in record["run"]["command"]
+  assert record["run"]["setting"] == "reduced" and "load_start" in record["run"]
   # Runs accumulate: an image config whose data is missing is recorded as not run, and the
   # table still holds the earlier runs' claims (--data_dir replaces the smoke preset's mock data).
   empty = tmp_path / "no_tfds"
@@ -199,9 +195,9 @@ def test_reproduce_writes_the_claims_table(tmp_path):
   assert last.startswith("error: 1 of 1 requested configs did not run") and last.endswith(
       ": mnist_cifar."), proc.stderr[-2000:]
   table = (tmp_path / "REPRODUCTION.md").read_text()
-  assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 |" in table
+  assert "| lms5: S-rand AUC ≈ .5 (`s_rand_auc`) | 0.507 (Pitfalls of SB" in table
   assert f"not run: MNIST is not prepared in {empty}" in table
-  assert "| `configs/cifar_only.py` | — | — | — | — | — | not run yet |" in table
+  assert "| `configs/cifar_only.py` | — | — | — | — | — | — | — | — | not run yet |" in table
   proc = run_launch("reproduce.py", "--only=lms6", f"--workdir={tmp_path}")
   assert proc.returncode == 2 and "unknown claim configs ['lms6']" in proc.stderr
 
@@ -228,10 +224,12 @@ def test_committed_table_is_rendered_from_the_committed_records(tmp_path):
   """REPRODUCTION.md is exactly what reproduce.py renders from reproduction/*.json, so a
   hand edit of the table, or a record committed without its table, fails here."""
   from simplicity_bias.experiments import claim_configs
+  from simplicity_bias.report import ledger
   from simplicity_bias.report.costs import table_cells
   names = [n for n, _ in claim_configs()]
   records = os.path.join(REPO, "reproduction")
-  assert sorted(f[:-5] for f in os.listdir(records) if f.endswith(".json")) == sorted(
+  assert sorted(f[:-5] for f in os.listdir(records)
+                if f.endswith(".json") and f not in ledger.NOT_RECORDS) == sorted(
       n for n in names if os.path.exists(os.path.join(records, f"{n}.json")))
   claims, runs = collect(str(tmp_path), names, records)
   costs = table_cells(names, records)

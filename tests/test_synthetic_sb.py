@@ -8,10 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from conftest import load_config, set_fields
+from conftest import find_row, load_config, set_fields
 from simplicity_bias import pipeline
 from simplicity_bias.evaluators.sb import SB_METRICS
-from simplicity_bias.experiments.claims import find_row
 
 
 def test_lms5_small_run_shows_extreme_simplicity_bias(smoke_run):

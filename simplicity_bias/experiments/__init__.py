@@ -2,9 +2,11 @@
 
 Each module names itself (``NAME``), lists the config files that hold its claims (``CONFIGS``:
 ``configs/<name>.py``), and defines what is specific to its claim on top of
-``simplicity_bias.pipeline``: its cells, rows, figures, report text and ``claims(results)``
-(the REPRODUCTION.md lines). ``config.experiment`` names the module; :func:`get_experiment`
-imports it lazily so a config for one experiment does not pay for the imports of another.
+``simplicity_bias.pipeline``: its cells, rows, figures and report text. What each config claims
+is data, not code: the claim ledger ``reproduction/ledger/<config>.json``
+(:mod:`simplicity_bias.report.ledger`). ``config.experiment`` names the module;
+:func:`get_experiment` imports it lazily so a config for one experiment does not pay for the
+imports of another.
 
 The registry order is the order of REPRODUCTION.md; :func:`claim_configs` is the one list of
 claim configs that ``launch/reproduce.py`` runs.
@@ -24,7 +26,7 @@ EXPERIMENTS = ("synthetic_sb", "sb_models", "sb_training_choices", "sb_hurts_gen
 def get_experiment(name: str):
   """The module of experiment ``name``: one of :data:`EXPERIMENTS`, a ``.py`` file (a config file
   that also defines its experiment), or any importable module that defines one (``NAME`` and
-  optionally ``cells``, ``rows``, ``report``, ``claims``; see ``simplicity_bias.pipeline``)."""
+  optionally ``cells``, ``rows``, ``report``; see ``simplicity_bias.pipeline``)."""
   if name.endswith(".py"):  # a one-file experiment: the config file defines it too
     from simplicity_bias.configs import load_module
     found = _FILES.get(name) or _FILES.setdefault(name, load_module(name))

@@ -21,7 +21,6 @@ import jax.numpy as jnp
 from simplicity_bias import evaluators
 from simplicity_bias.data import registry
 from simplicity_bias.evaluators.robustness import eps_name
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.members import Purpose
 from simplicity_bias.pipeline import (Report, layout_of, make_cells, run_cell, scalar_metrics,
                                       training_metrics)
@@ -36,15 +35,6 @@ CONFIGS = ("adv_training_advms",)
 HEADLINE = ("test_acc", "robust_acc_at_eps", "s_rand_acc", "sc_rand_acc")
 METRICS = ("robust_acc_at_eps", "test_acc", "s_rand_acc", "sc_rand_acc", "test_auc",
            "s_rand_auc", "train_acc", "val_acc", "updates")
-# Published (Pitfalls of SB §5, AdvMS-(5,7)): the largest ε at which adversarial training still
-# gives ≈ 100% robust accuracy, and the smallest at which it fails, per model width.
-PUBLISHED = {200: {"holds_up_to": 0.1, "fails_from": 0.2, "holds": "100%", "fails": "≤ 50%"},
-             1000: {"holds_up_to": 0.25, "fails_from": 0.3, "holds": "100%",
-                    "fails": "fails (≤ 50%)"}}
-# Bands, fixed before any run: "≈ 100% robust" = robust accuracy >= .95 at the training ε;
-# "fails" = no better than chance + .05 (a collapsed model scores ≈ .5).
-HOLDS_BAND = (0.95, 1.0)
-FAILS_BAND = (0.0, 0.55)
 
 
 def _widths(config) -> List[int]:
@@ -142,25 +132,3 @@ def report(config, results, writer) -> Report:
            "would allow ε up to ≈ .62; S-randomized accuracy ≈ .5 whenever training succeeds."]
   return Report("l2 adversarial training on AdvMS-(5,7)", intro, list(METRICS), notes,
                 extra={"widths": _widths(config), "eps": _eps(config)})
-
-
-def claims(results) -> List[Dict]:
-  out = []
-  for row in results["rows"]:
-    width, e = row["params"]["width"], row["params"]["eps"]
-    pub = PUBLISHED.get(width)
-    model = f"({width},2)-FCN"
-    if pub is None or e == 0:  # widths the paper did not train, and standard training
-      continue
-    if e <= pub["holds_up_to"] + 1e-9:
-      out += [claim(results, row["label"], "robust_acc_at_eps",
-                    f"AdvMS {model}, ε = {e:g}: adversarial training holds (robust acc ≈ 1)",
-                    pub["holds"], *HOLDS_BAND),
-              randomized_chance(results, row["label"], "s_rand_acc",
-                                f"AdvMS {model}, ε = {e:g}: S-rand acc ≈ .5 (still SB)", "≈ .5",
-                                learned_metric="test_acc")]
-    elif e >= pub["fails_from"] - 1e-9:
-      out.append(claim(results, row["label"], "robust_acc_at_eps",
-                       f"AdvMS {model}, ε = {e:g}: adversarial training fails (robust acc at "
-                       "chance or below)", pub["fails"], *FAILS_BAND))
-  return out

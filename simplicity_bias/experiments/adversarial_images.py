@@ -28,7 +28,6 @@ from simplicity_bias.attacks.pgd import pgd
 from simplicity_bias.attacks.uap import apply_uap
 from simplicity_bias.data.images import SIMPLE_BLOCK
 from simplicity_bias.evaluators.robustness import IMAGE_BOX, eps_name, option
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.experiments.mnist_cifar import _host, cells as image_cells
 from simplicity_bias.members import Purpose
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, point_rows,
@@ -42,13 +41,6 @@ CONFIGS = ("uap_mnist_cifar", "adv_training_mnist_cifar")
 # The metrics its claims read: shown first in the console summary.
 HEADLINE = ("test_acc", "s_rand_acc", "sc_rand_acc", "svd_uap_share_s", "train_acc")
 SHOW = 8  # test images in the example figures
-
-# Published values and bands (fixed before any run).
-UAP_SHARE = ("99.3%", 0.97, 1.0)        # share of the SVD-UAP's l2 budget on the MNIST rows
-STANDARD_ROBUST = (".000", 0.0, 0.05)   # l∞ ε = .3 robust accuracy of a standard model
-ADV_ROBUST = (".98–.99", 0.95, 1.0)     # ... of the adversarially trained model
-ADV_TEST = ("≥ .999", 0.99, 1.0)        # standard test accuracy of the adversarially trained model
-MNIST_RAND = ".49–.50"                  # MNIST-randomized accuracy, before and after
 
 
 def _mode(config) -> str:
@@ -238,30 +230,3 @@ def report(config, results, writer) -> Report:
                  "results.")
   return Report(title, intro, metrics, notes, extra={"mode": _mode(config),
                                                      "model": config.model.to_dict()})
-
-
-def claims(results) -> List[Dict]:
-  out = []
-  if results.get("mode") == "uap":
-    for row in results["rows"]:
-      where = row["label"] if row["label"] != "all" else "MNIST-CIFAR"
-      out.append(claim(results, row["label"], "svd_uap_share_s",
-                       f"{where}: share of the SVD-UAP's l2 budget on the MNIST rows",
-                       *UAP_SHARE))
-    return out
-  labels = {r["label"] for r in results["rows"]}
-  metric = "robust_acc_0.3"
-  if "standard" in labels:
-    out += [claim(results, "standard", metric, "MNIST-CIFAR standard model: l∞ ε = .3 robust "
-                  "accuracy", *STANDARD_ROBUST),
-            randomized_chance(results, "standard", "s_rand_acc", "MNIST-CIFAR standard model: "
-                              "MNIST-randomized accuracy ≈ .5", MNIST_RAND)]
-  if "adversarial" in labels:
-    out += [claim(results, "adversarial", metric, "MNIST-CIFAR l∞ adversarial training (ε = .3): "
-                  "robust accuracy", *ADV_ROBUST),
-            claim(results, "adversarial", "test_acc", "MNIST-CIFAR l∞ adversarial training: "
-                  "standard test accuracy", *ADV_TEST),
-            randomized_chance(results, "adversarial", "s_rand_acc", "MNIST-CIFAR l∞ adversarial "
-                              "training: MNIST-randomized accuracy ≈ .5 (SB remains)",
-                              MNIST_RAND)]
-  return out

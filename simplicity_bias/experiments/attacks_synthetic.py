@@ -17,8 +17,6 @@ from typing import Dict, List
 import ml_collections
 import numpy as np
 
-from simplicity_bias.evaluators.robustness import eps_name
-from simplicity_bias.experiments.claims import claim
 from simplicity_bias.pipeline import Report, make_cells, point_rows
 from simplicity_bias.report import robustness as figures
 from simplicity_bias.report.results import mean_ci95
@@ -35,18 +33,6 @@ METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "pgd_acc", "pgd_share_s", "r
            "as_uap_share_s", "train_acc", "updates")
 SETTING_FIELDS = ("stop_rule", "stop_eps", "patience", "uap_eps", "num_train", "num_val",
                   "num_test")
-# Published (Pitfalls of SB §5): per-dataset UAP accuracy and share of the budget on S.
-PUBLISHED = {"lms5": {"uap_acc": "0.0066", "share": "99.6%", "pgd_share": "99.73% (notebook)"},
-             "ms57": {"uap_acc": "0.0656", "share": "99.9%", "pgd_share": "99.09% (notebook)"}}
-# The notebook's per-example PGD "fraction of budget" on S, fixed from its two values (99.73%,
-# 99.09%, one run each) before our run: a model that used S^c would land far below.
-RANGE_SHARE_BAND = (0.98, 1.0)
-# Bands, fixed before any run: a UAP "works" when held-out accuracy falls to at most this
-# (MS-(5,7)'s published .0656 is the outer 5-slab of class 0, which a UAP of norm .5 cannot
-# reach from the far side; the band leaves it room).
-UAP_BAND = {"lms5": (0.0, 0.05), "ms57": (0.0, 0.15)}
-PGD_BAND = (0.0, 0.02)     # per-example PGD accuracy "-> 0"
-SHARE_BAND = (0.99, 1.0)   # ">= 99% of the l2 budget on S"
 
 
 def settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0, num_train=100_000, num_val=10_000,
@@ -137,34 +123,3 @@ def report(config, results, writer) -> Report:
   return Report("Adversarial attacks and UAPs on SB models", intro, list(METRICS), notes,
                 extra={"model": config.model.to_dict(),
                        "datasets": list(config.attacks.datasets)})
-
-
-def claims(results) -> List[Dict]:
-  out = []
-  for row in results["rows"]:
-    name = row["params"]["dataset"]
-    eps = eps_name(row["params"]["uap_eps"])
-    pub = PUBLISHED.get(name, {"uap_acc": "—", "share": "—"})
-    label = row["label"]
-    out += [
-        claim(results, label, "pgd_acc", f"{name}: per-example l2 PGD (ε = {eps}) accuracy → 0",
-              "0.0", *PGD_BAND),
-        claim(results, label, "svd_uap_acc",
-              f"{name}: SVD-UAP (l2 norm {eps}) accuracy on held-out points", pub["uap_acc"],
-              *UAP_BAND.get(name, (0.0, 0.1))),
-        claim(results, label, "svd_uap_share_s",
-              f"{name}: share of the SVD-UAP's l2 budget on S", pub["share"], *SHARE_BAND),
-        # Ours: the squared-norm share of the attack at the UAP's (smaller) radius.
-        claim(results, label, "pgd_share_s",
-              f"{name}: share of the per-example PGD (ε = {eps}) squared l2 budget on S", "—",
-              *SHARE_BAND, extension=True),
-        claim(results, label, "as_uap_acc",
-              f"{name}: AS-UAP (l2 norm {eps}) accuracy on held-out points", pub["uap_acc"],
-              *UAP_BAND.get(name, (0.0, 0.1)), extension=True),
-    ]
-    if "range_pgd_norm_share_s" in row["summary"]:  # eval.range_attack_fraction > 0
-      out.insert(len(out) - 2, claim(
-          results, label, "range_pgd_norm_share_s",
-          f"{name}: per-example l2 PGD (the notebook's: radius .5 x data range) spends its "
-          "budget on S (mean ||δ_S|| / ||δ||)", pub.get("pgd_share", "—"), *RANGE_SHARE_BAND))
-  return out

@@ -26,7 +26,6 @@ from simplicity_bias.data import attribution_source
 from simplicity_bias.evaluators.attribution import (TOPK_FRACTIONS, check_fractions,
                                                     topk_metric_names)
 from simplicity_bias.experiments import trainings as training_lib
-from simplicity_bias.experiments.claims import claim
 from simplicity_bias.members import Purpose
 from simplicity_bias.models import field_defaults
 from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
@@ -39,7 +38,6 @@ NAME = "block_mnist"
 CONFIGS = ("block_mnist", "block_mnist_top")
 # The metrics its claims read: shown first in the console summary.
 HEADLINE = ("test_acc", "null_topk", "leakage_excess")
-QUALITY = ("null_topk", "null_mass", "leakage", "leakage_random", "leakage_excess")
 
 
 def model_names(config) -> List[str]:
@@ -171,43 +169,3 @@ def report(config, results, writer) -> Report:
   return Report(f"BlockMNIST attribution ({placement} placement)", intro,
                 [m for m in metrics if m in rows[0]["summary"]], notes,
                 extra={"placement": placement, "source": rows[0]["source"]})
-
-
-def claims(results) -> List[Dict]:
-  """Bands fixed before any run (published: the later feature-leakage study's 44-48% of top-k
-  pixels on the null block for standard models, <1% to 30% for adversarially trained ones; the
-  poster's BlockMNIST-Top pictures). A model must also have learned the task (test accuracy
-  >= .95) for its attribution claim to count.
-
-  * BlockMNIST, standard model: ``null_topk`` in [.30, .60] (a large share: near the .5 of a
-    random attribution);
-  * BlockMNIST, robust model: ``null_topk`` in [0, .30];
-  * BlockMNIST-Top, standard model: ``null_topk`` in [0, .15] (leakage largely gone);
-  * leakage above the random baseline (``leakage_excess`` in [.05, 1]) for standard models on
-    BlockMNIST: reported, not counted (the papers show it in pictures, not as a number).
-  """
-  out = []
-  learned = [("test_acc", 0.95, "the model learned the task")]
-  top = results.get("placement") == "top"
-  for row in results["rows"]:
-    label, kind = row["label"], row["params"]["training"]
-    if top:
-      if kind == "standard":
-        out.append(claim(results, label, "null_topk",
-                         f"BlockMNIST-Top, {label}: top-k gradient pixels on the null block "
-                         "(leakage largely disappears)", "≈ 0 (pictures)", 0.0, 0.15,
-                         requires=learned))
-      continue
-    if kind == "standard":
-      out.append(claim(results, label, "null_topk",
-                       f"BlockMNIST, {label}: a large share of the top-k gradient pixels lies "
-                       "on the null block", "0.44–0.48", 0.30, 0.60, requires=learned))
-      out.append(claim(results, label, "leakage_excess",
-                       f"BlockMNIST, {label}: null-block gradient correlates with the predicted "
-                       "class's mean digit more than a random map does", "pictures", 0.05, 1.0,
-                       extension=True))
-    else:
-      out.append(claim(results, label, "null_topk",
-                       f"BlockMNIST, {label}: the top-k gradient pixels concentrate on the "
-                       "digit", "< 0.01–0.30", 0.0, 0.30, requires=learned))
-  return out

@@ -26,7 +26,6 @@ import numpy as np
 from simplicity_bias import evaluators
 from simplicity_bias.data.attribution_source import sigma_values, simplified_build
 from simplicity_bias.experiments import trainings as training_lib
-from simplicity_bias.experiments.claims import claim
 from simplicity_bias.members import Purpose
 from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
 from simplicity_bias.report import attribution as attribution_figures
@@ -143,29 +142,3 @@ def report(config, results, writer) -> Report:
            f"{config.num_seeds} seeds per point, trained together. signal_ratio ≈ 1 = leakage.")
   return Report("Simplified BlockMNIST: feature leakage of input gradients", intro,
                 list(METRICS) + ["train_loss"])
-
-
-def claims(results) -> List[Dict]:
-  """At the largest width of each d (the theorem is an infinite-width statement), for every
-  sigma. Bands fixed before any run: standard ``signal_ratio`` in [.67, 1.5] (≈ 1: the gradient
-  does not single out the signal block); robust ``p_argmax_signal`` in [.9, 1] (it does). Both
-  need the model to have learned the task (test accuracy >= .95)."""
-  out = []
-  rows = results["rows"]
-  learned = [("test_acc", 0.95, "the model learned the task")]
-  for d in sorted({r["params"]["d"] for r in rows}):
-    widest = max(r["params"]["width"] for r in rows if r["params"]["d"] == d)
-    for r in rows:
-      if r["params"]["d"] != d or r["params"]["width"] != widest:
-        continue
-      if r["params"]["training"] == "standard":
-        out.append(claim(results, r["label"], "signal_ratio",
-                         f"Simplified BlockMNIST, {r['label']}: the gradient is as large on "
-                         "the other first-half blocks as on the signal block (leakage)",
-                         "≈ 1 (theorem)", 0.67, 1.5, requires=learned))
-      else:
-        out.append(claim(results, r["label"], "p_argmax_signal",
-                         f"Simplified BlockMNIST, {r['label']}: the largest gradient is on the "
-                         "instance's signal block", "≈ 1 (poster)", 0.9, 1.0,
-                         requires=learned))
-  return out

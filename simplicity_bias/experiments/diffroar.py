@@ -34,7 +34,6 @@ from simplicity_bias.data import registry
 from simplicity_bias.evaluators.attribution import attribute_chunked
 from simplicity_bias.experiments import trainings as training_lib
 from simplicity_bias.experiments.block_mnist import model_overrides
-from simplicity_bias.experiments.claims import claim
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, make_cells,
                                       run_cell, validate_cell)
@@ -48,7 +47,6 @@ CONFIGS = ("diffroar_fashion_mnist", "diffroar_cifar10", "diffroar_mnist", "diff
 HEADLINE = ("diffroar", "top_acc", "bottom_acc", "diffroar_mean_k_below_1", "source_test_acc")
 TIDY_COLUMNS = ("dataset", "model", "source", "attribution", "k", "side", "seed", "test_acc",
                 "diffroar")
-CLAIM_K = 0.05
 
 
 def base_config(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
@@ -58,7 +56,7 @@ def base_config(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
   from simplicity_bias.attacks.training import objective_config
   from simplicity_bias.config_base import image_base
   c = image_base("diffroar")
-  c.num_seeds = 3
+  c.num_seeds = 4
   c.data = ml_collections.ConfigDict()
   c.data.source = "image_classification"
   c.data.dataset = dataset
@@ -319,64 +317,3 @@ def report(config, results, writer) -> Report:
                  "diffroar_mean_k_below_1", "source_test_acc"], notes,
                 extra={"dataset": info.name, "source": note, "model_class": config.model.name,
                        "published": config.diffroar.published.to_dict()})
-
-
-def claims(results) -> List[Dict]:
-  """Bands fixed before any run (``config.diffroar.published`` holds the poster's values at
-  k ≈ .05 for the panels it shows; panels it does not show are extensions, reported and not
-  counted):
-
-  * k = 1 gives 0 (standard source): [−.005, .005], by construction;
-  * a random attribution gives ≈ 0: at k = .05 in [−.03, .03], and averaged over k < 1 in
-    [−.02, .02];
-  * standard source at k = .05: the published value ± .07;
-  * the most robust source (``published.robust_source``, else the last robust source) at
-    k = .05: the published value ± .10 (and at least .05);
-  * every robust source above the standard one at k = .05 (``gain_over_standard`` ≥ .02).
-
-  A run whose model class is not the panel's (``published.model_class``) reports every claim
-  as an extension.
-  """
-  out = []
-  published = {k: v for k, v in (results.get("published") or {}).items() if v not in (None, "")}
-  reduced = published.get("model_class", results.get("model_class")) != results.get("model_class")
-  extension = "standard" not in published or reduced
-  labels = {r["label"] for r in results["rows"]}
-  sources = list(dict.fromkeys(r["params"]["source"] for r in results["rows"]))
-  where = f"{results.get('dataset')} / {results.get('model_class')}"
-  if "standard k=1" in labels:
-    out.append(claim(results, "standard k=1", "diffroar",
-                     f"DiffROAR {where}: k = 1 (nothing masked) gives 0", "0 (by construction)",
-                     -0.005, 0.005, extension=reduced))
-  if "random summary" in labels:
-    if f"random k={CLAIM_K:g}" in labels:
-      out.append(claim(results, f"random k={CLAIM_K:g}", "diffroar",
-                       f"DiffROAR {where}: a random attribution gives ≈ 0 at k = .05",
-                       "≈ 0", -0.03, 0.03, extension=reduced))
-    out.append(claim(results, "random summary", "diffroar_mean_k_below_1",
-                     f"DiffROAR {where}: a random attribution gives ≈ 0 (mean over k < 1)",
-                     "≈ 0", -0.02, 0.02, extension=reduced))
-  label = f"standard k={CLAIM_K:g}"
-  if label in labels:
-    value = published.get("standard")
-    low, high = (value - 0.07, value + 0.07) if value is not None else (-0.10, 0.10)
-    out.append(claim(results, label, "diffroar",
-                     f"DiffROAR {where}: standard model's gradients at k = .05",
-                     f"≈ {value:.2f}" if value is not None else "—", low, high,
-                     extension=value is None or reduced))
-  robust = [s for s in sources if s.split(" ")[0] in training_lib.NORMS]
-  if robust:
-    most = published.get("robust_source") or robust[-1]
-    most = most if most in robust else robust[-1]
-    value = published.get("robust")
-    low, high = (max(value - 0.10, 0.05), value + 0.10) if value is not None else (0.05, 1.0)
-    out.append(claim(results, f"{most} k={CLAIM_K:g}", "diffroar",
-                     f"DiffROAR {where}: most robust model ({most}) at k = .05",
-                     f"≈ {value:.2f}" if value is not None else "—", low, high,
-                     extension=value is None or reduced))
-    for s in robust:
-      if f"{s} k={CLAIM_K:g}" in labels and "standard summary" in labels:
-        out.append(claim(results, f"{s} k={CLAIM_K:g}", "gain_over_standard",
-                         f"DiffROAR {where}: {s} above the standard model at k = .05",
-                         "robust > standard", 0.02, 1.0, extension=extension))
-  return out

@@ -31,7 +31,6 @@ from ml_collections import config_dict
 
 from simplicity_bias import evaluators
 from simplicity_bias.evaluators.sb import sb
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.members import Purpose
 from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_auc
 from simplicity_bias.pipeline import Report, layout_of, make_cells, run_cell
@@ -391,45 +390,3 @@ def write_figures(writer, config, rows, sizes):
 
 
 # ----------------------------------------------------------------------------- claims
-
-
-def claims(results) -> List[Dict]:
-  """MS-5 at the calibrated small n (App. E.1: single FCNs overfit to ≈ 75% test accuracy): one
-  model's standard test accuracy ≈ .75 ([.70, .80]) and the ensembles' gains on standard test
-  accuracy +≈.15 at K = 5 ([.08, .22]) and +≈.20 at K = 10 ([.12, .30]); L̂MS-7 (50% linear noise)
-  at the same n: every ensemble at the linear ceiling (± .05); LMS-5: the largest ensemble's
-  S-rand AUC ≈ .5. (The half-randomized accuracies are reported, not claimed: with a fraction
-  chosen after the fact a member that uses one of 50 slabs scores .75 by construction.) The MS-5
-  gains of members that each drew their own training sample (``ensemble.own_data``) are judged
-  against the same bands as an extension: the paper does not say its members shared one."""
-  out = []
-  sizes = results.get("ensemble_sizes", [])
-  labels = {r["label"] for r in results["rows"]}
-  largest = max(sizes) if sizes else None
-  if "ms5 / K=1" in labels:
-    out.append(claim(results, "ms5 / K=1", "test_acc",
-                     "MS-5 (small n): a single (100,2)-FCN overfits to test accuracy ≈ .75",
-                     "≈ .75", 0.70, 0.80))
-  for k, published, (lo, hi) in ((5, "+≈.15", (0.08, 0.22)), (10, "+≈.20", (0.12, 0.30))):
-    if f"ms5 / K={k}" in labels:
-      out.append(claim(results, f"ms5 / K={k}", "gain_over_single",
-                       f"MS-5 (small n): {k}-member ensemble's test-accuracy gain over one model",
-                       published, lo, hi))
-    # Our variant (the paper does not say whether its members shared a training sample).
-    if f"ms5 (own data) / K={k}" in labels:
-      out.append(claim(results, f"ms5 (own data) / K={k}", "gain_over_single",
-                       f"MS-5 (small n), each member on its own training sample: {k}-member "
-                       "ensemble's test-accuracy gain over one model", published, lo, hi,
-                       extension=True))
-  for row in results["rows"]:
-    p = row["params"]
-    if p.get("dataset", "").startswith("noisy_lms") and p.get("noise_frac") is not None:
-      ceiling = 1.0 - p["noise_frac"] / 2.0
-      out.append(claim(results, row["label"], "test_acc",
-                       f"{row['label']} (linear noise {p['noise_frac']:g}): ensemble stays "
-                       f"at the linear ceiling {ceiling:.2f}", f"{ceiling:.2f}",
-                       ceiling - 0.05, ceiling + 0.05))
-  if largest is not None and f"lms5 / K={largest}" in labels:
-    out.append(randomized_chance(results, f"lms5 / K={largest}", "s_rand_auc",
-                                 f"LMS-5: {largest}-member ensemble S-rand AUC ≈ .5", ".507"))
-  return out

@@ -8,7 +8,6 @@ slab gap widens the slabs. The heat-maps show the region where S-rand AUC stays 
 
 from typing import Dict, List
 
-from simplicity_bias.experiments.claims import randomized_chance
 from simplicity_bias.pipeline import Cell, Report, point_rows, validate_cell
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
@@ -51,13 +50,3 @@ def report(config, results, writer) -> Report:
            f"{len(rows_) * config.num_seeds} members trained in one compiled program, "
            f"{config.data.num_train} training samples each.")
   return Report("Margin sweep", intro, METRICS, notes, extra={"not_extreme": not_extreme})
-
-
-def claims(results) -> List[Dict]:
-  """The paper's margins (0.1, 0.1) show extreme SB; other cells are reported, not judged."""
-  out = []
-  for row in results["rows"]:
-    if all(abs(v - 0.1) < 1e-9 for v in row["params"].values()):
-      out.append(randomized_chance(results, row["label"], "s_rand_auc",
-                                   "margin sweep at the paper's margins: S-rand AUC ≈ .5", ".507"))
-  return out

@@ -24,7 +24,6 @@ import numpy as np
 from simplicity_bias import evaluators
 from simplicity_bias.data.randomize import permutation, randomize
 from simplicity_bias.evaluators.sb import _keys
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.members import Purpose
 from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
 from simplicity_bias.report import bars, figures
@@ -216,26 +215,3 @@ def _title(config) -> str:
   if config.data.source == "cifar_only":
     return f"CIFAR-only (variant {config.data.variant} classes)"
   return "MNIST-CIFAR simplicity bias"
-
-
-def claims(results) -> List[Dict]:
-  """Per cell: std AUC ≈ 1, MNIST-rand AUC ≈ .5, CIFAR-rand AUC ≈ 1; CIFAR-only accuracy ≈ .95."""
-  out = []
-  ensemble = results.get("ensemble_size", 1)
-  for row in results["rows"]:
-    where = row["label"] if row["label"] != "all" else (
-        f"{row['params']['variant']} {row['params']['model']}")
-    if ensemble > 1:
-      where += f" ensemble of {ensemble}"
-    if results.get("layout") == "cifar_only":
-      out.append(claim(results, row["label"], "test_acc", f"CIFAR-only {where}: accuracy ≈ .95",
-                       "0.954", 0.93, 0.98))
-      continue
-    published = "0.494" if where.startswith("A resnet50") else "0.50–0.54"
-    out += [claim(results, row["label"], "test_auc", f"MNIST-CIFAR {where}: std AUC ≈ 1",
-                  "1.000", 0.99, 1.0),
-            randomized_chance(results, row["label"], "s_rand_auc",
-                              f"MNIST-CIFAR {where}: MNIST-rand AUC ≈ .5", published),
-            claim(results, row["label"], "sc_rand_auc",
-                  f"MNIST-CIFAR {where}: CIFAR-rand AUC ≈ 1", "1.000", 0.98, 1.0)]
-  return out

@@ -20,7 +20,6 @@ from simplicity_bias import evaluators
 from simplicity_bias.data import registry
 from simplicity_bias.data.randomize import coord_mask, randomize_block
 from simplicity_bias.evaluators.sb import SB_METRICS
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, run_cell,
                                       training_metrics, validate_cell)
@@ -291,37 +290,3 @@ def write_figures(writer, rows, dataset: str, threshold: float):
                 hlines={"chance": 0.5, f"threshold {threshold:g}": threshold}, ylim=(0.3, 1.02))
 
 
-# Bands of the per-statement claims, fixed before any run (ours: App. C.7 gives no numbers).
-SLAB_USE_AUC = 0.6      # α > .5: S-rand AUC at least this: the slabs predict without S
-LINEAR_USE_AUC = 0.6    # α = 1: S^c-rand AUC at least this: S still predicts without the slabs
-
-
-def claims(results) -> List[Dict]:
-  """One claim per statement of App. C.7 (Fig. 5), each on the α rows it is about:
-
-  * α ≤ .5: the model relies on the linear coordinate only — S-rand AUC in the chance band,
-    counted only if the model learned the task (``randomized_chance``);
-  * α > .5: it relies on the slabs much more — S-rand AUC ≥ :data:`SLAB_USE_AUC`;
-  * α = 1: it still partly uses the linear coordinate — S^c-rand AUC ≥ :data:`LINEAR_USE_AUC`.
-  """
-  out = []
-  alpha_rows = sorted((r for r in results["rows"] if "alpha" in r["params"]),
-                      key=lambda r: r["params"]["alpha"])
-  for row in alpha_rows:
-    alpha, label = row["params"]["alpha"], row["label"]
-    if alpha <= 0.5:
-      out.append(randomized_chance(
-          results, label, "s_rand_auc",
-          f"non-random init, α = {alpha:g} ≤ .5: relies on the linear coordinate only "
-          "(S-rand AUC ≈ .5)", "S only (App. C.7)"))
-    else:
-      out.append(claim(
-          results, label, "s_rand_auc",
-          f"non-random init, α = {alpha:g} > .5: relies on the slabs (S-rand AUC ≥ "
-          f"{SLAB_USE_AUC:g})", "slabs used (App. C.7)", SLAB_USE_AUC, 1.0))
-    if alpha == 1.0:
-      out.append(claim(
-          results, label, "sc_rand_auc",
-          f"non-random init, α = 1: still partly uses the linear coordinate (S^c-rand AUC ≥ "
-          f"{LINEAR_USE_AUC:g})", "S partly used (App. C.7)", LINEAR_USE_AUC, 1.0))
-  return out

@@ -6,9 +6,8 @@ widths {100, 200, 300} x depths {1, 2} nonetheless stay at the linear ceiling (S
 S^c-rand acc ≈ test acc); the same models on MS-7 (the slabs alone) reach ≈ 1.00.
 """
 
-from typing import Dict, List
+from typing import List
 
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.pipeline import Cell, Report, make_cells
 from simplicity_bias.report import bars
 from simplicity_bias.validation import ConfigError
@@ -69,40 +68,3 @@ def report(config, results, writer) -> Report:
                 extra={"linear_ceiling": ceiling})
 
 
-# Published values, per quantity: Table 2 gives the FCN rows' test accuracy as .940–.949 and
-# their S^c-randomized accuracy as .941–.946; the S-randomized .497 and train .995 come from the
-# original notebook's single run.
-_PUB_TEST = "Table 2: .940–.949"
-# (width, depth) of the notebook's run, the only row whose train accuracy is published.
-NOTEBOOK_MODEL = (300, 2)
-_PUB_SC = "Table 2: .941–.946"
-
-
-def claims(results) -> List[Dict]:
-  """Per L̂MS-7 row: it fits the training data (train acc ≥ .995, the stop rule: "overfits, yet
-  stays at .95"; counted for the notebook's FCN(300,2) only, an extension elsewhere), test acc and S^c-rand acc at the linear ceiling 1 − p/2 (−.02 / +.01), S-rand
-  acc ≈ .5 once at the ceiling; per MS-7 row: test acc ≥ .98."""
-  out = []
-  ceiling = results.get("linear_ceiling", 0.95)
-  for row in results["rows"]:
-    label = row["label"]
-    if row["params"]["dataset"].startswith("noisy_lms"):
-      # The notebook's train acc .995 is its one FCN(300,2) run; for the other widths and
-      # depths it says some SGD settings "take longer (or do not) converge", so there the
-      # claim is reported as an extension.
-      paper_model = (row["params"]["width"], row["params"]["depth"]) == NOTEBOOK_MODEL
-      out.append(claim(results, label, "train_acc", f"{label}: fits the training data",
-                       ".995 (notebook, FCN(300,2))" if paper_model else "—", 0.995, 1.0,
-                       extension=not paper_model))
-      out.append(claim(results, label, "test_acc", f"{label}: test acc at the linear ceiling",
-                       _PUB_TEST, ceiling - 0.02, ceiling + 0.01))
-      # Learned = test accuracy within .02 of the linear ceiling (the claim above).
-      out.append(randomized_chance(results, label, "s_rand_acc", f"{label}: S-rand acc ≈ .5",
-                                   ".497 (notebook)", learned_metric="test_acc",
-                                   learned=ceiling - 0.02))
-      out.append(claim(results, label, "sc_rand_acc", f"{label}: S^c-rand acc ≈ test", _PUB_SC,
-                       ceiling - 0.02, ceiling + 0.01))
-    else:
-      out.append(claim(results, label, "test_acc", f"{label}: slabs alone are learnable",
-                       "1.000", 0.98, 1.0))
-  return out

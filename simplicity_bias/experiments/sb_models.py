@@ -25,7 +25,6 @@ from typing import Dict, List, Optional, Tuple
 import ml_collections
 import numpy as np
 
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.pipeline import Report, flatten_overrides, make_cells, point_rows
 from simplicity_bias.report import bars, curves
 from simplicity_bias.report.results import mean_ci95
@@ -241,19 +240,3 @@ def report(config, results, writer) -> Report:
            f"AUC {_PUBLISHED_SC} for every model (wide FCN {_PUBLISHED_WIDE}).")
   return Report("Extreme SB across models", intro, METRICS, notes,
                 extra={"not_converged": not_converged})
-
-
-def claims(results) -> List[Dict]:
-  """Per row: S-rand AUC in the chance band once learned (`randomized_chance`), S^c-rand AUC >= .98."""
-  out = []
-  for row in results["rows"]:
-    wide = row.get("params", {}).get("wide", False)
-    ext = bool(row.get("params", {}).get("extension", False))
-    out.append(randomized_chance(results, row["label"], "s_rand_auc",
-                                 f"models: {row['label']}: S-rand AUC ≈ .5",
-                                 "—" if ext else _PUBLISHED_WIDE if wide else _PUBLISHED_S,
-                                 extension=ext))
-    out.append(claim(results, row["label"], "sc_rand_auc",
-                     f"models: {row['label']}: S^c-rand AUC ≈ 1", "—" if ext else _PUBLISHED_SC,
-                     0.98, 1.0, extension=ext))
-  return out

@@ -19,7 +19,6 @@ from typing import Dict, List
 
 import ml_collections
 
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.pipeline import Cell, Report, flatten_overrides, make_cells
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
@@ -160,17 +159,3 @@ def report(config, results, writer) -> Report:
            "a dataset's override says otherwise. Published: S-rand AUC 0.49–0.51 and S^c-rand "
            "AUC 1.00 for every combination. Cells marked (extension) are not in the paper.")
   return Report("SB is robust to training choices", intro, METRICS)
-
-
-def claims(results) -> List[Dict]:
-  out = []
-  for row in results["rows"]:
-    ext = bool(row["params"].get("extension", False))
-    table = _TABLE.get(row["params"].get("grid"), "Tables 6-9")
-    out.append(randomized_chance(results, row["label"], "s_rand_auc",
-                                 f"training choices ({table}): {row['label']}: S-rand AUC ≈ .5",
-                                 "—" if ext else "0.49–0.51", extension=ext))
-    out.append(claim(results, row["label"], "sc_rand_auc",
-                     f"training choices ({table}): {row['label']}: S^c-rand AUC ≈ 1",
-                     "—" if ext else "1.00", 0.98, 1.0, extension=ext))
-  return out

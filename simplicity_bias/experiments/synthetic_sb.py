@@ -6,12 +6,11 @@ coordinate-wise randomized accuracy, decision grids. Extreme SB = standard AUC �
 AUC ≈ .5 and S^c-randomized AUC ≈ standard.
 """
 
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 
 from simplicity_bias.evaluators.sb import SB_METRICS, grid_coords
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.pipeline import Report, point_label
 from simplicity_bias.report import figures
 
@@ -89,22 +88,3 @@ def _dataset(config) -> Dict:
   return synthetic.describe(synthetic.spec_from_config(config.data))
 
 
-# Published values (Pitfalls of SB, Table 4 / §3) for the named datasets of this experiment.
-_PUBLISHED = {"lms5": ("1.000", "0.507", "1.000"), "ms57": ("1.000", "0.502", "1.000")}
-
-
-def claims(results) -> List[Dict]:
-  """Extreme SB on every row: std AUC ≈ 1, S-rand AUC ≈ .5, S^c-rand AUC ≈ 1."""
-  name = results.get("dataset", {}).get("name", "")
-  std, s_rand, sc_rand = _PUBLISHED.get(name, ("≈1", "≈.5", "≈1"))
-  out = []
-  for row in results["rows"]:
-    if "s_rand_auc" not in row["summary"]:
-      continue
-    where = name if row["label"] == "all" else f"{name} {row['label']}"
-    out += [claim(results, row["label"], "test_auc", f"{where}: std AUC ≈ 1", std, 0.99, 1.0),
-            randomized_chance(results, row["label"], "s_rand_auc", f"{where}: S-rand AUC ≈ .5",
-                              s_rand),
-            claim(results, row["label"], "sc_rand_auc", f"{where}: S^c-rand AUC ≈ 1", sc_rand,
-                  0.98, 1.0)]
-  return out

@@ -22,7 +22,6 @@ from typing import Dict, List
 
 import numpy as np
 
-from simplicity_bias.experiments.claims import claim, randomized_chance
 from simplicity_bias.models.theory import init_std, weight_stats
 from simplicity_bias.pipeline import Cell, Report, make_cells, run_cell
 from simplicity_bias.report import curves
@@ -205,81 +204,3 @@ def theorem_setting(config) -> bool:
   return bool(config.model.init == "theorem" and config.train.get("fresh_batches", False)
               and config.sweep.get("horizon", False)
               and config.sweep.get("m_over_d2", 0.0) >= 1.0)
-
-
-def claims(results) -> List[Dict]:
-  """The theorem's setting (``theorem_setting``): counted claims, per d —
-
-  * |w_1j| after the t steps of the horizon = the theorem's (2/√k)(tη/4), band [.9, 1.1]: the
-    theorem's own error is O(1/√(dk log d)) (≤ 5% of the value at d ≥ 100 with constant 1, ours);
-    a run past the horizon (8 steps: 2x) or one that does not learn the coordinate fails it;
-  * the slab weight ≤ the theorem's scale 1/√(dk log d), the noise weights' norm ≤ 1/√(k log d)
-    (the O(·) constants set to 1: our choice);
-
-  and at the largest d: S-randomized accuracy ≈ .5 once learned, S^c-randomized ≈ 1.
-
-  Any other setting is a labelled variant: its claims (the linear weight's growth from its init,
-  [0.5, 2] x √(2πd) for the fan-in init, a ratio we derived, not a published number; slab / noise
-  growth ≤ 1.5; final / (2/√k)) are extensions, reported and not counted.
-  """
-  if results.get("theorem_setting", False):
-    return _theorem_claims(results)
-  return _variant_claims(results)
-
-
-def _theorem_claims(results) -> List[Dict]:
-  out = []
-  for row in results["rows"]:
-    label, steps = row["label"], row["params"]["steps"]
-    out.append(claim(results, label, "linear_over_horizon",
-                     f"Theorem 1, {label}: |w_linear| after the horizon's {steps} steps / the "
-                     "theorem's (2/√k)(tη/4)", "(2/√k)(1 − c/√log d) at the horizon",
-                     0.9, 1.1))
-    out.append(claim(results, label, "slab_over_theory",
-                     f"Theorem 1, {label}: the slab weight is O(1/√(dk log d))", "≤ 1", 0.0, 1.0))
-    out.append(claim(results, label, "noise_over_theory",
-                     f"Theorem 1, {label}: the noise weights' norm is O(1/√(k log d))", "≤ 1",
-                     0.0, 1.0))
-  largest = max(results["rows"], key=lambda r: r["params"]["d"])["label"]
-  out.append(randomized_chance(results, largest, "s_rand_acc",
-                               f"Theorem 1, {largest}: S-randomized accuracy (x1 scrambled)",
-                               "≈ .5", learned_metric="test_acc"))
-  out.append(claim(results, largest, "sc_rand_acc",
-                   f"Theorem 1, {largest}: S^c-randomized accuracy (x2 scrambled)", "≈ 1",
-                   0.95, 1.0))
-  return out
-
-
-def _variant_claims(results) -> List[Dict]:
-  out = []
-  theorem_init = results.get("init") == "theorem"
-  for row in results["rows"]:
-    label, pred = row["label"], row["theory"]["linear_growth"]
-    out.append(claim(results, label, "linear_growth",
-                     f"Theorem 1 variant, {label}: the linear weight grows to ≈ 2/√k",
-                     f"ours, derived: ≈ {pred:.0f}x", 0.5 * pred, 2.0 * pred, extension=True))
-    if theorem_init:
-      out.append(claim(results, label, "slab_over_theory",
-                       f"Theorem 1 variant, {label}: the slab weight is O(1/√(dk log d))", "≤ 1",
-                       0.0, 1.0, extension=True))
-      out.append(claim(results, label, "noise_over_theory",
-                       f"Theorem 1 variant, {label}: the noise weights' norm is O(1/√(k log d))",
-                       "≤ 1", 0.0, 1.0, extension=True))
-    else:
-      out.append(claim(results, label, "slab_growth",
-                       f"Theorem 1 variant, {label}: the slab weight stays at its initial scale",
-                       "O(1)", 0.0, 1.5, extension=True))
-      out.append(claim(results, label, "noise_growth",
-                       f"Theorem 1 variant, {label}: the noise weights stay at their initial "
-                       "scale", "O(1)", 0.0, 1.5, extension=True))
-  largest = max(results["rows"], key=lambda r: r["params"]["d"])["label"]
-  out.append(claim(results, largest, "linear_over_theory",
-                   f"Theorem 1 variant, {largest}: final linear weight / (2/√k)", "1 − c/√log d",
-                   0.8, 1.25, extension=True))
-  out.append(randomized_chance(results, largest, "s_rand_acc",
-                               f"Theorem 1 variant, {largest}: S-randomized accuracy",
-                               "≈ .5", learned_metric="test_acc", extension=True))
-  out.append(claim(results, largest, "sc_rand_acc",
-                   f"Theorem 1 variant, {largest}: S^c-randomized accuracy", "≈ 1",
-                   0.95, 1.0, extension=True))
-  return out
