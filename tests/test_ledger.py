@@ -158,6 +158,19 @@ def test_judge_conditions_presets_and_missing_rows():
   untestable = dict(entry, claims=[dict(SPEC, untestable="no control")])
   [u] = ledger.judge(untestable, _results(s_rand_auc=chance, test_auc=[1.0] * 4), "cpu")
   assert u["verdict"] == "untestable"
+  # A control on another row decides whether the claim tests anything.
+  control = {"row": "control", "metric": "test_acc", "min": 0.95, "meaning": "it learns"}
+  entry = dict(entry, claims=[dict(SPEC, testable_if=control)])
+  results = _results(s_rand_auc=chance, test_auc=[1.0] * 4)
+  [no_control] = ledger.judge(entry, results, "cpu")
+  assert no_control["verdict"] == "untestable" and "not run" in no_control["reason"]
+  results["rows"].append({"label": "control", "per_seed": {"test_acc": [0.6, 0.7, 0.6, 0.7]}})
+  [weak] = ledger.judge(entry, results, "cpu")
+  assert weak["verdict"] == "untestable" and "0.650 < 0.95" in weak["reason"]
+  assert weak["per_seed"]["test_acc[control]"] == [0.6, 0.7, 0.6, 0.7]
+  results["rows"][1]["per_seed"]["test_acc"] = [1.0, 0.99, 1.0, 1.0]
+  [tested] = ledger.judge(entry, results, "cpu")
+  assert tested["verdict"] == "pass"
 
 
 def test_spec_hash_covers_every_field():
@@ -239,7 +252,8 @@ def test_the_reviews_fixes_are_in_the_ledger():
   # AdvMS "fails" is decided by the paper's budget only; L̂MS-7 ensembles are not testable.
   fails = [s for s in ledger.load("adv_training_advms")["claims"] if s["band"] == [0.0, 0.55]]
   assert fails and all(s["counts_at"] == ["default"] for s in fails)
-  assert all(s.get("untestable") for s in ledger.load("ensembles_synthetic")["claims"]
+  assert all(s["testable_if"]["row"] == "ms7 / K=1"
+             for s in ledger.load("ensembles_synthetic")["claims"]
              if s["row"].startswith("noisy_lms7"))
   # The default (paper) preset of AdvMS trains with the paper's 40 PGD steps.
   assert load_config("adv_training_advms").objective.num_steps == 40

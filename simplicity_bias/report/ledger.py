@@ -27,7 +27,8 @@ band, **fail** when it lies wholly outside, **inconclusive** otherwise; fewer th
 row fails; a claim with ``counts_at`` is inconclusive in a run of another preset; a ``below``
 claim (this row's metric below that of row ``below``) passes when the two intervals do not
 overlap in that order (:func:`compare_verdict`); an ``untestable`` claim (the reason why) is
-reported and never tallied.
+reported and never tallied, and so is a claim whose ``testable_if`` control (a condition on
+another row: ``{"row", "metric", "min", "meaning"}``) does not hold in the run.
 
 Settings (:func:`setting`): a run of the default preset is in the paper's setting when the
 ledger's ``default_preset`` says "paper"; any other preset is *reduced*, and the record lists the
@@ -55,7 +56,7 @@ KINDS = ("paper", "extension")
 VERDICTS = ("pass", "fail", "inconclusive", "untestable")
 # The fields a spec hash covers (every field a claim has).
 SPEC_FIELDS = ("row", "metric", "statement", "published", "source", "band", "bounds", "kind",
-               "requires", "counts_at", "below", "untestable")
+               "requires", "counts_at", "below", "untestable", "testable_if")
 _REQUIRED = ("row", "metric", "statement", "published", "band", "kind")
 
 # Config fields that say how a run is sized or laid out, not what it trains or measures: a preset
@@ -195,10 +196,16 @@ def compare_verdict(values: Sequence[float], other: Sequence[float]) -> Tuple[st
   return "inconclusive", f"the intervals overlap ({shown}): more seeds would decide it"
 
 
+def control_key(condition: Dict) -> str:
+  """Where a record keeps the per-seed values of a ``testable_if`` control."""
+  return f"{condition['metric']}[{condition['row']}]"
+
+
 def judge_one(spec: Dict, per_seed: Dict[str, List[float]], preset: str,
               other: Optional[Dict[str, List[float]]] = None) -> Dict:
   """One claim judged on a row's per-seed values (``{metric: [value per seed]}``); ``other``:
-  the per-seed values of the row a ``below`` claim compares with."""
+  the per-seed values of the row a ``below`` claim compares with. A ``testable_if`` control's
+  values are ``per_seed[control_key(condition)]``."""
   metric = spec["metric"]
   out = {"id": claim_id(spec), **spec_of(spec), "spec_hash": spec_hash(spec)}
   values = per_seed.get(metric)
@@ -227,6 +234,15 @@ def judge_one(spec: Dict, per_seed: Dict[str, List[float]], preset: str,
                                       f"preset (this run: {preset})")
   if spec.get("untestable"):
     result, reason = "untestable", spec["untestable"]
+  condition = spec.get("testable_if")
+  if condition:
+    control = per_seed.get(control_key(condition))
+    kept[control_key(condition)] = list(control or [])
+    value = _interval(control)[0] if control else None
+    if value is None or not value >= condition["min"]:
+      shown = "not run" if value is None else f"{value:.3f} < {condition['min']:g}"
+      result, reason = "untestable", (f"only if {condition['meaning']}: {condition['metric']} of "
+                                      f"{condition['row']!r} {shown}")
   return {**out, "verdict": result, "reason": reason, "mean": mean, "ci95": ci95,
           "seeds": len(values), "per_seed": kept}
 
@@ -260,8 +276,15 @@ def judge(ledger: Dict, results: Dict, preset: str) -> List[Dict]:
     other = find_row(results, spec["below"]) if spec.get("below") else None
     if row is not None and (other is not None or not spec.get("below")):
       metrics = [spec["metric"]] + [r["metric"] for r in spec.get("requires", [])]
-      out.append(judge_one(spec, row_values(row, metrics), preset,
-                           other and row_values(other, metrics)))
+      values = row_values(row, metrics)
+      condition = spec.get("testable_if")
+      if condition:
+        control = find_row(results, condition["row"])
+        if control is not None:
+          got = row_values(control, [condition["metric"]]).get(condition["metric"])
+          if got is not None:
+            values[control_key(condition)] = got
+      out.append(judge_one(spec, values, preset, other and row_values(other, metrics)))
   return out
 
 

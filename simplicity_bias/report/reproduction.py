@@ -71,8 +71,9 @@ def judge_record(name: str, record: Dict, claims_ledger: Optional[Dict],
       if spec.get("counts_at") and preset not in spec["counts_at"] and verdict != "fail":
         verdict, reason = "inconclusive", (f"decided only by a run of the "
                                            f"{' or '.join(spec['counts_at'])} preset")
-      if spec.get("untestable"):
-        verdict, reason = "untestable", spec["untestable"]
+      if spec.get("untestable") or spec.get("testable_if"):
+        verdict, reason = "untestable", spec.get("untestable") or (
+            f"only if {spec['testable_if']['meaning']}: no control in this legacy record")
       changed = ledger_lib._legacy_view(old) != ledger_lib._legacy_view(spec)
       row = {**ledger_lib.spec_of(spec), "mean": c["mean"], "ci95": c["ci95"],
              "seeds": c["seeds"], "verdict": verdict, "reason": reason}
