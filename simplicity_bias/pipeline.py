@@ -42,10 +42,13 @@ from simplicity_bias.validation import ConfigError, check_positive
 
 @dataclasses.dataclass
 class Cell:
-  """One compiled member stack: a label for tables, the params that identify it, its config."""
+  """One compiled member stack: a label for tables, the params that identify it, its config
+  (``base``: the experiment's config before the cell's overrides, for a later stage that is
+  not one of the cells)."""
   label: str
   params: Dict[str, Any]
   config: ml_collections.ConfigDict
+  base: Optional[ml_collections.ConfigDict] = None
 
 
 class Outcome(NamedTuple):
@@ -379,7 +382,7 @@ def make_cells(config, specs) -> List[Cell]:
       validate_cell(c)
     except ConfigError as e:
       raise ConfigError(f"cell {label!r}: {e}") from None
-    cells.append(Cell(label, params, c))
+    cells.append(Cell(label, params, c, config))
   labels = [c.label for c in cells]
   if len(set(labels)) != len(labels):
     twice = sorted({l for l in labels if labels.count(l) > 1})

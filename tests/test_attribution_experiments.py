@@ -306,3 +306,21 @@ def test_diffroar_claims_of_a_smaller_model_than_the_panels_are_counted_as_reduc
       setting["differs"]
   for name in ("diffroar_mnist", "diffroar_block_mnist"):
     assert {s["kind"] for s in ledger.load(name)["claims"]} == {"extension"}, name
+
+
+def test_diffroar_retrains_with_the_configured_objective_whatever_the_first_source():
+  """The retrained models (class M) take the experiment's objective, not the first source
+  cell's: without the standard source the first cell is a robust one, whose adversarial
+  objective they must not inherit."""
+  from simplicity_bias.experiments import diffroar
+  config = load_config("diffroar_fashion_mnist", "smoke")
+  cells = diffroar.cells(config)
+  assert cells[0].params["source"] == "standard"
+  assert diffroar.retrain_config(cells).to_dict() == cells[0].config.to_dict()
+  robust_first = set_fields(config, **{"sweep.standard": False})
+  cells = diffroar.cells(robust_first)
+  assert cells[0].params["source"] != "standard"
+  assert cells[0].config.objective.name == "adversarial"
+  retrain = diffroar.retrain_config(cells)
+  assert retrain.objective.to_dict() == config.objective.to_dict()
+  assert retrain.objective.name != "adversarial"

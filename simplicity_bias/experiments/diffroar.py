@@ -145,9 +145,11 @@ def cells(config) -> List[Cell]:
   return make_cells(config, specs)
 
 
-def _retrain_config(config):
-  """Class M: the configured model, trained as the standard source (ERM)."""
-  return apply_overrides(config, {})
+def retrain_config(cells):
+  """Class M: the configured model trained with the configured objective (the experiment's
+  config before any source cell's overrides: never a robust source's adversarial objective or
+  the linear source's model)."""
+  return apply_overrides(cells[0].base, {})
 
 
 def pixel_ranks(predict, variables, x, y, keys, method, chunk):
@@ -209,7 +211,7 @@ def _groups(names: List[str], size: int) -> List[List[str]]:
 
 
 def run_cells(cells, writer, progress) -> List[Dict]:
-  config = _retrain_config(cells[0].config)
+  config = retrain_config(cells)
   with writer.phase("loading data"):
     data = registry.build(config, layout_of(config))
   info = data.info
