@@ -10,7 +10,9 @@ Every random draw comes from the member's seed through one named :class:`Purpose
 slots of a seed (a model's initialisation) and not for those they share (the dataset, the test
 permutations). Grid points of one seed share all their keys (common random numbers: two margins
 are compared on the same draws). The purposes are the single list of ``fold_in`` tags in the
-project; a new use of randomness adds a name here instead of a number in a module.
+project, with the tags under them (:class:`Step`, :class:`Transform`, :class:`Eval`,
+:class:`Attribution`, :class:`Strip`); a new use of randomness adds a name here instead of a
+number in a module.
 """
 
 import dataclasses
@@ -32,6 +34,38 @@ class Purpose(enum.IntEnum):
   UAP = 6         # universal perturbations
   ATTRIBUTION = 7  # SmoothGrad noise, tie-breaking of attribution ranks
   RETRAIN = 8     # models retrained on masked data (DiffROAR)
+
+
+# Tags under a purpose's key, one enum per parent key (``fold_in(parent key, tag)``). Their values
+# are part of every recorded result: add names, never renumber.
+class Step(enum.IntEnum):
+  """Under a member's MODEL key, inside the training step (then ``fold_in(·, epoch|update)``)."""
+  SHUFFLE = 1        # the epoch's minibatch order
+  DROPOUT = 2
+  TRANSFORM = 3      # a batch transform, e.g. an adversarial attack
+  SAMPLE = 4         # fresh batches drawn per update
+  PENALTY = 5        # a penalty's own randomness
+  VAL_TRANSFORM = 6  # the transform of validation checks
+
+
+class Transform(enum.IntEnum):
+  """Under a step's TRANSFORM key."""
+  DROPOUT = 1        # dropout inside an attack run in train mode
+
+
+class Eval(enum.IntEnum):
+  """Under a member's EVAL key (the sb evaluator splits it three ways: S, S^c, coordinates)."""
+  HALF_SUBSETS = 3   # the random coordinate halves of the ensembles' half-randomized accuracy
+
+
+class Attribution(enum.IntEnum):
+  """Under an ATTRIBUTION key."""
+  RANDOM_RANKS = 1   # the random attribution DiffROAR compares with
+
+
+class Strip(enum.IntEnum):
+  """Under a STRIP key (which permutes the training set's S block)."""
+  VALIDATION = 1     # the validation set's own permutation
 
 
 @dataclasses.dataclass(frozen=True)

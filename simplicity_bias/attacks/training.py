@@ -52,11 +52,11 @@ import jax
 import ml_collections
 
 from simplicity_bias.attacks.pgd import NORMS, default_step_size, pgd
+from simplicity_bias.members import Transform
 from simplicity_bias.train import objectives
 from simplicity_bias.validation import ConfigError, check_choice
 
 BN_MODES = ("eval", "train")
-_DROPOUT = 1  # fold_in tag of the attack's dropout key (bn_mode='train') under the transform key
 
 
 def objective_config(**overrides) -> ml_collections.ConfigDict:
@@ -124,7 +124,7 @@ def attack_fn(s: Dict[str, Any]):
     if s["bn_mode"] == "eval":
       predict = lambda p, xx: forward(p, model_state, xx, train=False)[0]
     else:
-      k_drop = jax.random.fold_in(key, _DROPOUT)
+      k_drop = jax.random.fold_in(key, int(Transform.DROPOUT))
       predict = lambda p, xx: forward(p, model_state, xx, train=True, key=k_drop)[0]
     delta = pgd(predict, params, x, y, key, norm=s["norm"], eps=eps,
                 step_size=step_size_at(s, eps), num_steps=s["num_steps"],

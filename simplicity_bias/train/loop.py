@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from simplicity_bias import interrupts
 from simplicity_bias.data import counter_rng
+from simplicity_bias.members import Step
 from simplicity_bias.metrics.classification import accuracy
 from simplicity_bias.train.objectives import Objective
 from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_choice
@@ -44,8 +45,6 @@ from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_ch
 STOP_RULES = ("acc", "loss", "none")
 SELECTIONS = ("best_val", "last")
 FULL_CHECKS = ("gated", "always")
-# fold_in tags of the member key (the MODEL-purpose key of members.py), one per use inside a step.
-_SHUFFLE, _DROPOUT, _TRANSFORM, _SAMPLE, _PENALTY, _VAL_TRANSFORM = 1, 2, 3, 4, 5, 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,13 +238,13 @@ class Trainer:
     if obj.transform is not None:
       xb = jax.lax.stop_gradient(obj.transform(
           self.forward, params, state.model_state, xb, yb,
-          self._step_key(state, _TRANSFORM, step), aux))
+          self._step_key(state, int(Step.TRANSFORM), step), aux))
     logits, model_state = self.forward(params, state.model_state, xb, train=True,
-                                       key=self._step_key(state, _DROPOUT, step))
+                                       key=self._step_key(state, int(Step.DROPOUT), step))
     loss = obj.loss(logits, yb)
     if obj.penalty is not None:
       loss = loss + obj.penalty(self.forward, params, state.model_state, xb, yb, logits,
-                                self._step_key(state, _PENALTY, step), aux)
+                                self._step_key(state, int(Step.PENALTY), step), aux)
     return loss, (model_state, logits)
 
   def _apply(self, state: MemberState, grads, model_state, active):
@@ -271,7 +270,7 @@ class Trainer:
                                                                    aux)
       penalty = obj.group_penalty(self.forward, params, states.model_state, xb, yb, logits,
                                   self._step_key(jax.tree_util.tree_map(lambda a: a[0], states),
-                                                 _PENALTY, step), aux)
+                                                 int(Step.PENALTY), step), aux)
       return jnp.sum(losses) + penalty, (model_states, losses + penalty / losses.shape[0],
                                          logits)
 
@@ -290,8 +289,9 @@ class Trainer:
   def _epoch_perms(self, keys, epoch):
     # A sort-free keyed permutation (counter_rng): jax.random.permutation sorts, which cost
     # half a second per epoch for 16 members of 100k on two CPU cores.
+    shuffle = int(Step.SHUFFLE)
     return jax.vmap(lambda k: counter_rng.permutation(
-        jax.random.fold_in(jax.random.fold_in(k, _SHUFFLE), epoch), self.num_train))(keys)
+        jax.random.fold_in(jax.random.fold_in(k, shuffle), epoch), self.num_train))(keys)
 
   def segment(self, states: MemberState, x_train, y_train, step0, aux=None, sample_params=None):
     """``eval_every`` updates of every member starting at update ``step0``, in compiled calls
@@ -342,7 +342,7 @@ class Trainer:
 
     def batch_at(states, step):
       if self.sampler is not None:
-        keys = jax.vmap(lambda s: self._step_key(s, _SAMPLE, step))(states)
+        keys = jax.vmap(lambda s: self._step_key(s, int(Step.SAMPLE), step))(states)
         return jax.vmap(self.sampler)(keys, sample_params)
       if full_batch:
         if self.shared_data:
@@ -415,7 +415,7 @@ class Trainer:
       if self.objective.select_on_transform and self.objective.transform is not None:
         x_val = jax.lax.stop_gradient(self.objective.transform(
             self.forward, state.params, state.model_state, x_val, y_val,
-            self._step_key(state, _VAL_TRANSFORM, step), aux))
+            self._step_key(state, int(Step.VAL_TRANSFORM), step), aux))
       val_acc = accuracy(self.logits(state.params, x_val, state.model_state), y_val)
     else:
       val_acc = train_acc  # no validation split: fall back to training accuracy
