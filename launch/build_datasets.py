@@ -9,7 +9,7 @@ reading does not):
 then copy DIR/<dataset> into the offline machine's data directory: the
 launchers read --data_dir, else $TFDS_DATA_DIR, else ~/tensorflow_datasets
 (launch/train.py's --config.data.data_dir comes before all three; see
-`sources.data_dir_order`). `simplicity_bias.data.sources` reads them there
+`store.data_dir_order`). `simplicity_bias.data.sources` reads them there
 with `tfds.data_source`, which needs array_record files: a copy prepared
 earlier by `tfds.load` (TFRecord files) cannot be read, and tfds reuses it
 instead of writing array_record files, so use a fresh DIR then.
@@ -37,16 +37,17 @@ from absl import flags
 from simplicity_bias.configs import absl_parser
 from simplicity_bias.data import raw
 from simplicity_bias.data import sources
+from simplicity_bias.data import store
 
 _DATASETS = flags.DEFINE_list(
-    'datasets', list(sources.TFDS_DATASETS),
-    f'TFDS names to prepare, among {", ".join(sources.TFDS_DATASETS)}. With '
+    'datasets', list(store.TFDS_DATASETS),
+    f'TFDS names to prepare, among {", ".join(store.TFDS_DATASETS)}. With '
     '--from_raw: those to import (default: every one found).',
 )
 _DATA_DIR = flags.DEFINE_string(
     'data_dir', None,
     'Where to write them (the directory the training runs read). First set '
-    f'wins: {sources.data_dir_order(config_field=False)}.',
+    f'wins: {store.data_dir_order(config_field=False)}.',
 )
 _FROM_RAW = flags.DEFINE_string(
     'from_raw', None,
@@ -104,7 +105,7 @@ def import_from_raw(raw_dir: str, data_dir: str) -> int:
       print(f'warning: {problem} (--allow_partial).', file=sys.stderr)
   print(
       f'Done: {", ".join(datasets)} imported into '
-      f'{os.path.join(data_dir, sources.IMPORTED_FOLDER)}; runs read them with '
+      f'{os.path.join(data_dir, store.IMPORTED_FOLDER)}; runs read them with '
       f'data_dir (or TFDS_DATA_DIR) set to {data_dir}.'
   )
   return 0
@@ -114,15 +115,15 @@ def main(argv):
   if len(argv) > 1:
     return error(f'unexpected arguments {argv[1:]}.', 2)
   unknown = [
-      name for name in _DATASETS.value if name not in sources.TFDS_DATASETS
+      name for name in _DATASETS.value if name not in store.TFDS_DATASETS
   ]
   if unknown:
     return error(
         f'unknown dataset(s) {", ".join(unknown)}; choose among '
-        f'{", ".join(sources.TFDS_DATASETS)}.',
+        f'{", ".join(store.TFDS_DATASETS)}.',
         2,
     )
-  data_dir = sources.resolve_data_dir(_DATA_DIR.value)
+  data_dir = store.resolve_data_dir(_DATA_DIR.value)
   if _FROM_RAW.value is not None:
     if not _FROM_RAW.value:
       return error('--from_raw needs a directory.', 2)

@@ -53,7 +53,7 @@ import sys
 from absl import app, flags
 
 from simplicity_bias.configs import absl_parser
-from simplicity_bias.data.sources import data_dir_order
+from simplicity_bias.data.store import data_dir_order
 from simplicity_bias.report.reproduction import collect, table, tally
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (one folder per claim).")

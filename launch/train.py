@@ -40,6 +40,21 @@ _CACHE = flags.DEFINE_bool("compilation_cache", True, "Keep compiled programs on
 _ARGS = {}
 
 
+def config_comments(config, spec: str) -> str:
+  """What ``--print_config`` prints after the config, as comment lines: the directory image
+  data is read from (for configs that read files) and the preset's cost (measured or not,
+  ``simplicity_bias.report.costs``)."""
+  import ml_collections
+  from simplicity_bias.data.store import describe_data_dir
+  from simplicity_bias.report import costs
+  lines = []
+  data = config.get("data")
+  if isinstance(data, ml_collections.ConfigDict) and "data_dir" in data:
+    lines.append(f"# data directory: {describe_data_dir(data.data_dir)}")
+  lines.append(f"# cost of this preset: {costs.estimate(spec).text()}")
+  return "\n".join(lines)
+
+
 def main(argv):
   interrupts.install()
   quiet_console(verbose=flags.FLAGS.verbosity >= 1)
@@ -51,7 +66,7 @@ def main(argv):
           file=sys.stderr)
     return 2
   from simplicity_bias import pipeline
-  from simplicity_bias.configs import print_config_comments, resolve
+  from simplicity_bias.configs import resolve
   from simplicity_bias.experiments import get_experiment
   from simplicity_bias.report.costs import cpu_note
   try:
@@ -64,7 +79,7 @@ def main(argv):
     getattr(experiment, "cells", pipeline.default_cells)(config)
     if _PRINT.value:
       print(config)
-      print(print_config_comments(config, _ARGS["spec"]))
+      print(config_comments(config, _ARGS["spec"]))
       return 0
     if not _WORKDIR.value:
       raise ConfigError("--workdir is required: the directory the run writes into.")

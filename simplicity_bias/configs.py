@@ -188,7 +188,7 @@ def absl_parser(store: dict = None):
 
 def data_dir_flag_help() -> str:
   """The ``--data_dir`` help of a launcher that takes a config."""
-  from simplicity_bias.data.sources import data_dir_order
+  from simplicity_bias.data.store import data_dir_order
   return ("Directory of the prepared image datasets (launch/build_datasets.py writes it), for "
           "the configs that read data from files (data.data_dir); a config that generates its "
           f"data ignores it. First set wins: {data_dir_order()}.")
@@ -209,7 +209,7 @@ def apply_data_dir(config: ml_collections.ConfigDict, data_dir: str) -> bool:
 def resolve(store: dict, data_dir: str = None) -> ml_collections.ConfigDict:
   """The config of a command line parsed by :func:`absl_parser`. ``data_dir`` (``--data_dir``)
   is applied before the overrides, so an explicit ``--config.data.data_dir`` wins over it; an
-  empty ``data.data_dir`` is resolved when the data is read (``sources.resolve_data_dir``)."""
+  empty ``data.data_dir`` is resolved when the data is read (``simplicity_bias.data.store.resolve_data_dir``)."""
   if not store.get("spec"):
     raise ConfigError("--config is required: --config=configs/<claim>.py[:preset].")
   config = load_config(store["spec"])
@@ -219,17 +219,3 @@ def resolve(store: dict, data_dir: str = None) -> ml_collections.ConfigDict:
   for path, text in store["overrides"]:
     apply_override(config, path, text)
   return config
-
-
-def print_config_comments(config: ml_collections.ConfigDict, spec: str) -> str:
-  """What ``--print_config`` prints after the config, as comment lines: the directory image
-  data is read from (for configs that read files) and the preset's cost (measured or not,
-  ``simplicity_bias.report.costs``)."""
-  from simplicity_bias.report import costs
-  lines = []
-  data = config.get("data")
-  if isinstance(data, ml_collections.ConfigDict) and "data_dir" in data:
-    from simplicity_bias.data.sources import describe_data_dir
-    lines.append(f"# data directory: {describe_data_dir(data.data_dir)}")
-  lines.append(f"# cost of this preset: {costs.estimate(spec).text()}")
-  return "\n".join(lines)

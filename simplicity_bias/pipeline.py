@@ -29,6 +29,7 @@ import numpy as np
 
 from simplicity_bias import evaluators, interrupts, members
 from simplicity_bias.data import registry
+from simplicity_bias.experiment_registry import get_experiment
 from simplicity_bias.members import Purpose
 from simplicity_bias.progress import Display
 from simplicity_bias.models import build as build_model
@@ -414,7 +415,6 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
   so the corrected command can simply be run again. A stop request
   (:mod:`simplicity_bias.interrupts`) raises :class:`~simplicity_bias.interrupts.Interrupted`,
   whose ``resumable`` says whether ``resume=True`` can continue the run."""
-  from simplicity_bias.experiments import get_experiment
   experiment = get_experiment(config.experiment)
   cells = getattr(experiment, "cells", default_cells)(config)
   if config.get("distributed", False):

@@ -321,7 +321,7 @@ def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
 @pytest.mark.parametrize("name,path,value,message", [
     ("ensembles_synthetic", "ensemble.sizes", (0, 3), "ensemble.sizes"),
     ("ensembles_synthetic", "ensemble.sizes", (3, 3), "repeats a size"),
-    ("ensembles_synthetic", "ensemble.datasets", ("ms5", "ms7"), "ensemble.settings has no entry"),
+    ("ensembles_synthetic", "ensemble.datasets", ("ms5", "lms7"), "ensemble.settings has no entry"),
     ("ensembles_synthetic", "ensemble.settings.ms5.noise_frac", 0.3, "noise_frac"),
     ("ensembles_synthetic", "eval.num_subsets", 0, "eval.num_subsets"),
     ("ensembles_synthetic", "num_seeds", 0, "num_seeds"),

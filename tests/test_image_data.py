@@ -24,6 +24,7 @@ from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
 from simplicity_bias.data import images
 from simplicity_bias.data import sources
+from simplicity_bias.data import store
 
 EXPECTED_IMAGE_SHAPES = {
     'mnist': (28, 28, 1),
@@ -69,7 +70,7 @@ def test_mock_split_is_stacked_in_record_order(name, tmp_path):
 def test_cache_is_written_then_read_without_tfds(tmp_path, monkeypatch):
   with mock_tfds(num_examples=4):
     first = sources.load_split('cifar10', 'test', data_dir=tmp_path)
-  path = sources.cache_path('cifar10', 'test', tmp_path)
+  path = store.cache_path('cifar10', 'test', tmp_path)
   assert path == str(tmp_path / 'simplicity_bias_cache' / 'cifar10_test.npz')
   assert os.path.exists(path)
   # Atomic write: only the final file is left, no temporary one.
@@ -88,7 +89,7 @@ def test_cache_is_written_then_read_without_tfds(tmp_path, monkeypatch):
 
 
 def test_unreadable_cache_is_rebuilt(tmp_path):
-  path = sources.cache_path('mnist', 'train', tmp_path)
+  path = store.cache_path('mnist', 'train', tmp_path)
   os.makedirs(os.path.dirname(path))
   with open(path, 'wb') as corrupt:
     corrupt.write(b'not an npz file')
@@ -101,7 +102,7 @@ def test_unreadable_cache_is_rebuilt(tmp_path):
 
 def test_sliced_splits_get_distinct_cache_files():
   paths = {
-      sources.cache_path('mnist', split, '/data')
+      store.cache_path('mnist', split, '/data')
       for split in ('train', 'train[:10%]', 'train[10%:]', 'test')
   }
   assert len(paths) == 4
@@ -148,7 +149,7 @@ def test_real_array_record_files_are_read(tmp_path):
   assert matches.sum(axis=1).tolist() == [1] * 9
   assert sorted(source_index.tolist()) == list(range(9))
   np.testing.assert_array_equal(loaded.labels, labels_in[source_index])
-  assert os.path.exists(sources.cache_path('mnist', 'train', tmp_path))
+  assert os.path.exists(store.cache_path('mnist', 'train', tmp_path))
 
 
 def test_missing_dataset_error_names_dataset_dir_and_command(tmp_path):
@@ -172,7 +173,7 @@ def test_missing_dataset_error_names_dataset_dir_and_command(tmp_path):
 
 def test_missing_dataset_error_uses_tfds_data_dir(tmp_path, monkeypatch):
   monkeypatch.setenv('TFDS_DATA_DIR', str(tmp_path))
-  assert sources.resolve_data_dir() == str(tmp_path)
+  assert store.resolve_data_dir() == str(tmp_path)
   with pytest.raises(sources.DatasetNotFoundError, match='CIFAR-10') as raised:
     sources.load_split('cifar10', 'test')
   assert f'not prepared in {tmp_path}:' in str(raised.value)
@@ -181,10 +182,10 @@ def test_missing_dataset_error_uses_tfds_data_dir(tmp_path, monkeypatch):
 
 def test_default_data_dir_is_tfds_default(monkeypatch):
   monkeypatch.delenv('TFDS_DATA_DIR', raising=False)
-  assert sources.resolve_data_dir() == os.path.expanduser(
+  assert store.resolve_data_dir() == os.path.expanduser(
       '~/tensorflow_datasets'
   )
-  assert sources.resolve_data_dir('/explicit') == '/explicit'
+  assert store.resolve_data_dir('/explicit') == '/explicit'
 
 
 def test_dataset_without_array_record_files_is_reported(tmp_path):
@@ -444,4 +445,4 @@ def test_load_mnist_cifar_end_to_end_under_mock(tmp_path):
   assert np.bincount(dataset.y_test).tolist() == [6, 6]
   assert "scikit-learn's 8x8 set" in dataset.source_note
   assert 'not MNIST' in dataset.source_note
-  assert os.path.exists(sources.cache_path('cifar10', 'train', tmp_path))
+  assert os.path.exists(store.cache_path('cifar10', 'train', tmp_path))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import load_config, set_fields
-from simplicity_bias.data import mock, registry, sources
+from simplicity_bias.data import mock, registry, sources, store
 from simplicity_bias.experiments import claim_configs
 from simplicity_bias.pipeline import layout_of
 from simplicity_bias.validation import ConfigError
@@ -45,9 +45,9 @@ def test_generator_is_deterministic_and_the_real_loader_reads_it(name, fresh_moc
     assert np.bincount(loaded.labels).tolist() == [size // 10] * 10
     assert (loaded.name, loaded.split) == (name, split)
     assert not loaded.is_mnist and loaded.note == mock.note(name)
-    assert f"not {sources.TFDS_DATASETS[name]}" in loaded.note
+    assert f"not {store.TFDS_DATASETS[name]}" in loaded.note
     # Read from the imported store of the mock directory, like imported real data.
-    assert os.path.exists(sources.imported_path(name, split, fresh_mock_dir / "v1"))
+    assert os.path.exists(store.imported_path(name, split, fresh_mock_dir / "v1"))
   np.testing.assert_array_equal(sources.load_split(name, "train", data_dir="mock").images,
                                 first[0])
 
@@ -72,7 +72,7 @@ def test_digits_show_their_class_and_colour_mocks_do_not(fresh_mock_dir):
 
 def _as_real_import(name, data_dir):
   """Strips the store record's `generated` entry, as a real import's record has none."""
-  record_path = sources.provenance_path(name, data_dir)
+  record_path = store.provenance_path(name, data_dir)
   with open(record_path, encoding="utf-8") as f:
     record = json.load(f)
   del record[mock.GENERATED_KEY]
@@ -92,12 +92,12 @@ def test_generated_data_is_flagged_wherever_it_lies(tmp_path):
 
 def test_generated_once_then_reused_until_the_record_is_stale(fresh_mock_dir):
   folder = mock.ensure("cifar10", "mock")
-  path = sources.imported_path("cifar10", "train", "mock")
+  path = store.imported_path("cifar10", "train", "mock")
   assert os.path.dirname(path) == folder
   os.utime(path, (0, 0))
   mock.ensure("cifar10", "mock")
   assert os.path.getmtime(path) == 0           # reused
-  record_path = sources.provenance_path("cifar10", "mock")
+  record_path = store.provenance_path("cifar10", "mock")
   with open(record_path, encoding="utf-8") as f:
     record = json.load(f)
   record[mock.GENERATED_KEY]["version"] = mock.VERSION - 1

@@ -23,6 +23,7 @@ import scipy.io
 
 from simplicity_bias.data import raw
 from simplicity_bias.data import sources
+from simplicity_bias.data import store
 
 # ------------------------------------------------------------ raw file makers
 
@@ -106,7 +107,7 @@ def make_svhn(folder, counts=(4, 2)):
 
 
 def store_files(data_dir):
-  folder = os.path.join(data_dir, sources.IMPORTED_FOLDER)
+  folder = os.path.join(data_dir, store.IMPORTED_FOLDER)
   return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
 
 
@@ -209,7 +210,7 @@ def test_store_layout_provenance_and_permissions(tmp_path):
 
 
 def test_imported_split_is_read_before_cache_and_never_from_tfds(tmp_path):
-  cached = sources.cache_path('mnist', 'train', tmp_path)
+  cached = store.cache_path('mnist', 'train', tmp_path)
   os.makedirs(os.path.dirname(cached))
   np.savez(cached, images=np.zeros((2, 28, 28, 1), np.uint8),
            labels=np.zeros(2, np.int32))
@@ -236,7 +237,7 @@ def test_imported_dataset_has_whole_splits_only(tmp_path):
 
 
 def test_unreadable_imported_split_is_an_error_naming_it(tmp_path):
-  path = sources.imported_path('cifar10', 'test', tmp_path)
+  path = store.imported_path('cifar10', 'test', tmp_path)
   os.makedirs(os.path.dirname(path))
   with open(path, 'wb') as file:
     file.write(b'not an npz file')

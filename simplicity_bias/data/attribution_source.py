@@ -25,7 +25,7 @@ from typing import Dict, Tuple
 import jax
 import numpy as np
 
-from simplicity_bias.data import block_mnist
+from simplicity_bias.data import block_mnist, store
 from simplicity_bias.data.registry import DataBundle, DataInfo, Source
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.validation import ConfigError, check_choice
@@ -197,7 +197,7 @@ def source_note(dataset: str, data_dir: str = "") -> str:
     return sources.SKLEARN_DIGITS_NOTE
   if dataset == "fashion_mnist":
     return FASHION_MNIST_NOTE
-  return sources.TFDS_DATASETS[dataset]
+  return store.TFDS_DATASETS[dataset]
 
 
 @functools.lru_cache(maxsize=4)
@@ -227,12 +227,11 @@ def load_classification(config) -> Tuple[np.ndarray, ...]:
 
 def classification_build(config, layout) -> DataBundle:
   del layout
-  from simplicity_bias.data import sources
   x_train, y_train, x_test, y_test = load_classification(config)
   base = classification_info(config)
   # The store's own record decides (a copy of generated data is flagged wherever it lies).
-  generated = (sources.generated_note(base.name, config.data.data_dir or None)
-               if base.name in sources.TFDS_DATASETS else "")
+  generated = (store.generated_note(base.name, config.data.data_dir or None)
+               if base.name in store.TFDS_DATASETS else "")
   info = dataclasses.replace(base, num_train=len(y_train),
                              source_note=generated or base.source_note)
   describe: Dict = {"name": base.name, "source": info.source_note, "num_train": len(y_train),

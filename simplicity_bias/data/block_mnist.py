@@ -371,7 +371,7 @@ def load_block_mnist(
   Args:
     digit_source: 'mnist', or a 28x28x1 stand-in such as 'sklearn_digits'
       (the result's `source_note` then says the digits are not MNIST).
-    data_dir: TFDS data directory (see `sources.resolve_data_dir`).
+    data_dir: TFDS data directory (see `simplicity_bias.data.store.resolve_data_dir`).
     **options: keyword arguments of `build_block_mnist`.
 
   Raises:

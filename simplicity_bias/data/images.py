@@ -340,7 +340,7 @@ def load_mnist_cifar(
     variant: a key of VARIANTS.
     digit_source: 'mnist', or a 28x28x1 stand-in such as 'sklearn_digits'
       (the result's `source_note` then says the digits are not MNIST).
-    data_dir: TFDS data directory (see `sources.resolve_data_dir`).
+    data_dir: TFDS data directory (see `simplicity_bias.data.store.resolve_data_dir`).
     seed: seed (or Generator) for the random pairing.
     num_train: optional cap on training examples.
     num_test: optional cap on test examples.

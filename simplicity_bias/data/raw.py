@@ -4,7 +4,7 @@ Researchers often hold these datasets already, as the files torchvision and
 keras download. Reading those needs only numpy (and scipy for SVHN), whereas a
 TFDS build needs TensorFlow and internet. `import_raw` reads whatever a raw
 directory holds, validates every file, and writes the arrays to the imported
-store (`sources.imported_path`), which `sources.load_split` reads first.
+store (`store.imported_path`), which `sources.load_split` reads first.
 
 A raw directory holds any of these (gzip is optional for the idx files):
 
@@ -34,13 +34,13 @@ import io
 import json
 import os
 import pickle
-import tempfile
-from typing import BinaryIO, Callable, Iterable
+from typing import Iterable
 import zlib
 
 import numpy as np
 
-from simplicity_bias.data import sources
+from simplicity_bias.data import store
+from simplicity_bias.data.store import write_atomically
 
 # Folder of each dataset (by TFDS name) inside a raw directory.
 RAW_FOLDERS = {
@@ -493,37 +493,12 @@ def expected_layout() -> str:
   return ', '.join(parts[:-1]) + ' or ' + parts[-1]
 
 
-def write_atomically(path: str, write: Callable[[BinaryIO], None]) -> None:
-  """Writes `path` through a temporary file, so it is never half-written.
-
-  The file gets the permissions a plain `open()` would give it (see
-  `sources.new_file_mode`), so that others sharing the data directory can
-  read it.
-  """
-  folder, file_name = os.path.split(path)
-  descriptor, temp_path = tempfile.mkstemp(
-      dir=folder, prefix=f'.{file_name}.', suffix='.tmp'
-  )
-  try:
-    with os.fdopen(descriptor, 'wb') as file:
-      write(file)
-      file.flush()
-      # The store is the only copy once the raw files are gone.
-      os.fsync(file.fileno())
-    os.chmod(temp_path, sources.new_file_mode())
-    os.replace(temp_path, path)
-  except BaseException:
-    if os.path.exists(temp_path):
-      os.remove(temp_path)
-    raise
-
-
 def provenance(dataset: RawDataset) -> dict[str, object]:
   """The JSON record of where an imported dataset came from."""
   splits = {}
   for split, raw_split in dataset.splits.items():
     splits[split] = {
-        'file': os.path.basename(sources.imported_path(dataset.name, split)),
+        'file': os.path.basename(store.imported_path(dataset.name, split)),
         'num_examples': raw_split.num_examples,
         'image_shape': list(raw_split.images.shape[1:]),
         'label_counts': np.bincount(
@@ -561,14 +536,14 @@ def write_store(dataset: RawDataset, data_dir: str | None = None) -> str:
   Returns:
     The store folder.
   """
-  record_path = sources.provenance_path(dataset.name, data_dir)
+  record_path = store.provenance_path(dataset.name, data_dir)
   folder = os.path.dirname(record_path)
   os.makedirs(folder, exist_ok=True)
   if os.path.exists(record_path):
     os.remove(record_path)
   for split, raw_split in dataset.splits.items():
     write_atomically(
-        sources.imported_path(dataset.name, split, data_dir),
+        store.imported_path(dataset.name, split, data_dir),
         lambda file, s=raw_split: np.savez(
             file, images=s.images, labels=s.labels
         ),
@@ -592,7 +567,7 @@ def import_raw(
 
   Args:
     raw_dir: the raw directory (layout in the module docstring).
-    data_dir: the data directory; see `sources.resolve_data_dir`.
+    data_dir: the data directory; see `store.resolve_data_dir`.
     names: TFDS names to import, each of which must be present; by default
       every dataset present.
     allow_partial: accept splits smaller or larger than the official ones.

@@ -35,28 +35,26 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import hashlib
-import json
 import os
-import re
 import tempfile
 import zipfile
 
 from absl import logging
 import numpy as np
 
-# TFDS names of the datasets this project reads, with their display names.
-TFDS_DATASETS = {
-    'mnist': 'MNIST',
-    'cifar10': 'CIFAR-10',
-    'svhn_cropped': 'SVHN (cropped digits)',
-    'fashion_mnist': 'Fashion-MNIST',
-}
+from simplicity_bias.data import mock, raw
+from simplicity_bias.data.store import (
+    TFDS_DATASETS,
+    cache_path,
+    generated_note,
+    imported_path,
+    new_file_mode,
+    resolve_data_dir,
+)
+
 SKLEARN_DIGITS = 'sklearn_digits'
 AVAILABLE_SOURCES = tuple(TFDS_DATASETS) + (SKLEARN_DIGITS,)
 
-CACHE_FOLDER = 'simplicity_bias_cache'
-IMPORTED_FOLDER = 'simplicity_bias_imported'
 SKLEARN_DIGITS_NOTE = (
     "digits from scikit-learn's 8x8 set (1,797 images, upsampled to 28x28), "
     'not MNIST'
@@ -116,120 +114,6 @@ class ImageSplit:
     return len(self.labels)
 
 
-# Where the launchers and `load_split` look for the datasets; the first that is set wins.
-DATA_DIR_ENV = 'TFDS_DATA_DIR'
-DEFAULT_DATA_DIR = '~/tensorflow_datasets'  # tfds' own default
-
-
-def data_dir_order(config_field: bool = True) -> str:
-  """The data directory's order of precedence, as the launchers' --help states it.
-
-  `config_field`: the launcher takes a config, whose `--config.data.data_dir`
-  comes first (launch/build_datasets.py takes none).
-  """
-  first = '--config.data.data_dir, then ' if config_field else ''
-  mock = (
-      " ('mock' selects generated look-alike images, which the :smoke presets"
-      ' set)'
-      if config_field
-      else ''
-  )
-  return (
-      f'{first}--data_dir, then ${DATA_DIR_ENV}, then {DEFAULT_DATA_DIR}{mock}'
-  )
-
-
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
-  """Returns `data_dir`, else $TFDS_DATA_DIR, else tfds' ~/tensorflow_datasets.
-
-  The launchers put `--config.data.data_dir`, else `--data_dir`, into the
-  config's `data.data_dir` (see `simplicity_bias.configs.resolve`), which
-  reaches this function; an empty value falls through to the environment and
-  then to the default (`data_dir_order` states the whole order). Resolved here
-  rather than by tfds so that the cache and the error messages name the same
-  directory that tfds searches. 'mock' is the directory of the generated
-  datasets (`mock.default_dir`).
-  """
-  return _resolve_with_origin(data_dir)[0]
-
-
-def describe_data_dir(data_dir: str | os.PathLike[str] | None = None) -> str:
-  """The directory `resolve_data_dir(data_dir)` returns and where it came from.
-
-  E.g. '/data (from $TFDS_DATA_DIR)', as `--print_config` shows it.
-  """
-  path, origin = _resolve_with_origin(data_dir)
-  return f'{path} ({origin})'
-
-
-def _resolve_with_origin(data_dir) -> tuple[str, str]:
-  # Imported here: mock imports this module.
-  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
-
-  if mock.is_mock(data_dir):
-    return mock.default_dir(), 'generated mock data, data_dir=mock'
-  if data_dir is not None and os.fspath(data_dir):
-    path, origin = data_dir, 'from data.data_dir'
-  elif os.environ.get(DATA_DIR_ENV):
-    path, origin = os.environ[DATA_DIR_ENV], f'from ${DATA_DIR_ENV}'
-  else:
-    path, origin = DEFAULT_DATA_DIR, 'the default'
-  return os.path.abspath(os.path.expanduser(os.fspath(path))), origin
-
-
-def cache_path(
-    name: str, split: str, data_dir: str | os.PathLike[str] | None = None
-) -> str:
-  """Where the stacked arrays of `name`/`split` are cached."""
-  safe_split = split
-  if not re.fullmatch(r'\w+', split):
-    # Sliced splits ('train[:10%]') need a file-system-safe name; the hash
-    # keeps 'train[:10%]' and 'train[10%:]' from sharing a file.
-    digest = hashlib.sha1(split.encode()).hexdigest()[:8]
-    safe_split = re.sub(r'\W+', '_', split).strip('_') + '-' + digest
-  return os.path.join(
-      resolve_data_dir(data_dir), CACHE_FOLDER, f'{name}_{safe_split}.npz'
-  )
-
-
-def imported_path(
-    name: str, split: str, data_dir: str | os.PathLike[str] | None = None
-) -> str:
-  """Where `launch/build_datasets.py --from_raw` stores `name`/`split`."""
-  return os.path.join(
-      resolve_data_dir(data_dir), IMPORTED_FOLDER, f'{name}_{split}.npz'
-  )
-
-
-def provenance_path(
-    name: str, data_dir: str | os.PathLike[str] | None = None
-) -> str:
-  """Where the record of the raw files `name` was imported from is kept."""
-  return os.path.join(
-      resolve_data_dir(data_dir), IMPORTED_FOLDER, f'{name}.source.json'
-  )
-
-
-def new_file_mode() -> int:
-  """The permissions `open()` would give a new file: 0o666 less the umask.
-
-  Files written through a temporary file would otherwise keep the 0o600 that
-  `tempfile` gives, leaving a shared data directory unreadable to others.
-  """
-  try:
-    # Linux reports the umask without changing it; os.umask can only read it
-    # by setting it, which briefly affects files created by other threads.
-    with open('/proc/self/status') as status:
-      for line in status:
-        if line.startswith('Umask:'):
-          return 0o666 & ~int(line.split()[1], 8)
-  except OSError:
-    pass
-  umask = os.umask(0o022)
-  os.umask(umask)
-  return 0o666 & ~umask
-
-
 def load_split(
     name: str,
     split: str,
@@ -258,8 +142,6 @@ def load_split(
       `data_dir`, or its imported copy is unreadable.
     ValueError: unknown source name.
   """
-  # Imported here: mock imports this module.
-  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
 
   if name == SKLEARN_DIGITS:
     return load_sklearn_digits(split)
@@ -344,8 +226,6 @@ def preparation_error(
   it explains. Both routes are named: downloading needs internet and
   TensorFlow, importing raw files needs neither.
   """
-  # Imported here: raw imports this module for the store's paths.
-  from simplicity_bias.data import raw  # pylint: disable=g-import-not-at-top
 
   data_dir = resolve_data_dir(data_dir)
   display_name = TFDS_DATASETS[name]
@@ -405,29 +285,6 @@ def _read_imported(
         f' ({error}): import it again with `python launch/build_datasets.py'
         f' --from_raw=RAW --data_dir={data_dir}`.'
     ) from error
-
-
-def generated_note(
-    name: str, data_dir: str | os.PathLike[str] | None = None
-) -> str:
-  """The note of a generated `name` in the imported store; '' for real data.
-
-  The store's record says whether its data was generated (`mock.GENERATED_KEY`),
-  so a copy of the mock data is flagged wherever it is read from.
-  """
-  # Imported here: mock imports this module.
-  from simplicity_bias.data import mock  # pylint: disable=g-import-not-at-top
-
-  try:
-    with open(provenance_path(name, data_dir), encoding='utf-8') as file:
-      record = json.load(file)
-  except (OSError, ValueError):
-    return ''  # real imports keep their record; an old store may lack one
-  generated = record.get(mock.GENERATED_KEY) if isinstance(record, dict) else None
-  if not generated:
-    return ''
-  fallback = f'generated data, not {TFDS_DATASETS[name]}'
-  return str(generated.get('note') or fallback)
 
 
 def _read_cache(path: str, name: str, split: str) -> ImageSplit | None:
