@@ -321,20 +321,20 @@ def _show(value) -> str:
   return "—" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def load_not_run(path: Optional[str] = None) -> List[Dict]:
-  path = path or NOT_RUN
+def _load_list(path: str, key: str) -> List[Dict]:
+  """``json[key]`` of the file at ``path``, or [] without one."""
   if not os.path.exists(path):
     return []
   with open(path, encoding="utf-8") as f:
-    return json.load(f)["not_run"]
+    return json.load(f)[key]
+
+
+def load_not_run(path: Optional[str] = None) -> List[Dict]:
+  return _load_list(path or NOT_RUN, "not_run")
 
 
 def load_amendments(path: Optional[str] = None) -> List[Dict]:
-  path = path or AMENDMENTS
-  if not os.path.exists(path):
-    return []
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)["amendments"]
+  return _load_list(path or AMENDMENTS, "amendments")
 
 
 def amended(config: str, old_hash: Optional[str], new_hash: Optional[str],
