@@ -136,8 +136,9 @@ def validate(ledger: Dict, where: str = "ledger") -> None:
 def dumps(ledger: Dict) -> str:
   """A ledger as committed: one field per line, short lists on one line."""
   text = json.dumps(ledger, indent=1, ensure_ascii=False)
-  return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]",
-                lambda m: "[" + ", ".join(s.strip() for s in m.group(1).split(",")) + "]",
+  # Only lists of numbers and nulls go on one line (a string may hold commas of its own).
+  return re.sub(r"\[\s+([-+.\deE,\s]|null)*?\s*\]",
+                lambda m: "[" + ", ".join(s.strip() for s in m.group(0)[1:-1].split(",")) + "]",
                 text) + "\n"
 
 
