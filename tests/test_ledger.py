@@ -257,3 +257,16 @@ def test_the_reviews_fixes_are_in_the_ledger():
              if s["row"].startswith("noisy_lms7"))
   # The default (paper) preset of AdvMS trains with the paper's 40 PGD steps.
   assert load_config("adv_training_advms").objective.num_steps == 40
+
+
+def test_the_committed_form_of_a_ledger_round_trips():
+  """dumps folds short lists of numbers onto one line and changes no value (a string's own
+  commas included), and every committed ledger file is exactly its dumps form."""
+  sample = {"notes": ["n = 4,400 on MS-(5,7)", "a, b"], "band": [0.1, 0.2], "bounds": [0, None],
+            "counts_at": ["default"], "requires": [{"metric": "m", "min": 0.9, "meaning": "x,y"}]}
+  text = ledger.dumps(sample)
+  assert json.loads(text) == sample and '"band": [0.1, 0.2]' in text
+  for name in NAMES:
+    with open(ledger.ledger_path(name), encoding="utf-8") as f:
+      committed = f.read()
+    assert ledger.dumps(json.loads(committed)) == committed, name
