@@ -152,10 +152,9 @@ def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
 @pytest.mark.slow
 def test_claims_have_pass_flags(smoke_run):
   _, _, results = smoke_run("sb_models")
-  # The smoke models that are also the paper's ((100,1)-FCN on both datasets) are judged.
+  # The smoke model that is also the paper's (the (100,1)-FCN on LMS-5) is judged.
   claims = ledger_claims("sb_models", results)
-  assert sorted(c["row"] for c in claims) == sorted(["lms5 / fcn(100,1)"] * 2
-                                                    + ["ms57 / fcn(100,1)"] * 2)
+  assert [c["row"] for c in claims] == ["lms5 / fcn(100,1)"] * 2
   for c in claims:
     assert c["metric"] in ("s_rand_auc", "sc_rand_auc") and c["row"] in c["statement"]
     row = find_row(results, c["row"])
