@@ -150,7 +150,7 @@ def test_smoke_run_shows_extreme_sb_in_every_cell(smoke_run):
 
 
 @pytest.mark.slow
-def test_claims_have_pass_flags(smoke_run):
+def test_the_ledger_judges_the_smoke_model_the_paper_ran(smoke_run):
   _, _, results = smoke_run("sb_models")
   # The smoke model that is also the paper's (the (100,1)-FCN on LMS-5) is judged.
   claims = ledger_claims("sb_models", results)
