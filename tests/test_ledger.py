@@ -79,7 +79,7 @@ def test_a_dropped_claim_needs_an_amendment_too(tmp_path):
   dropped = entry["claims"].pop(1)
   with open(path, "w", encoding="utf-8") as f:
     f.write(ledger.dumps(entry))
-  # The committed record is a legacy one or judged under the ledger: either way it is caught.
+  # A record judged under the ledger that still holds the claim: the drop is caught.
   record = _hashed_record(entry["claims"] + [dropped])
   with open(os.path.join(records, "ms57.json"), "w", encoding="utf-8") as f:
     json.dump(record, f)

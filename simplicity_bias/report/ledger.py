@@ -41,6 +41,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from simplicity_bias.report.results import mean_ci95
 from simplicity_bias.validation import ConfigError
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -149,10 +150,7 @@ def verdict(mean: float, ci95: float, seeds: int, band: Sequence[float],
   lo, hi = band
   if mean != mean or ci95 != ci95:
     return "inconclusive", "no value (NaN)"
-  low, high = mean - ci95, mean + ci95
-  if bounds is not None:
-    low = low if bounds[0] is None else max(low, bounds[0])
-    high = high if bounds[1] is None else min(high, bounds[1])
+  low, high = _clip(mean - ci95, mean + ci95, bounds)
   if seeds < MIN_SEEDS:
     inside = lo <= low and high <= hi
     return "inconclusive", (f"n = {seeds} < {MIN_SEEDS} seeds"
@@ -172,13 +170,18 @@ def find_row(results: Dict, label: str) -> Optional[Dict]:
   return None
 
 
-def _interval(values, bounds=None) -> Tuple[float, float, float, float]:
-  from simplicity_bias.report.results import mean_ci95
-  summary = mean_ci95(values)
-  low, high = summary["mean"] - summary["ci95"], summary["mean"] + summary["ci95"]
+def _clip(low: float, high: float, bounds: Optional[Sequence[float]]) -> Tuple[float, float]:
+  """An interval cut to a metric's possible range (None: no bound on that side)."""
   if bounds is not None:
     low = low if bounds[0] is None else max(low, bounds[0])
     high = high if bounds[1] is None else min(high, bounds[1])
+  return low, high
+
+
+def _interval(values, bounds=None) -> Tuple[float, float, float, float]:
+  """Mean, 95% CI half-width and the (clipped) interval's ends of per-seed ``values``."""
+  summary = mean_ci95(values)
+  low, high = _clip(summary["mean"] - summary["ci95"], summary["mean"] + summary["ci95"], bounds)
   return summary["mean"], summary["ci95"], low, high
 
 
@@ -357,7 +360,8 @@ def amended(config: str, old_hash: Optional[str], new_hash: Optional[str],
   return []
 
 
-def _legacy_view(spec: Dict):
+def legacy_view(spec: Dict):
+  """What a record from before the ledger kept of a spec: row, metric, band and kind."""
   return (spec.get("row"), spec.get("metric"),
           [round(float(x), 6) for x in spec.get("band", [])], spec.get("kind", "paper"))
 
@@ -391,10 +395,10 @@ def drift(records_dir: str, ledger_dir: Optional[str] = None,
       old = {"row": cid.split(" | ")[0], "metric": c["metric"], "band": c["band"],
              "kind": c.get("kind", "paper")}
       spec = current.get(cid)
-      if spec is not None and _legacy_view(spec) == _legacy_view(old):
+      if spec is not None and legacy_view(spec) == legacy_view(old):
         continue
       if not any(a["id"] == cid and a.get("old") is not None
-                 and _legacy_view(a["old"]) == _legacy_view(old)
+                 and legacy_view(a["old"]) == legacy_view(old)
                  and spec_hash(a.get("new")) == spec_hash(spec) for a in mine):
         problems.append(f"{name}: {cid!r} differs from the (legacy) record's row, metric, band "
                         "or kind and no amendment says why")

@@ -15,6 +15,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from simplicity_bias.report import ledger as ledger_lib
+from simplicity_bias.validation import ConfigError
 
 RECORD = "reproduction.json"  # one config's claims and run, in WORKDIR/<name>/
 
@@ -40,7 +41,7 @@ def _setting_of_run(name: str, run: Dict, claims_ledger: Optional[Dict]) -> Dict
     return ledger_lib.setting(claims_ledger, load_config(name, "" if preset == "default"
                                                          else preset),
                               load_config(name, ""), preset)
-  except Exception as e:  # a legacy preset that no longer exists
+  except (ConfigError, ValueError) as e:  # a legacy preset that no longer exists
     return {"setting": "reduced", "differs": f"unknown ({e})"}
 
 
@@ -74,7 +75,7 @@ def judge_record(name: str, record: Dict, claims_ledger: Optional[Dict],
       if spec.get("untestable") or spec.get("testable_if"):
         verdict, reason = "untestable", spec.get("untestable") or (
             f"only if {spec['testable_if']['meaning']}: no control in this legacy record")
-      changed = ledger_lib._legacy_view(old) != ledger_lib._legacy_view(spec)
+      changed = ledger_lib.legacy_view(old) != ledger_lib.legacy_view(spec)
       row = {**ledger_lib.spec_of(spec), "mean": c["mean"], "ci95": c["ci95"],
              "seeds": c["seeds"], "verdict": verdict, "reason": reason}
     else:
