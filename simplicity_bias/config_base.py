@@ -36,6 +36,10 @@ def common(c: ml_collections.ConfigDict, experiment: str) -> ml_collections.Conf
   c.checkpoint_every_s = 120.0  # seconds between checkpoints (plus one per finished cell);
                                 # negative: never (a killed run then cannot resume)
   c.objective = ml_collections.ConfigDict({"name": "erm"})
+  # Members per group: the models of one ensemble, one D-BAT sequence, the heads of DivDis.
+  # Each seed then trains a group; `evals` entries such as 'sb@mean_logits' read it out as one
+  # model, and group objectives (objective.name) train its members together.
+  c.members = ml_collections.ConfigDict({"group_size": 1})
   return c
 
 
@@ -57,6 +61,8 @@ def synthetic_base(experiment: str = "synthetic_sb") -> ml_collections.ConfigDic
   c.data.width = 1.0
   c.data.blocks = ""  # only for name='custom', e.g. 'linear:1:simple,slab5:49:complex'
   c.data.filler = "uniform"
+  c.data.pool = ""        # unlabelled pool: '' (none), 'decorrelated' or 'in_distribution'
+  c.data.pool_size = 0    # its points per dataset
   c.data.num_slabs = config_dict.placeholder(int)
   for alias in synthetic.PARAM_ALIASES:
     if alias != "width":
@@ -151,4 +157,39 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   c.sweep = ml_collections.ConfigDict()
   c.sweep.models = ""
   c.sweep.variants = ""
+  return c
+
+
+# Sizes of the LMS-5 presets every group method config shares (paper sizes without a preset).
+_LMS5_PRESETS = {
+    "cpu": {"num_seeds": 8, "num_train": 20_000, "num_val": 2_000, "num_test": 5_000,
+            "pool_size": 20_000, "stop_eps": 1e-3, "max_epochs": 100},
+    "smoke": {"num_seeds": 2, "num_train": 2_000, "num_val": 500, "num_test": 1_000,
+              "pool_size": 2_000, "stop_eps": 2e-3, "max_epochs": 10},
+}
+
+
+def group_method(objective: ml_collections.ConfigDict, preset: str, config_file: str,
+                 pool: str = "decorrelated") -> ml_collections.ConfigDict:
+  """LMS-5 (the paper's sizes, model and optimizer) with groups of two members trained by
+  ``objective``, read out member by member and as their mean logits. ``pool``: the unlabelled
+  pool ('' for a method that needs none; 100,000 points at paper size)."""
+  c = synthetic_base()
+  c.data.name = "lms5"
+  c.objective = objective
+  c.members.group_size = 2
+  c.data.pool = pool
+  c.data.pool_size = 100_000 if pool else 0
+  c.evals = ("sb", "sb@member:0", "sb@member:1", "sb@mean_logits", "disagreement")
+  if preset:
+    if preset not in _LMS5_PRESETS:
+      raise ValueError(f"unknown preset {preset!r} for {config_file}; valid: "
+                       f"{', '.join(_LMS5_PRESETS)}")
+    p = _LMS5_PRESETS[preset]
+    c.num_seeds = p["num_seeds"]
+    for field in ("num_train", "num_val", "num_test"):
+      c.data[field] = p[field]
+    c.data.pool_size = p["pool_size"] if pool else 0
+    c.train.stop_eps, c.train.max_epochs = p["stop_eps"], p["max_epochs"]
+    c.progress = preset != "smoke"
   return c

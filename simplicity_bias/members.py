@@ -11,7 +11,7 @@ slots of a seed (a model's initialisation) and not for those they share (the dat
 permutations). Grid points of one seed share all their keys (common random numbers: two margins
 are compared on the same draws). The purposes are the single list of ``fold_in`` tags in the
 project, with the tags under them (:class:`Step`, :class:`Transform`, :class:`Eval`,
-:class:`Attribution`, :class:`Strip`); a new use of randomness adds a name here instead of a
+:class:`Attribution`, :class:`Pool`, :class:`Strip`); a new use of randomness adds a name here instead of a
 number in a module.
 """
 
@@ -34,6 +34,7 @@ class Purpose(enum.IntEnum):
   UAP = 6         # universal perturbations
   ATTRIBUTION = 7  # SmoothGrad noise, tie-breaking of attribution ranks
   RETRAIN = 8     # models retrained on masked data (DiffROAR)
+  POOL = 9        # the unlabelled pool a data source draws beside the training set
 
 
 # Tags under a purpose's key, one enum per parent key (``fold_in(parent key, tag)``). Their values
@@ -46,6 +47,7 @@ class Step(enum.IntEnum):
   SAMPLE = 4         # fresh batches drawn per update
   PENALTY = 5        # a penalty's own randomness
   VAL_TRANSFORM = 6  # the transform of validation checks
+  POOL = 7           # the unlabelled-pool batch of the update
 
 
 class Transform(enum.IntEnum):
@@ -61,6 +63,12 @@ class Eval(enum.IntEnum):
 class Attribution(enum.IntEnum):
   """Under an ATTRIBUTION key."""
   RANDOM_RANKS = 1   # the random attribution DiffROAR compares with
+
+
+class Pool(enum.IntEnum):
+  """Under a seed's POOL key."""
+  DRAW = 1           # the pool's points
+  DECORRELATE = 2    # the permutation of S across the pool (a decorrelated pool)
 
 
 class Strip(enum.IntEnum):
@@ -115,3 +123,9 @@ def layout(seed: int, num_seeds: int, num_points: int = 1, slots: int = 1) -> La
 def split_points(values, num_points: int) -> Sequence:
   """``[members, ...]`` -> ``[num_points, members_per_point, ...]`` (numpy or jax arrays)."""
   return values.reshape((num_points, -1) + values.shape[1:])
+
+
+def subkey(key, tag):
+  """``fold_in(key, tag)`` for a named tag of this module (keys with a leading axis: one each)."""
+  fold = lambda k: jax.random.fold_in(k, int(tag))
+  return jax.vmap(fold)(key) if key.ndim else fold(key)

@@ -122,22 +122,40 @@ def point_label(point: Dict) -> str:
   return ",".join(f"{k}={v:g}" for k, v in point.items()) or "all"
 
 
+def group_size_of(config) -> int:
+  """``members.group_size``: members per group (an ensemble, a D-BAT sequence, DivDis heads)."""
+  return int(config.members.group_size) if "members" in config else 1
+
+
+def pool_of(config) -> str:
+  """``data.pool``: the unlabelled pool the data source draws ('' = none)."""
+  return str(config.data.pool) if "pool" in config.data else ""
+
+
 def validate_cell(config) -> registry.DataInfo:
   """Every check of one cell that needs no data and no compilation."""
   check_positive("num_seeds", config.num_seeds)
+  group_size = group_size_of(config)
+  check_positive("members.group_size", group_size)
   info = registry.info(config)
   if registry.source_name(config) == "synthetic":
     from simplicity_bias.data.synthetic_source import spec_and_params
     spec_and_params(config)
   grid_points(config)
+  if registry.source_name(config) == "synthetic":
+    from simplicity_bias.data.synthetic_source import pool_settings
+    pool_settings(config)
+  elif pool_of(config):
+    raise ConfigError(f"data.pool={pool_of(config)!r}: only the synthetic source provides "
+                      f"unlabelled pools so far, not {registry.source_name(config)!r}.")
   build_model(config.model, info.kind, info.num_classes)
   if info.kind == "vector":
     from simplicity_bias.models.vector import check_input_dim
     check_input_dim(config.model, info.dim)
   optimizer_of(config, steps_per_epoch=1)
   validate_train_spec(train_spec(config.train), info.num_train or 10**9)
-  objectives.build(config.get("objective", "erm"), info)
-  evaluators.check(list(config.get("evals", ("sb",))), info)
+  objectives.build(config.get("objective", "erm"), info, group_size, has_pool=bool(pool_of(config)))
+  evaluators.check_entries(list(config.get("evals", ("sb",))), info, group_size)
   if config.get("resume") and config.get("overwrite"):
     raise ConfigError("resume=True and overwrite=True contradict each other; use one.")
   return info
@@ -194,7 +212,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   display.cell(label or config.get("experiment", ""))
   interrupts.check(f"before cell {label!r}" if label else "before training")
   points = grid_points(config)
-  layout = layout or layout_of(config, len(points))
+  layout = layout or layout_of(config, len(points), slots=group_size_of(config))
   t0 = time.perf_counter()
   with display.phase("loading data" if data is None else "preparing data"):
     if data is None:
@@ -221,7 +239,9 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
     sampler = make_sampler(config, tspec.batch_size)
   trainer = Trainer(build_model(config.model, info.kind, info.num_classes), optimizer_of(
       config, num_train // tspec.batch_size), tspec, num_train, shared_data=data.shared,
-                    mesh=mesh, objective=objectives.build(config.get("objective", "erm"), info),
+                    mesh=mesh, objective=objectives.build(
+                        config.get("objective", "erm"), info, group_size_of(config),
+                        has_pool=data.pool is not None),
                     members_per_dataset=_members_per_dataset(data, layout), sampler=sampler,
                     monitor=monitor)
   t0 = time.perf_counter()
@@ -245,7 +265,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
         checkpointer=checkpointer, resume=bool(config.get("resume", False)),
         unit="img" if info.kind == "image" else "ex",
         sample_params=data.sample_params if sampler is not None else None,
-        check_at_start=check_at_start, aux=aux, display=display)
+        check_at_start=check_at_start, aux=aux, display=display, pool=data.pool)
   finally:
     if checkpointer is not None:
       checkpointer.close()
@@ -257,18 +277,22 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
                    resumable=checkpointer is not None)
   t0 = time.perf_counter()
   variables = trainer.final_variables(states)
-  names = list(config.get("evals", ("sb",))) if evals is None else list(evals)
+  entries = list(config.get("evals", ("sb",))) if evals is None else list(evals)
+  # Per-member evaluators; group evaluators and read-outs see each group of slots as one.
+  names = [e for e in entries if "@" not in e and not evaluators.is_group(e)]
   out = {}
-  if names:
-    with display.phase(f"evaluating ({', '.join(names)})"):
-      if data.shared or layout.slots == 1:
+  if entries:
+    with display.phase(f"evaluating ({', '.join(entries)})"):
+      if names and (data.shared or layout.slots == 1):
         out = evaluators.evaluate(
             names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
             model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
             dict(config.get("eval", {})), shared_data=data.shared, aux=None,
             first_layer=trainer.first_layer)
-      else:
+      elif names:
         out = _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys)
+      out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
+                                  data, layout, info, config))
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
                      resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
@@ -302,6 +326,36 @@ def _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_
       info, dict(config.get("eval", {})), shared_data=False, first_layer=trainer.first_layer)
 
 
+def _evaluate_groups(entries, trainer, variables, data, layout, info, config):
+  """Group evaluators and ``evaluator@readout`` entries: one model per group of ``K =
+  layout.slots`` members (a seed's slots), evaluated on its seed's data with its seed's EVAL key.
+  Outputs are named ``metric@readout``, or ``metric@group`` for group evaluators; every output
+  named with ``@`` has one entry per group."""
+  if not entries:
+    return {}
+  from simplicity_bias.evaluators import readouts
+  k = layout.slots
+  groups = layout.num_members // k
+  grouped = jax.tree_util.tree_map(lambda a: a.reshape((groups, k) + a.shape[1:]), variables)
+  keys = layout.keys(Purpose.EVAL)[::k]
+  shared = data.shared
+  if not shared and data.x_test.shape[0] != groups:
+    raise ConfigError(f"read-outs need one dataset per group; the data have "
+                      f"{data.x_test.shape[0]} for {groups} groups.")
+  by_readout: Dict[str, List[str]] = {}
+  for entry in entries:
+    name, readout = evaluators.split_entry(entry)
+    by_readout.setdefault(readout, []).append(name)
+  out = {}
+  for readout, names in by_readout.items():
+    fn = readouts.group_predict(readout, trainer.predict) if readout else readouts.stacked(
+        trainer.predict)
+    res = evaluators.evaluate(names, fn, grouped, data.x_test, data.y_test, data.rotation, keys,
+                              info, dict(config.get("eval", {})), shared_data=shared)
+    out.update({f"{m}@{readout or 'group'}": v for m, v in res.items()})
+  return out
+
+
 def checkpointer_for(config, writer: RunWriter, label: str):
   """Checkpoints under WORKDIR/checkpoints/<cell> when the run has a work directory. Every
   process of a multi-process job takes part (orbax writes the arrays they share; the work
@@ -327,7 +381,8 @@ def training_metrics(history: List[Dict], index=slice(None)) -> Dict[str, np.nda
 def scalar_metrics(evals: Dict[str, Any], index=slice(None)) -> Dict[str, np.ndarray]:
   """The evaluators' per-model scalars (arrays of shape [models])."""
   return {k: np.asarray(v)[index] for k, v in evals.items()
-          if not isinstance(v, (dict, tuple, list)) and np.ndim(v) == 1 and k != "auc_null_std"}
+          if not isinstance(v, (dict, tuple, list)) and np.ndim(v) == 1
+          and not k.startswith("auc_null_std")}
 
 
 def coordinate_summary(coord: np.ndarray) -> Dict[str, List[float]]:
@@ -336,21 +391,39 @@ def coordinate_summary(coord: np.ndarray) -> Dict[str, List[float]]:
           "per_seed": coord.tolist()}
 
 
+def _group_means(values: Dict[str, np.ndarray], slots: int) -> Dict[str, np.ndarray]:
+  """Per-member values ``[seeds x slots]`` as the mean over each seed's group, named
+  ``name@member_mean``."""
+  return {f"{k}@member_mean": np.asarray(v, float).reshape(-1, slots).mean(axis=1)
+          for k, v in values.items()}
+
+
 def point_rows(cell: Cell, outcome: Outcome, training: bool = True,
                coordinates: bool = True) -> List[Dict]:
-  """One row per grid point: the evaluators' scalars and the training outcome, per seed."""
+  """One row per grid point: the evaluators' scalars and the training outcome, per seed. With
+  groups (``members.group_size > 1``) a seed is a group: outputs named ``metric@readout`` have
+  one value per group, and per-member values become their group's mean (``metric@member_mean``)."""
   rows = []
   layout = outcome.layout
+  per_member = {k: v for k, v in outcome.evals.items() if "@" not in k}
+  per_group = {k: v for k, v in outcome.evals.items() if "@" in k}
   for g, point in enumerate(outcome.points):
     sl = layout.point_slice(g)
-    per_seed = scalar_metrics(outcome.evals, sl)
+    gsl = slice(g * layout.num_seeds, (g + 1) * layout.num_seeds)
+    per_seed = scalar_metrics(per_member, sl)
     if training:
       per_seed.update(training_metrics(outcome.history, sl))
+    if layout.slots > 1:
+      per_seed = _group_means(per_seed, layout.slots)
+    per_seed.update(scalar_metrics(per_group, gsl))
     extra = {"seeds": list(layout.seeds)}
     if "auc_null_std" in outcome.evals:
       extra["auc_null_std"] = float(np.mean(outcome.evals["auc_null_std"][sl]))
-    if coordinates and "coord_rand_acc" in outcome.evals:
+    if coordinates and "coord_rand_acc" in outcome.evals and layout.slots == 1:
       extra["coord_rand_acc"] = coordinate_summary(np.asarray(outcome.evals["coord_rand_acc"][sl]))
+    for key in per_group:
+      if coordinates and key.startswith("coord_rand_acc@"):
+        extra[key] = coordinate_summary(np.asarray(per_group[key][gsl]))
     label = point_label(point)
     if cell.label:
       label = cell.label if len(outcome.points) == 1 else f"{cell.label} [{label}]"

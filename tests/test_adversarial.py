@@ -31,6 +31,7 @@ from simplicity_bias.metrics.classification import cross_entropy
 from simplicity_bias.models import get_model
 from simplicity_bias.train import objectives
 from simplicity_bias.train.loop import Trainer, TrainSpec, init_members
+from simplicity_bias.train.objectives import StepInputs
 from simplicity_bias.validation import ConfigError
 
 LR = 0.1
@@ -214,8 +215,8 @@ def test_bn_modes_attack_running_or_batch_statistics():
     s = training.settings(training.objective_config(norm="linf", eps=0.1, num_steps=2,
                                                     random_start=False, bn_mode=mode))
     calls.clear()
-    attack = jax.jit(lambda st, xx, m=training.attack_fn(s): m(forward, params, st, xx, y,
-                                                               jax.random.key(2), None))
+    attack = jax.jit(lambda st, xx, m=training.attack_fn(s): m(StepInputs(
+        forward, params, st, xx, y, jax.random.key(2))))
     out[mode] = attack(variables, x)
     assert set(calls) == {mode == "train"}
   assert float(jnp.max(jnp.abs(out["eval"] - out["train"]))) > 1e-3

@@ -62,9 +62,9 @@ def _far(a, b, at_least=1e-4):
 EPS = 0.3
 
 
-def _fgsm(forward, params, model_state, x, y, key, aux):
+def _fgsm(inputs):
   """One signed gradient step on the input: the shape of a PGD attack (test-only objective)."""
-  del key, aux
+  forward, params, model_state, x, y = inputs[:5]
   loss = lambda xx: cross_entropy(forward(params, model_state, xx, train=False)[0], y)
   return x + EPS * jnp.sign(jax.grad(loss)(x))
 
@@ -95,10 +95,9 @@ def test_batch_transform_replaces_the_batch_inside_the_step():
 LAMBDA = 2.0
 
 
-def _agreement(forward, params, model_state, x, y, logits, key, aux):
+def _agreement(inputs):
   """λ · mean over the batch of p_0 · p_1: how much two members agree (test-only penalty)."""
-  del forward, params, model_state, x, y, key, aux
-  probs = jax.nn.softmax(logits, axis=-1)            # [2, batch, classes]
+  probs = jax.nn.softmax(inputs.logits, axis=-1)            # [2, batch, classes]
   return LAMBDA * jnp.mean(jnp.sum(probs[0] * probs[1], axis=-1))
 
 
@@ -136,7 +135,7 @@ def test_group_penalty_gradients_reach_every_member_of_the_group():
 
 def test_group_without_penalty_equals_independent_members():
   data = _data(2)
-  zero = lambda *args: 0.0
+  zero = lambda inputs: 0.0
   grouped = _trainer(Objective("zero_test", group_size=2, group_penalty=zero),
                      members_per_dataset=2, epochs=3)
   plain = _trainer(Objective("erm"), members_per_dataset=2, epochs=3)
@@ -152,16 +151,19 @@ def test_group_members_must_share_a_dataset():
   with pytest.raises(ConfigError, match="share a dataset"):
     _trainer(Objective("g", group_size=2, group_penalty=_agreement), members_per_dataset=1)
   with pytest.raises(ConfigError, match="group_size"):
-    Objective("g", group_penalty=_agreement)
+    Objective("g", group_penalty=_agreement).check_group()
+  with pytest.raises(ConfigError, match="group_size"):
+    _trainer(Objective("g", group_penalty=_agreement))
 
 
 # ----------------------------------------------------------------------------- non-trained inputs
 
 
-def _frozen_reference(forward, params, model_state, x, y, logits, key, aux):
+def _frozen_reference(inputs):
   """Pulls the model's logits towards a frozen reference model's (given in ``aux``) after a
   fixed projection of the inputs (also in ``aux``): both are inputs, neither is trained."""
-  del params, y, key
+  forward, model_state, x, aux, logits = (inputs.forward, inputs.model_state, inputs.x,
+                                          inputs.aux, inputs.logits)
   ref_logits, _ = forward(aux["reference"], model_state, x @ aux["projection"], train=False)
   return jnp.mean((logits - ref_logits) ** 2)
 

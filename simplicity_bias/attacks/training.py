@@ -52,7 +52,7 @@ import jax
 import ml_collections
 
 from simplicity_bias.attacks.pgd import NORMS, default_step_size, pgd
-from simplicity_bias.members import Transform
+from simplicity_bias.members import Transform, subkey
 from simplicity_bias.train import objectives
 from simplicity_bias.validation import ConfigError, check_choice
 
@@ -117,14 +117,15 @@ def step_size_at(s: Dict[str, Any], eps):
 
 
 def attack_fn(s: Dict[str, Any]):
-  """``transform(forward, params, model_state, x, y, key, aux) -> x + delta`` (see module doc)."""
+  """``transform(inputs) -> x + delta`` (see module doc; ``inputs``: ``objectives.StepInputs``)."""
 
-  def transform(forward, params, model_state, x, y, key, aux):
+  def transform(inputs):
+    forward, params, model_state, x, y, key, aux = inputs[:7]
     eps = member_eps(s, aux)
     if s["bn_mode"] == "eval":
       predict = lambda p, xx: forward(p, model_state, xx, train=False)[0]
     else:
-      k_drop = jax.random.fold_in(key, int(Transform.DROPOUT))
+      k_drop = subkey(key, Transform.DROPOUT)
       predict = lambda p, xx: forward(p, model_state, xx, train=True, key=k_drop)[0]
     delta = pgd(predict, params, x, y, key, norm=s["norm"], eps=eps,
                 step_size=step_size_at(s, eps), num_steps=s["num_steps"],

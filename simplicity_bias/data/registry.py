@@ -56,6 +56,9 @@ class DataBundle(NamedTuple):
   shared: bool
   describe: Dict                 # JSON summary for results.json
   sample_params: Any = None      # per-dataset arguments of the source's fresh-batch sampler
+  # Unlabelled pool (``data.pool``): inputs only, ``[datasets, m, ...]`` or ``[m, ...]`` when
+  # shared; disjoint from the train, validation and test splits. None without a pool.
+  pool: Any = None
 
   def arrays(self):
     return (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test)
@@ -103,7 +106,7 @@ def take_datasets(bundle: DataBundle, index) -> DataBundle:
   pick = lambda a: None if a is None else a[index]
   return bundle._replace(**{f: pick(getattr(bundle, f)) for f in
                             ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
-                             "rotation")},
+                             "rotation", "pool")},
                          sample_params=(None if bundle.sample_params is None else
                                         jax.tree_util.tree_map(lambda a: a[index],
                                                                bundle.sample_params)))

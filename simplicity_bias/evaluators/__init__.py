@@ -7,7 +7,10 @@ ensembles of them) in one compiled call. Scalar outputs become per-seed metrics 
 rows; array outputs (scores for histograms, coordinate-wise accuracies, decision grids) go to
 figures.
 
-Register a new one with ``@register("name")`` in a module listed in ``_MODULES``.
+Register a new one with ``@register("name")`` in a module listed in ``_MODULES``. A *group*
+evaluator (``register(..., group=True)``) measures the members of a group together: its
+``logits_fn`` returns ``[K, n, C]``. In ``config.evals`` an entry ``name@readout`` runs evaluator
+``name`` on one model made of each group by a read-out (:mod:`~simplicity_bias.evaluators.readouts`).
 """
 
 import functools
@@ -37,18 +40,19 @@ class Evaluator(NamedTuple):
   fn: Callable
   kinds: tuple                 # data kinds it applies to ('vector', 'image')
   needs: tuple = ()            # blocks the data must have ('simple', 'complex')
+  group: bool = False          # measures a group's members together ([K, n, C] logits)
 
 
 _REGISTRY: Dict[str, Evaluator] = {}
 _MODULES = ("simplicity_bias.evaluators.sb", "simplicity_bias.evaluators.attribution",
-            "simplicity_bias.evaluators.robustness")
+            "simplicity_bias.evaluators.robustness", "simplicity_bias.evaluators.group")
 
 
-def register(name: str, kinds=("vector", "image"), needs=()):
+def register(name: str, kinds=("vector", "image"), needs=(), group: bool = False):
   def wrap(fn):
     if name in _REGISTRY:
       raise ValueError(f"evaluator {name!r} is registered twice")
-    _REGISTRY[name] = Evaluator(fn, tuple(kinds), tuple(needs))
+    _REGISTRY[name] = Evaluator(fn, tuple(kinds), tuple(needs), group)
     return fn
   return wrap
 
@@ -61,6 +65,35 @@ def _load():
 def names():
   _load()
   return sorted(_REGISTRY)
+
+
+def split_entry(entry: str):
+  """``"sb@mean_logits"`` -> ``("sb", "mean_logits")``; ``"sb"`` -> ``("sb", "")``."""
+  name, _, readout = entry.partition("@")
+  return name, readout
+
+
+def is_group(name: str) -> bool:
+  _load()
+  return name in _REGISTRY and _REGISTRY[name].group
+
+
+def check_entries(entries: Sequence[str], info, group_size: int) -> None:
+  """ConfigError unless every ``config.evals`` entry (``name`` or ``name@readout``) is valid for
+  the data and for groups of ``group_size`` members."""
+  from simplicity_bias.evaluators import readouts
+  check([split_entry(e)[0] for e in entries], info)
+  for entry in entries:
+    name, readout = split_entry(entry)
+    if is_group(name) or readout:
+      if group_size < 2:
+        raise ConfigError(f"evals entry {entry!r} measures groups of members; set "
+                          "members.group_size >= 2.")
+      if is_group(name) and readout:
+        raise ConfigError(f"evals entry {entry!r}: {name!r} already sees every member of the "
+                          "group; drop the read-out.")
+      if readout:
+        readouts.parse(readout, group_size)
 
 
 def check(names_: Sequence[str], info) -> None:

@@ -77,10 +77,25 @@ def report(config, results, writer) -> Report:
     notes.append(f"AUC null standard deviation at this test size: {rows[0]['auc_null_std']:.4f}.")
   notes.append(f"Evaluated parameters: {config.train.select} (best = highest validation accuracy "
                "at a check; the validation split is separate from the test set).")
-  return Report(f"Simplicity bias on {d.name}", intro,
-                list(SB_METRICS) + ["train_acc", "updates"], notes,
+  metrics = list(SB_METRICS) + ["train_acc", "updates"]
+  group_size = config.members.group_size
+  if group_size > 1:
+    intro += (f" Each seed trains a group of {group_size} members (objective "
+              f"{config.objective.name}); metric@readout is the group read out as one model "
+              "(mean_logits: mean logits, member:i: member i), metric@member_mean the mean over "
+              "its members, disagreement@group how often two members disagree.")
+    metrics = group_metrics(rows[0]["summary"], metrics)
+  return Report(f"Simplicity bias on {d.name}", intro, metrics, notes,
                 extra={"dataset": rows and _dataset(config), "model": config.model.to_dict(),
                        "selection": config.train.select})
+
+
+def group_metrics(summary: Dict, base) -> list:
+  """The metrics of a group run in table order: each read-out's (and the member mean's) values
+  of the ``base`` metrics, then the group evaluators' (``...@group``)."""
+  suffixes = list(dict.fromkeys(k.split("@", 1)[1] for k in summary if "@" in k))
+  out = [f"{m}@{suffix}" for suffix in suffixes for m in base if f"{m}@{suffix}" in summary]
+  return out + [k for k in summary if k.endswith("@group")]
 
 
 def _dataset(config) -> Dict:

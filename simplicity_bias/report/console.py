@@ -73,10 +73,14 @@ def route_logs(path: str) -> logging.Handler:
 # ----------------------------------------------------------------------------- the summary
 
 def _metric_order(summary: Dict, headline: Sequence[str]) -> List[str]:
-  """The experiment's headline metrics present in a row, in their declared order; when it
-  declares none of the row's metrics, every accuracy and AUC."""
+  """The experiment's headline metrics present in a row, in their declared order; for a run of
+  member groups, their read-outs (``metric@readout``) and group measurements (``...@group``);
+  when it declares none of the row's metrics, every accuracy and AUC."""
   chosen = [m for m in headline if m in summary]
-  return chosen or [m for m in summary if m.endswith("_auc") or m.endswith("_acc")]
+  if not chosen:
+    chosen = [m for m in summary if "@" in m and not m.endswith("@member_mean")
+              and (m.split("@")[0] in headline or m.endswith("@group"))]
+  return chosen or [m for m in summary if m.split("@")[0].endswith(("_auc", "_acc"))]
 
 
 def summary_lines(results: Dict, headline: Sequence[str] = ()) -> List[str]:

@@ -39,7 +39,7 @@ from simplicity_bias import interrupts
 from simplicity_bias.data import counter_rng
 from simplicity_bias.members import Step
 from simplicity_bias.metrics.classification import accuracy
-from simplicity_bias.train.objectives import Objective
+from simplicity_bias.train.objectives import Objective, StepInputs
 from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_choice
 
 STOP_RULES = ("acc", "loss", "none")
@@ -139,11 +139,15 @@ class Trainer:
     scalar}`` adds per-member statistics of the parameters to every check.
     """
     validate_train_spec(spec, num_train)
-    self.objective = objective or Objective("erm")
+    self.objective = (objective or Objective("erm")).check_group()
     if mesh is not None and spec.batch_size % mesh.size:
       raise ConfigError(f"train.batch_size={spec.batch_size} must be divisible by the "
                         f"{mesh.size} devices it is split over.")
-    group = self.objective.group_size
+    # Members trained as a group on one batch (a group term or a sequential group); a group
+    # without either (an ensemble of independent members) trains member by member.
+    group = self.objective.group_size if (self.objective.group_penalty is not None
+                                          or self.objective.sequential) else 1
+    self.group = group
     if group > 1 and not shared_data and members_per_dataset % group:
       raise ConfigError(f"objective {self.objective.name!r} trains groups of {group} members on "
                         f"one batch, so they must share a dataset; members_per_dataset="
@@ -157,7 +161,10 @@ class Trainer:
     self.num_train = num_train
     self.steps_per_epoch = num_train // spec.batch_size  # the last partial batch is dropped
     self.eval_every = spec.eval_every or self.steps_per_epoch
-    self.total_steps = spec.max_epochs * self.steps_per_epoch
+    # Each member's budget; a sequential group trains its members one after another.
+    self.member_steps = spec.max_epochs * self.steps_per_epoch
+    self.total_steps = self.member_steps * (group if self.objective.sequential else 1)
+    self.pool_batch = self.objective.pool_batch_size or spec.batch_size
     # XLA:CPU runs convolutions inside a while loop (a lax.scan) several times slower than
     # the same convolutions outside one (measured 7x for ResNet-50, benchmarks/RESULTS.md);
     # scan_length=1 then runs each update as its own compiled call.
@@ -232,19 +239,20 @@ class Trainer:
   def _step_key(self, state, purpose: int, step):
     return jax.random.fold_in(jax.random.fold_in(state.key, purpose), step)
 
-  def _member_loss(self, params, state: MemberState, xb, yb, step, aux):
+  def _member_loss(self, params, state: MemberState, xb, yb, step, aux, pool=None):
     """One member's objective on a batch: (loss, (model_state, logits))."""
     obj = self.objective
     if obj.transform is not None:
-      xb = jax.lax.stop_gradient(obj.transform(
+      xb = jax.lax.stop_gradient(obj.transform(StepInputs(
           self.forward, params, state.model_state, xb, yb,
-          self._step_key(state, int(Step.TRANSFORM), step), aux))
+          self._step_key(state, int(Step.TRANSFORM), step), aux, pool=pool)))
     logits, model_state = self.forward(params, state.model_state, xb, train=True,
                                        key=self._step_key(state, int(Step.DROPOUT), step))
     loss = obj.loss(logits, yb)
     if obj.penalty is not None:
-      loss = loss + obj.penalty(self.forward, params, state.model_state, xb, yb, logits,
-                                self._step_key(state, int(Step.PENALTY), step), aux)
+      loss = loss + obj.penalty(StepInputs(
+          self.forward, params, state.model_state, xb, yb,
+          self._step_key(state, int(Step.PENALTY), step), aux, logits, pool))
     return loss, (model_state, logits)
 
   def _apply(self, state: MemberState, grads, model_state, active):
@@ -253,24 +261,28 @@ class Trainer:
                          num_updates=state.num_updates + 1, model_state=model_state)
     return jax.tree_util.tree_map(lambda a, b: jnp.where(active, a, b), new, state)
 
-  def _member_update(self, state: MemberState, xb, yb, step, active, aux):
+  def _member_update(self, state: MemberState, xb, yb, step, active, aux, pool=None):
     grad_fn = jax.value_and_grad(self._member_loss, has_aux=True)
-    (loss, (model_state, logits)), grads = grad_fn(state.params, state, xb, yb, step, aux)
+    (loss, (model_state, logits)), grads = grad_fn(state.params, state, xb, yb, step, aux, pool)
     correct = jnp.sum(jnp.argmax(logits, axis=-1) == yb)
     return (self._apply(state, grads, model_state, active), jnp.where(active, loss, 0.0),
             jnp.where(active, correct, 0))
 
-  def _group_update(self, states: MemberState, xb, yb, step, active, aux):
-    """One update of a group of members ([K] leading axes) that share the batch ``xb``."""
+  def _group_update(self, states: MemberState, xb, yb, step, active, aux, pool=None):
+    """One update of a group of members ([K] leading axes) that share the batch ``xb`` (and the
+    pool batch ``pool``)."""
     obj = self.objective
 
     def group_loss(params):
       losses, (model_states, logits) = jax.vmap(
-          self._member_loss, in_axes=(0, 0, None, None, None, 0))(params, states, xb, yb, step,
-                                                                   aux)
-      penalty = obj.group_penalty(self.forward, params, states.model_state, xb, yb, logits,
-                                  self._step_key(jax.tree_util.tree_map(lambda a: a[0], states),
-                                                 int(Step.PENALTY), step), aux)
+          self._member_loss, in_axes=(0, 0, None, None, None, 0, None))(params, states, xb, yb,
+                                                                         step, aux, pool)
+      penalty = 0.0
+      if obj.group_penalty is not None:
+        penalty = obj.group_penalty(StepInputs(
+            self.forward, params, states.model_state, xb, yb,
+            self._step_key(jax.tree_util.tree_map(lambda a: a[0], states), int(Step.PENALTY),
+                           step), aux, logits, pool, active))
       return jnp.sum(losses) + penalty, (model_states, losses + penalty / losses.shape[0],
                                          logits)
 
@@ -282,7 +294,25 @@ class Trainer:
 
   def _active(self, state: MemberState, step):
     not_done = (state.converged_step < 0) | (step < state.converged_step + self.spec.patience)
-    return not_done & (step < self.total_steps)
+    return not_done & (step < self.total_steps) & (state.num_updates < self.member_steps)
+
+  def _members_active(self, states: MemberState, step):
+    """Per member, whether it trains at update ``step``; in a sequential group only the first
+    member that has not stopped does (members before it are done, members after it wait)."""
+    active = jax.vmap(self._active, in_axes=(0, None))(states, step)
+    if not self.objective.sequential:
+      return active
+    grouped = active.reshape((-1, self.group))
+    earlier = jnp.cumsum(grouped, axis=1) - grouped > 0
+    return (grouped & ~earlier).reshape(-1)
+
+  def _pool_batch(self, states: MemberState, pool, step):
+    """Per member, ``pool_batch`` rows of the unlabelled pool for update ``step``: the first
+    rows of a keyed permutation of the pool (key: the member's POOL step key)."""
+    size = pool.shape[0] if self.shared_data else pool.shape[1]
+    keys = jax.vmap(lambda s: self._step_key(s, int(Step.POOL), step))(states)
+    idx = jax.vmap(lambda k: counter_rng.permutation(k, size)[:self.pool_batch])(keys)
+    return self._gather(pool, idx)
 
   # -- member-stacked, compiled ------------------------------------------------------------------
 
@@ -293,17 +323,31 @@ class Trainer:
     return jax.vmap(lambda k: counter_rng.permutation(
         jax.random.fold_in(jax.random.fold_in(k, shuffle), epoch), self.num_train))(keys)
 
-  def segment(self, states: MemberState, x_train, y_train, step0, aux=None, sample_params=None):
+  def segment(self, states: MemberState, x_train, y_train, step0, aux=None, sample_params=None,
+              pool=None):
     """``eval_every`` updates of every member starting at update ``step0``, in compiled calls
     of ``scan_length`` updates. Returns the new states and per-member sums over the active
-    updates (:class:`SegmentSums`)."""
+    updates (:class:`SegmentSums`). ``pool``: the unlabelled pool (``[datasets, m, ...]``, or
+    ``[m, ...]`` with shared data) of an objective that needs one."""
+    if "unlabelled" in self.objective.needs:
+      if pool is None:
+        raise ConfigError(f"objective {self.objective.name!r} needs an unlabelled pool; fit "
+                          "was given none (set data.pool and data.pool_size).")
+      size = pool.shape[0] if self.shared_data else pool.shape[1]
+      if self.pool_batch > size:
+        raise ConfigError(f"the objective draws {self.pool_batch} pool examples per update but "
+                          f"the pool has {size}; raise data.pool_size or lower "
+                          "objective.pool_batch_size.")
+    else:
+      pool = None
     if self.scan_length == self.eval_every:
-      return self._chunk(states, x_train, y_train, step0, aux, sample_params, self.eval_every)
+      return self._chunk(states, x_train, y_train, step0, aux, sample_params, self.eval_every,
+                         pool)
     total = None
     for start in range(0, self.eval_every, self.scan_length):
       length = min(self.scan_length, self.eval_every - start)
       states, sums = self._chunk(states, x_train, y_train, step0 + start, aux, sample_params,
-                                 length)
+                                 length, pool)
       total = sums if total is None else jax.tree_util.tree_map(jnp.add, total, sums)
     return states, total
 
@@ -320,7 +364,7 @@ class Trainer:
     return out.reshape((-1,) + out.shape[2:])
 
   def _segment(self, states: MemberState, x_train, y_train, step0, aux, sample_params,
-               length: int):
+               length: int, pool=None):
     """``length`` updates of every member starting at update ``step0``: one ``lax.scan``.
 
     Returns the new states and each member's :class:`SegmentSums` over its active updates. The
@@ -329,7 +373,7 @@ class Trainer:
     """
     batch, spe = self.spec.batch_size, self.steps_per_epoch
     num_members = states.num_updates.shape[0]
-    group = self.objective.group_size
+    group = self.group
     first_epoch = step0 // spe
     full_batch = batch == self.num_train  # every update sees the whole set: no shuffle needed
     if self.sampler is None and not full_batch:
@@ -363,18 +407,22 @@ class Trainer:
     def body(carry, t):
       states, sums = carry
       step = step0 + t
-      active = jax.vmap(self._active, in_axes=(0, None))(states, step)
+      active = self._members_active(states, step)
       xb, yb = batch_at(states, step)
       xb, yb = self._constrain_batch(xb, axis=1), self._constrain_batch(yb, axis=1)
+      pb = None if pool is None else self._pool_batch(states, pool, step)
       if group == 1:
-        states, loss, correct = jax.vmap(self._member_update, in_axes=(0, 0, 0, None, 0, 0))(
-            states, xb, yb, step, active, aux)
+        states, loss, correct = jax.vmap(
+            self._member_update, in_axes=(0, 0, 0, None, 0, 0, None if pb is None else 0))(
+                states, xb, yb, step, active, aux, pb)
       else:
-        # Members of a group share the batch of the group's first member.
+        # Members of a group share the batch (and pool batch) of the group's first member.
         regroup = lambda a: a.reshape((-1, group) + a.shape[1:])
         grouped = jax.tree_util.tree_map(regroup, (states, active, aux))
-        new, loss, correct = jax.vmap(self._group_update, in_axes=(0, 0, 0, None, 0, 0))(
-            grouped[0], xb[::group], yb[::group], step, grouped[1], grouped[2])
+        new, loss, correct = jax.vmap(
+            self._group_update, in_axes=(0, 0, 0, None, 0, 0, None if pb is None else 0))(
+                grouped[0], xb[::group], yb[::group], step, grouped[1], grouped[2],
+                None if pb is None else pb[::group])
         states = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), new)
         loss, correct = loss.reshape(-1), correct.reshape(-1)
       tail = (step % self.eval_every) >= tail_start
@@ -413,9 +461,9 @@ class Trainer:
     converged_step = jnp.where((state.converged_step < 0) & met, step, state.converged_step)
     if x_val.shape[0]:
       if self.objective.select_on_transform and self.objective.transform is not None:
-        x_val = jax.lax.stop_gradient(self.objective.transform(
+        x_val = jax.lax.stop_gradient(self.objective.transform(StepInputs(
             self.forward, state.params, state.model_state, x_val, y_val,
-            self._step_key(state, int(Step.VAL_TRANSFORM), step), aux))
+            self._step_key(state, int(Step.VAL_TRANSFORM), step), aux)))
       val_acc = accuracy(self.logits(state.params, x_val, state.model_state), y_val)
     else:
       val_acc = train_acc  # no validation split: fall back to training accuracy
@@ -475,7 +523,7 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
         progress: bool = True, on_eval: Optional[Callable[[Dict], None]] = None,
         description: str = "train", checkpointer=None, resume: bool = False,
         unit: str = "ex", aux=None, sample_params=None, check_at_start: bool = False,
-        display=None):
+        display=None, pool=None):
   """Trains every member until all have stopped or ``max_epochs`` is reached.
 
   ``on_eval`` receives one JSON-friendly record per check (per-member lists). Raises
@@ -484,7 +532,8 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
   the end; ``resume=True`` continues from its latest checkpoint when there is one. The
   progress bar shows throughput as ``{unit}_per_s`` (examples, or images) and, when every member
   has stopped early, says so. ``aux``: per-member non-trained inputs of the objective;
-  ``sample_params``: per-member arguments of the trainer's sampler. ``check_at_start`` records
+  ``sample_params``: per-member arguments of the trainer's sampler; ``pool``: the unlabelled pool
+  of an objective that needs one (see :meth:`Trainer.segment`). ``check_at_start`` records
   one check of the initial parameters (step 0) first. ``display`` (a
   :class:`simplicity_bias.progress.Display`) shows the bar and notes; without it a tqdm bar.
   A stop request (:mod:`simplicity_bias.interrupts`) is honoured after the segment that is
@@ -561,7 +610,7 @@ def fit(trainer: Trainer, states: MemberState, x_train, y_train, x_val, y_val,
   while step < trainer.total_steps:
     segment_start, first_step = time.perf_counter(), step
     states, sums = trainer.segment(states, x_train, y_train, jnp.int32(step), aux,
-                                   sample_params)
+                                   sample_params, pool)
     if first_segment:
       bar.set_description_str(label)
       first_segment = False
