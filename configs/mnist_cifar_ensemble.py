@@ -4,8 +4,8 @@ trained ResNet-50s does not make them use the CIFAR block.
   python launch/train.py --config=configs/mnist_cifar_ensemble.py --workdir=W      # GPU
   python launch/train.py --config=configs/mnist_cifar_ensemble.py:cpu --workdir=W  # CPU
 
-Needs MNIST and CIFAR-10 prepared for tfds (see README). num_seeds ensembles of ensemble_size
-members each train together in one program (members x data-parallel devices). Should show the
+Needs MNIST and CIFAR-10 prepared for tfds (see README). num_seeds ensembles of
+members.group_size members each train together in one program (members x data-parallel devices). Should show the
 ensemble's MNIST-randomized AUC ≈ .5 like a single model's (reported beside it as
 member_s_rand_auc), and CIFAR-randomized AUC ≈ 1.
 `cpu`: 4 ensembles of 3 8-wide ResNet-18s (mnist_cifar's `cpu` network), 2,000 training images.
@@ -22,7 +22,7 @@ PAPER_SIZE_NEEDS = 'a GPU: 9 ResNet-50s'
 
 def get_config(preset: str = ""):
   c = image_base()
-  c.ensemble_size = 3
+  c.members.group_size = 3
   c.num_seeds = 4
   if preset == "cpu":
     mnist_cifar.reduce_for_cpu(c)
@@ -35,7 +35,7 @@ def get_config(preset: str = ""):
     c.num_seeds = 4
   elif preset == "smoke":
     mnist_cifar.reduce_for_tests(c)
-    c.ensemble_size = 2
+    c.members.group_size = 2
     c.train.max_epochs = 4
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/mnist_cifar_ensemble.py; valid: "

@@ -107,8 +107,7 @@ def synthetic_base(experiment: str = "synthetic_sb") -> ml_collections.ConfigDic
 def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   """MNIST-CIFAR A with the CIFAR ResNet-50 and the paper's SGD settings."""
   c = common(ml_collections.ConfigDict(), experiment)
-  c.num_seeds = 3          # independent runs (ensembles when ensemble_size > 1)
-  c.ensemble_size = 1      # members per ensemble, combined by mean logits
+  c.num_seeds = 3          # independent runs (ensembles when members.group_size > 1)
   c.num_devices = 0        # data-parallel devices (0 = every device; 1 = no sharding)
 
   c.data = ml_collections.ConfigDict()

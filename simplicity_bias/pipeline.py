@@ -45,11 +45,19 @@ from simplicity_bias.validation import ConfigError, check_positive
 class Cell:
   """One compiled member stack: a label for tables, the params that identify it, its config
   (``base``: the experiment's config before the cell's overrides, for a later stage that is
-  not one of the cells)."""
+  not one of the cells), and how the pipeline trains and evaluates it beyond what the config
+  says (:func:`run_planned`)."""
   label: str
   params: Dict[str, Any]
   config: ml_collections.ConfigDict
   base: Optional[ml_collections.ConfigDict] = None
+  # Training points of every seed that share its data, e.g. [{"eps": 0.1}, {"eps": 0.2}]: each
+  # point's values become its members' ``aux`` (read by the objective and the evaluators).
+  points: Sequence[Dict[str, Any]] = ()
+  monitor: Optional[Callable] = None      # params -> {name: scalar}, at every check
+  check_at_start: bool = False            # record a check of the initial parameters first
+  evals: Optional[Sequence[str]] = None   # the evaluators of this cell instead of config.evals
+  row_label: Optional[str] = None         # the label of its results rows, when not ``label``
 
 
 class Outcome(NamedTuple):
@@ -287,7 +295,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
         out = evaluators.evaluate(
             names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
             model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-            dict(config.get("eval", {})), shared_data=data.shared, aux=None,
+            dict(config.get("eval", {})), shared_data=data.shared, aux=aux,
             first_layer=trainer.first_layer)
       elif names:
         out = _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys)
@@ -298,6 +306,39 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   timing["eval_s"] = time.perf_counter() - t0
   timing["members"] = layout.num_members
   return Outcome(config, layout, points, data, trainer, states, variables, history, out, timing)
+
+
+def tile_points(data: registry.DataBundle, num_points: int) -> registry.DataBundle:
+  """A per-seed bundle repeated for every training point (point major, as the layout is)."""
+  if data.shared:
+    return data
+  tile = lambda a: None if a is None else jnp.concatenate([a] * num_points)
+  return data._replace(**{f: tile(getattr(data, f)) for f in
+                          ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
+                           "rotation", "pool")})
+
+
+def point_inputs(points: Sequence[Dict[str, Any]], layout: members.Layout) -> Dict[str, Any]:
+  """Per-member ``aux`` of a cell's training points: each point's values, repeated over its
+  seeds and slots (``{"eps": [members]}``)."""
+  per_point = layout.num_seeds * layout.slots
+  return {k: jnp.repeat(jnp.asarray([float(p[k]) for p in points], jnp.float32), per_point)
+          for k in points[0]}
+
+
+def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome:
+  """:func:`run_cell` for a cell as it describes itself (training points, monitor, evaluators)."""
+  config = cell.config
+  kwargs = dict(monitor=cell.monitor, check_at_start=cell.check_at_start, evals=cell.evals)
+  if cell.points:
+    if len(grid_points(config)) > 1:
+      raise ConfigError(f"cell {cell.label!r} has training points and a dataset grid; use one.")
+    slots = group_size_of(config)
+    layout = layout_of(config, num_points=len(cell.points), slots=slots)
+    data = tile_points(registry.build(config, layout_of(config, slots=slots)), len(cell.points))
+    kwargs.update(layout=layout, data=data, aux=point_inputs(cell.points, layout))
+  outcome = run_cell(config, writer, cell.label, progress, **kwargs)
+  return outcome._replace(points=list(cell.points)) if cell.points else outcome
 
 
 def _members_per_dataset(data: registry.DataBundle, layout: members.Layout) -> int:
@@ -446,9 +487,10 @@ def default_cells(config) -> List[Cell]:
   return [Cell("", {}, config)]
 
 
-def make_cells(config, specs) -> List[Cell]:
+def make_cells(config, specs, **fields) -> List[Cell]:
   """Cells from ``(label, params, overrides)`` triples, each validated before any compiles
-  (a ConfigError names the cell)."""
+  (a ConfigError names the cell); ``fields``: :class:`Cell` fields every cell gets (e.g.
+  ``monitor``), or a function of the cell's config returning them."""
   cells = []
   for label, params, overrides in specs:
     try:
@@ -456,7 +498,8 @@ def make_cells(config, specs) -> List[Cell]:
       validate_cell(c)
     except ConfigError as e:
       raise ConfigError(f"cell {label!r}: {e}") from None
-    cells.append(Cell(label, params, c, config))
+    own = fields["of"](c) if "of" in fields else fields
+    cells.append(Cell(label, params, c, config, **own))
   labels = [c.label for c in cells]
   if len(set(labels)) != len(labels):
     twice = sorted({l for l in labels if labels.count(l) > 1})
@@ -470,7 +513,7 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
   for cell in cells:
-    outcome = run_cell(cell.config, writer, cell.label, progress)
+    outcome = run_planned(cell, writer, progress)
     cell_rows = rows_of(cell, outcome)
     for row in cell_rows:
       row.setdefault("timing", dict(outcome.timing))

@@ -79,13 +79,17 @@ def test_cifar_only_data_has_no_block_to_randomize():
   assert not info.has("simple") and not info.has("complex")
 
 
-def test_ensemble_logits_average_the_members():
-  rng = np.random.default_rng(0)
-  weights = jnp.asarray(rng.normal(size=(3, 4, 2)), jnp.float32)  # 3 members, linear 4 -> 2
-  x = jnp.asarray(rng.normal(size=(5, 4)), jnp.float32)
-  out = mnist_cifar.ensemble_logits(lambda v, xx: xx @ v["w"], {"w": weights}, x)
-  expected = np.mean([np.asarray(x) @ np.asarray(w) for w in weights], axis=0)
-  np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-6)
+def test_ensemble_rows_read_the_mean_logit_read_out_and_average_the_members():
+  """With groups, a run's metric is its ensemble's (``metric@mean_logits``) and
+  ``member_<metric>`` the mean over its members."""
+  from simplicity_bias.members import layout
+  evals = {"test_acc": np.arange(6.0), "test_acc@mean_logits": np.array([10.0, 20.0]),
+           "scores@mean_logits": {"test": np.zeros((2, 3))}, "auc_null_std": np.ones(6)}
+  outcome = type("Outcome", (), {"layout": layout(0, 2, slots=3), "evals": evals})
+  out = mnist_cifar._per_run(outcome)
+  np.testing.assert_array_equal(out["test_acc"], [10.0, 20.0])
+  np.testing.assert_array_equal(out["member_test_acc"], [1.0, 4.0])
+  assert set(out) == {"test_acc", "scores", "member_test_acc"}
 
 
 def test_bad_configs_are_rejected_before_loading_data(tmp_path):
@@ -97,8 +101,8 @@ def test_bad_configs_are_rejected_before_loading_data(tmp_path):
     mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"data.variant": "D"}))
   with pytest.raises(ConfigError, match="contradict"):
     mnist_cifar.cells(smoke_config("mnist_cifar", **empty, resume=True, overwrite=True))
-  with pytest.raises(ConfigError, match="ensemble_size"):
-    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, ensemble_size=0))
+  with pytest.raises(ConfigError, match="group_size"):
+    mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"members.group_size": 0}))
   with pytest.raises(ConfigError, match="batch_size"):
     mnist_cifar.cells(smoke_config("mnist_cifar", **empty, **{"data.num_train": 8}))
   with pytest.raises(ConfigError, match="cell 'A vgg99'"):

@@ -16,14 +16,8 @@ the robust accuracy at the radius its model was trained for (``robust_acc_at_eps
 
 from typing import Dict, List
 
-import jax.numpy as jnp
-
-from simplicity_bias import evaluators
-from simplicity_bias.data import registry
 from simplicity_bias.evaluators.robustness import eps_name
-from simplicity_bias.members import Purpose
-from simplicity_bias.pipeline import (Report, layout_of, make_cells, run_cell, scalar_metrics,
-                                      training_metrics)
+from simplicity_bias.pipeline import Report, make_cells, scalar_metrics, training_metrics
 from simplicity_bias.report import robustness as figures
 from simplicity_bias.report.curves import series_from_rows
 from simplicity_bias.report.results import make_row
@@ -57,45 +51,22 @@ def cells(config):
   if config.objective.name != "adversarial":
     raise ConfigError(f"objective.name={config.objective.name!r}: this experiment trains "
                       "adversarially; use 'adversarial'.")
+  # Robust accuracy at each member's own training radius (its point's ε), on its seed's test set.
   return make_cells(config, [(f"({w},{config.model.depth})-FCN", {"width": w},
-                              {"model.width": w}) for w in _widths(config)])
+                              {"model.width": w}) for w in _widths(config)],
+                    points=[{"eps": e} for e in _eps(config)], evals=("sb", "robust"))
 
 
-def tile_points(data: registry.DataBundle, num_points: int) -> registry.DataBundle:
-  """A per-seed bundle repeated for every grid point (grid-point major, as the layout is)."""
-  tile = lambda a: None if a is None else jnp.concatenate([a] * num_points)
-  return data._replace(**{f: tile(getattr(data, f)) for f in
-                          ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
-                           "rotation")})
-
-
-def run_cells(cells_, writer, progress) -> List[Dict]:
-  rows = []
-  for cell in cells_:
-    config = cell.config
-    eps = _eps(config)
-    layout = layout_of(config, num_points=len(eps))
-    data = tile_points(registry.build(config, layout_of(config)), len(eps))
-    aux = {"eps": jnp.repeat(jnp.asarray(eps, jnp.float32), layout.num_seeds * layout.slots)}
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout, data=data, aux=aux,
-                       evals=("sb",))
-    # Robust accuracy at each member's own training radius (aux), on its seed's test set.
-    evals = dict(outcome.evals)
-    with writer.phase("evaluating (robust)"):
-      evals.update(evaluators.evaluate(
-          ["robust"], outcome.trainer.predict, outcome.variables, data.x_test, data.y_test,
-          data.rotation, layout.keys(Purpose.EVAL), data.info, dict(config.eval), shared_data=False,
-          aux=aux))
-    cell_rows = []
-    for g, e in enumerate(eps):
-      sl = layout.point_slice(g)
-      per_seed = scalar_metrics(evals, sl)
-      per_seed.update(training_metrics(outcome.history, sl))
-      row = make_row(f"{cell.label} eps={eps_name(e)}", {**cell.params, "eps": e}, per_seed,
-                     seeds=list(layout.seeds), timing=dict(outcome.timing))
-      cell_rows.append(row)
-    rows += cell_rows
-  return rows
+def rows(cell, outcome) -> List[Dict]:
+  out = []
+  for g, point in enumerate(outcome.points):
+    sl = outcome.layout.point_slice(g)
+    per_seed = scalar_metrics(outcome.evals, sl)
+    per_seed.update(training_metrics(outcome.history, sl))
+    out.append(make_row(f"{cell.label} eps={eps_name(point['eps'])}",
+                        {**cell.params, "eps": point["eps"]}, per_seed,
+                        seeds=list(outcome.layout.seeds)))
+  return out
 
 
 def report(config, results, writer) -> Report:

@@ -3,10 +3,11 @@
 A network trained on MNIST-CIFAR (an MNIST digit stacked on a CIFAR-10 image, both fully
 predictive) relies on the digit alone: standard AUC ≈ 1, MNIST-randomized AUC ≈ .5 and
 CIFAR-randomized AUC ≈ 1 (Pitfalls of SB §4). The CIFAR-only source trains on the bottom block
-by itself to show it is predictive (automobile vs truck ≈ 95% accuracy); ``ensemble_size > 1``
-averages the logits of that many independently trained members.
+by itself to show it is predictive (automobile vs truck ≈ 95% accuracy);
+``members.group_size > 1`` averages the logits of that many independently trained members (the
+``mean_logits`` read-out).
 
-All members (``num_seeds`` ensembles x ``ensemble_size`` models) train together in one compiled
+All members (``num_seeds`` ensembles x ``members.group_size`` models) train together in one compiled
 program on one shared dataset; with several devices each batch is split over them (data
 parallel; ``distributed=True`` first connects the processes of a multi-host job). Metric names
 follow the synthetic experiments: ``s_rand_*`` is MNIST-randomized (the digit block permuted
@@ -21,11 +22,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias import evaluators
 from simplicity_bias.data.randomize import permutation, randomize
 from simplicity_bias.evaluators.sb import _keys
 from simplicity_bias.members import Purpose
-from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
+from simplicity_bias.pipeline import Cell, Report, group_size_of, make_cells
 from simplicity_bias.report import bars, figures
 from simplicity_bias.report.results import make_row
 from simplicity_bias.validation import ConfigError, check_positive
@@ -70,8 +70,13 @@ def _names(text: str) -> List[str]:
   return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _evals(config):
+  """Every member's ``sb``; with ensembles also the ensembles' (mean logits)."""
+  return ("sb",) if group_size_of(config) == 1 else ("sb", "sb@mean_logits")
+
+
 def cells(config) -> List[Cell]:
-  check_positive("ensemble_size", config.ensemble_size)
+  check_positive("members.group_size", group_size_of(config))
   check_positive("num_devices", config.num_devices, allow_zero=True)
   if config.data.num_train and config.train.batch_size > config.data.num_train:
     raise ConfigError(f"train.batch_size={config.train.batch_size} is larger than "
@@ -90,13 +95,8 @@ def cells(config) -> List[Cell]:
     from simplicity_bias.pipeline import apply_overrides, validate_cell
     c = apply_overrides(config, specs[0][2])
     validate_cell(c)
-    return [Cell(specs[0][0], specs[0][1], c)]
-  return make_cells(config, specs)
-
-
-def ensemble_logits(predict, member_variables, x):
-  """Mean of the members' raw logits; ``member_variables`` has a leading member axis."""
-  return jnp.mean(jax.vmap(lambda v: predict(v, x))(member_variables), axis=0)
+    return [Cell(specs[0][0], specs[0][1], c, evals=_evals(c), row_label="all")]
+  return make_cells(config, specs, of=lambda c: {"evals": _evals(c)})
 
 
 def _host(tree):
@@ -105,52 +105,44 @@ def _host(tree):
       lambda a: np.asarray(a.addressable_data(0)) if hasattr(a, "addressable_data") else a, tree)
 
 
-def run_cells(cells, writer, progress) -> List[Dict]:
-  rows = []
-  for i, cell in enumerate(cells):
-    config = cell.config
-    k = config.ensemble_size
-    layout = layout_of(config, slots=k)
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout,
-                       evals=("sb",) if k == 1 else ())
-    data, trainer = outcome.data, outcome.trainer
-    variables = _host(outcome.variables)
-    evals = outcome.evals
-    if k > 1:
-      with writer.phase(f"evaluating the members and ensembles of {k}"):
-        members = evaluators.evaluate(["sb"], trainer.predict, variables, data.x_test, data.y_test,
-                                      None, layout.keys(Purpose.EVAL), data.info, {},
-                                      shared_data=True)
-        grouped = jax.tree_util.tree_map(
-            lambda a: a.reshape((layout.num_seeds, k) + a.shape[1:]), variables)
-        evals = evaluators.evaluate(["sb"], lambda v, x: ensemble_logits(trainer.predict, v, x),
-                                    grouped, data.x_test, data.y_test, None,
-                                    layout.seed_keys(Purpose.EVAL), data.info, {},
-                                    shared_data=True)
-        for name, v in members.items():
-          if name.endswith("_acc") or name.endswith("_auc"):
-            evals[f"member_{name}"] = np.asarray(v).reshape(layout.num_seeds, k).mean(axis=1)
-    last = outcome.history[-1]
-    per_ensemble = lambda v: np.asarray(v, float).reshape(layout.num_seeds, -1).mean(axis=1)
-    per_seed = {n: np.asarray(v) for n, v in evals.items()
-                if not isinstance(v, dict) and np.ndim(v) == 1 and n != "auc_null_std"}
-    num_train = trainer.num_train
-    steps_per_epoch = trainer.steps_per_epoch
-    per_seed["train_acc"] = per_ensemble(last["train_acc"])
-    per_seed["epochs"] = per_ensemble(np.asarray(last["num_updates"]) / steps_per_epoch)
-    per_seed["converged"] = per_ensemble(last["converged"])
-    timing = dict(outcome.timing)
-    images = layout.num_members * trainer.spec.batch_size * float(np.mean(last["num_updates"]))
-    timing["images_per_s_incl_compile"] = images / max(timing["train_s"], 1e-9)
-    label = cell.label if len(cells) > 1 else "all"
-    rows.append(make_row(label, cell.params, per_seed, seeds=list(layout.seeds),
-                         source=data.info.source_note, num_train=num_train,
-                         num_test=len(data.y_test), devices=jax.device_count()
-                         if config.num_devices == 0 else config.num_devices,
-                         auc_null_std=float(np.mean(evals["auc_null_std"])), timing=timing))
-    if i == 0:
-      first_figures(cell, outcome, evals, writer)
-  return rows
+def _per_run(outcome) -> Dict:
+  """The evaluators' outputs per run: the model's, or with ensembles the ensemble's (mean
+  logits) plus ``member_<metric>`` = the mean over its members."""
+  k = outcome.layout.slots
+  if k == 1:
+    return dict(outcome.evals)
+  out = {name.split("@")[0]: v for name, v in outcome.evals.items()
+         if name.endswith("@mean_logits")}
+  for name, v in outcome.evals.items():
+    if "@" not in name and (name.endswith("_acc") or name.endswith("_auc")):
+      out[f"member_{name}"] = np.asarray(v).reshape(outcome.layout.num_seeds, k).mean(axis=1)
+  return out
+
+
+def rows(cell, outcome) -> List[Dict]:
+  config, layout, data, trainer = cell.config, outcome.layout, outcome.data, outcome.trainer
+  evals = _host(_per_run(outcome))
+  last = outcome.history[-1]
+  per_ensemble = lambda v: np.asarray(v, float).reshape(layout.num_seeds, -1).mean(axis=1)
+  per_seed = {n: np.asarray(v) for n, v in evals.items()
+              if not isinstance(v, dict) and np.ndim(v) == 1 and n != "auc_null_std"}
+  per_seed["train_acc"] = per_ensemble(last["train_acc"])
+  per_seed["epochs"] = per_ensemble(np.asarray(last["num_updates"]) / trainer.steps_per_epoch)
+  per_seed["converged"] = per_ensemble(last["converged"])
+  timing = dict(outcome.timing)
+  images = layout.num_members * trainer.spec.batch_size * float(np.mean(last["num_updates"]))
+  timing["images_per_s_incl_compile"] = images / max(timing["train_s"], 1e-9)
+  return [make_row(cell.row_label or cell.label, cell.params, per_seed, seeds=list(layout.seeds),
+                   source=data.info.source_note, num_train=trainer.num_train,
+                   num_test=len(data.y_test), devices=jax.device_count()
+                   if config.num_devices == 0 else config.num_devices,
+                   auc_null_std=float(np.mean(evals["auc_null_std"])), timing=timing)]
+
+
+def cell_figures(cell, outcome, cell_rows, writer) -> None:
+  """The first cell's test images and score histograms."""
+  if not any(name == "examples.png" for name, _ in writer.figures):
+    first_figures(cell, outcome, _host(_per_run(outcome)), writer)
 
 
 def first_figures(cell, outcome, evals, writer) -> None:
@@ -189,8 +181,8 @@ def report(config, results, writer) -> Report:
                 "dashed: chance.", bars.grouped_bars, labels, series, ylabel="test AUC",
                 title=f"{_title(config)}: AUC (mean ± 95% CI over {config.num_seeds} runs)",
                 hlines=(0.5,))
-  ensemble = (f"ensembles of {config.ensemble_size} models (mean logits), "
-              if config.ensemble_size > 1 else "")
+  group_size = group_size_of(config)
+  ensemble = (f"ensembles of {group_size} models (mean logits), " if group_size > 1 else "")
   intro = (f"{_title(config)}: {rows[0]['source']}; {rows[0]['num_train']} train / "
            f"{rows[0]['num_test']} test images; {ensemble}{config.num_seeds} independent runs "
            f"trained together on {rows[0]['devices']} device(s); {config.optim.name} lr "
@@ -203,10 +195,10 @@ def report(config, results, writer) -> Report:
     notes.append("The digits are NOT MNIST (an offline stand-in): these are not MNIST-CIFAR "
                  "results.")
   metrics = [f"{k}_{m}" for k in evals for m in ("acc", "auc")] + ["train_acc", "epochs"]
-  if config.ensemble_size > 1:
+  if group_size > 1:
     metrics += [f"member_{k}_auc" for k in evals]
   return Report(_title(config), intro, metrics, notes,
-                extra={"layout": config.data.source, "ensemble_size": config.ensemble_size,
+                extra={"layout": config.data.source, "ensemble_size": group_size,
                        "source": rows[0]["source"], "model": config.model.to_dict(),
                        "selection": config.train.select})
 

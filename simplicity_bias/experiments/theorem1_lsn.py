@@ -23,7 +23,7 @@ from typing import Dict, List
 import numpy as np
 
 from simplicity_bias.models.theory import init_std, weight_stats
-from simplicity_bias.pipeline import Cell, Report, make_cells, run_cell
+from simplicity_bias.pipeline import Cell, Report, make_cells
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row, mean_ci95
 from simplicity_bias.validation import ConfigError
@@ -109,7 +109,7 @@ def cells(config) -> List[Cell]:
     raise ConfigError(f"optim.learning_rate={config.optim.learning_rate} must be > 0.")
   dims = _dims(config)
   return make_cells(config, [(f"d={d}", {"d": d, "k": config.model.hidden}, _per_d(config, d))
-                             for d in dims])
+                             for d in dims], monitor=weight_stats, check_at_start=True)
 
 
 def _summaries(values: np.ndarray) -> Dict[str, List[float]]:
@@ -150,18 +150,6 @@ def rows(cell, outcome) -> List[Dict]:
   params = dict(cell.params, steps=c.train.max_epochs, m=c.data.num_train)
   return [make_row(cell.label, params, per_seed, seeds=list(outcome.layout.seeds),
                    theory=th, per_step=per_step)]
-
-
-def run_cells(cells, writer, progress) -> List[Dict]:
-  out = []
-  for cell in cells:
-    outcome = run_cell(cell.config, writer, cell.label, progress, monitor=weight_stats,
-                       check_at_start=True)
-    cell_rows = rows(cell, outcome)
-    for row in cell_rows:
-      row["timing"] = dict(outcome.timing)
-    out += cell_rows
-  return out
 
 
 def report(config, results, writer) -> Report:
