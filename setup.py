@@ -16,7 +16,6 @@ setup(
         "jax>=0.4.35",
         "flax>=0.10",
         "optax>=0.2.3",
-        "chex>=0.1.87",
         "numpy>=1.26",
         "scipy>=1.11",
         "absl-py>=2.0",

@@ -129,3 +129,10 @@ def subkey(key, tag):
   """``fold_in(key, tag)`` for a named tag of this module (keys with a leading axis: one each)."""
   fold = lambda k: jax.random.fold_in(k, int(tag))
   return jax.vmap(fold)(key) if key.ndim else fold(key)
+
+
+def counter_key(key, tag, count):
+  """The key of update (or epoch) ``count`` under tag ``tag`` of one member's key:
+  ``fold_in(fold_in(key, tag), count)``, so a draw depends on the count, never on how a run was
+  cut into compiled calls or resumed."""
+  return jax.random.fold_in(jax.random.fold_in(key, int(tag)), count)

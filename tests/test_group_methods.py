@@ -15,13 +15,13 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import load_config
-from simplicity_bias import evaluators, pipeline
+from conftest import load_config, set_fields
+from simplicity_bias import pipeline
 from simplicity_bias.data import registry, synthetic
 from simplicity_bias.data.registry import DataInfo
 from simplicity_bias.evaluators import readouts
 from simplicity_bias.evaluators.group import pairwise_disagreement
-from simplicity_bias.members import Purpose, layout
+from simplicity_bias.members import layout
 from simplicity_bias.metrics.classification import accuracy, cross_entropy
 from simplicity_bias.models import get_model
 from simplicity_bias.report.run import RunWriter
@@ -264,13 +264,7 @@ def _lms5(**fields):
   config.data.num_train, config.data.num_val, config.data.num_test = 400, 100, 200
   config.train.max_epochs = 2
   config.evals = ("sb",)
-  for path, value in fields.items():
-    *sections, name = path.split(".")
-    node = config
-    for section in sections:
-      node = node[section]
-    node[name] = value
-  return config
+  return set_fields(config, **fields)
 
 
 def test_decorrelated_pool_permutes_only_s_of_the_same_draw():

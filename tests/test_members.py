@@ -57,3 +57,20 @@ def test_tag_values_never_change():
           int(members.Attribution.RANDOM_RANKS), int(members.Strip.VALIDATION),
           int(members.Pool.DRAW), int(members.Pool.DECORRELATE)) == (1, 3, 1, 1, 1, 2)
   assert [int(p) for p in members.Purpose] == list(range(10))
+
+
+def test_keys_are_folded_only_in_members():
+  """Every key of the package is derived in members.py (by a named tag): no module folds in a
+  number of its own."""
+  import os
+  import re
+  root = os.path.dirname(members.__file__)
+  calls = re.compile(r"\bfold_in\(")
+  found = []
+  for folder, _, files in os.walk(root):
+    for name in files:
+      path = os.path.join(folder, name)
+      if name.endswith(".py") and path != members.__file__:
+        with open(path, encoding="utf-8") as f:
+          found += [f"{path}:{i + 1}" for i, line in enumerate(f) if calls.search(line)]
+  assert not found, found

@@ -42,13 +42,12 @@ BatchNorm during the attack (``bn_mode``) is an explicit choice:
 Models without BatchNorm or dropout (the FCNs) give the same result in both modes.
 
 Randomness: the attack's random starts come from the trainer's per-update transform key
-(``fold_in(member key, transform tag, update)``, see ``train/loop.py``), so a run depends only on
+(``members.counter_key(member key, Step.TRANSFORM, update)``, see ``train/loop.py``), so a run depends only on
 (config, seed); the validation attack of each check has its own key.
 """
 
 from typing import Any, Dict
 
-import jax
 import ml_collections
 
 from simplicity_bias.attacks.pgd import NORMS, default_step_size, pgd

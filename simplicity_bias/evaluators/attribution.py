@@ -35,7 +35,7 @@ import numpy as np
 from simplicity_bias.attribution import gradients, quality
 from simplicity_bias.data import block_mnist
 from simplicity_bias.evaluators import register
-from simplicity_bias.members import Purpose
+from simplicity_bias.members import Purpose, subkey
 from simplicity_bias.metrics.classification import accuracy
 
 TOPK_FRACTIONS = (0.025, 0.05, 0.1, 0.2, 0.3)
@@ -77,7 +77,7 @@ def _method(options):
 
 def _keys(key):
   """Attribution noise, the random baseline, tie-breaking of ranks."""
-  return jax.random.split(jax.random.fold_in(key, int(Purpose.ATTRIBUTION)), 3)
+  return jax.random.split(subkey(key, Purpose.ATTRIBUTION), 3)
 
 
 def null_patterns():

@@ -32,7 +32,7 @@ MNIST-CIFAR). Images are attacked inside the box [0, 1]; vectors are not boxed.
 Keys: the attacks' random starts come from the model's EVAL key folded with
 ``Purpose.ATTACK`` (per-example PGD, robust accuracy) and ``Purpose.UAP`` (AS-UAP), so turning
 these evaluators on or off leaves every other evaluator's numbers unchanged (``sb`` splits the
-same EVAL key, which ``fold_in`` never reproduces).
+same EVAL key, which a folded-in tag never reproduces).
 
 Large test sets are attacked in chunks of ``eval.attack_batch`` examples (0 = all at once), one
 after another, so memory is that of one chunk; ``eval.attack_examples`` (0 = all) limits both
@@ -46,7 +46,7 @@ import jax.numpy as jnp
 from simplicity_bias.attacks.pgd import perturbation_share, pgd
 from simplicity_bias.attacks.uap import as_uap, svd_uap, uap_accuracy
 from simplicity_bias.evaluators import register
-from simplicity_bias.members import Purpose
+from simplicity_bias.members import Purpose, subkey
 from simplicity_bias.metrics.classification import accuracy
 
 IMAGE_BOX = (0.0, 1.0)
@@ -117,7 +117,7 @@ def robust(inputs):
     radii = jnp.concatenate([radii, jnp.reshape(inputs.aux["eps"], (1,)).astype(radii.dtype)])
   if radii.shape[0] == 0:
     return {}
-  key = jax.random.fold_in(inputs.key, int(Purpose.ATTACK))
+  key = subkey(inputs.key, Purpose.ATTACK)
   predict = lambda _, xx: inputs.logits_fn(xx)
   steps = int(option(o, "robust_steps"))
 
@@ -156,8 +156,8 @@ def uap(inputs):
   attack_eps = float(option(o, "attack_eps"))
   uap_eps = float(option(o, "uap_eps"))
   steps = int(option(o, "attack_steps"))
-  k_attack = jax.random.fold_in(inputs.key, int(Purpose.ATTACK))
-  k_uap = jax.random.fold_in(inputs.key, int(Purpose.UAP))
+  k_attack = subkey(inputs.key, Purpose.ATTACK)
+  k_uap = subkey(inputs.key, Purpose.UAP)
 
   def attack(xx, yy):
     return pgd(predict, None, xx, yy, k_attack, norm="l2", eps=attack_eps, num_steps=steps,

@@ -29,7 +29,7 @@ from simplicity_bias.attacks.uap import apply_uap
 from simplicity_bias.data.images import SIMPLE_BLOCK
 from simplicity_bias.evaluators.robustness import IMAGE_BOX, eps_name, option
 from simplicity_bias.experiments.mnist_cifar import _host, cells as image_cells
-from simplicity_bias.members import Purpose
+from simplicity_bias.members import Purpose, subkey
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, point_rows,
                                       run_cell, validate_cell)
 from simplicity_bias.report import robustness as figures
@@ -120,7 +120,7 @@ def _examples(config, outcome) -> Dict:
   else:
     norm, eps = "linf", float(max(option(o, "robust_eps")))
     steps = int(option(o, "robust_steps"))
-  key = jax.random.fold_in(outcome.layout.keys(Purpose.EVAL)[0], int(Purpose.ATTACK))
+  key = subkey(outcome.layout.keys(Purpose.EVAL)[0], Purpose.ATTACK)
   delta = jax.jit(lambda xx, yy: pgd(predict, None, xx, yy, key, norm=norm, eps=eps,
                                      num_steps=steps, box=IMAGE_BOX))(x, y)
   pred = lambda xx: np.asarray(jnp.argmax(predict(None, xx), -1))

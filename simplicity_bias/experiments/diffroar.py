@@ -34,7 +34,7 @@ from simplicity_bias.data import registry
 from simplicity_bias.evaluators.attribution import attribute_chunked
 from simplicity_bias.experiments import trainings as training_lib
 from simplicity_bias.experiments.block_mnist import model_overrides
-from simplicity_bias.members import Attribution, Layout, Purpose
+from simplicity_bias.members import Attribution, Layout, Purpose, subkey
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, make_cells,
                                       run_cell, validate_cell)
 from simplicity_bias.report import attribution as attribution_report
@@ -243,8 +243,7 @@ def run_cells(cells, writer, progress) -> List[Dict]:
       ranks[name] = (both[:, :num_train], both[:, num_train:])
       source_acc[name] = np.asarray(outcome.evals["test_acc"])[sl]
   if config.sweep.random:
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, int(Attribution.RANDOM_RANKS)))(
-        attribution_keys)
+    keys = subkey(attribution_keys, Attribution.RANDOM_RANKS)
     both = random_ranks(x_all, keys)
     ranks["random"] = (both[:, :num_train], both[:, num_train:])
   del both, x_all, y_all

@@ -31,7 +31,7 @@ from ml_collections import config_dict
 
 from simplicity_bias import evaluators
 from simplicity_bias.evaluators.sb import sb
-from simplicity_bias.members import Eval, Purpose
+from simplicity_bias.members import Eval, Purpose, subkey
 from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_auc
 from simplicity_bias.pipeline import Report, layout_of, make_cells, run_cell
 from simplicity_bias.report import curves
@@ -214,7 +214,7 @@ def half_randomized_eval(inputs):
   """SB metrics under the ensemble's split key, and half-randomized accuracy / AUC."""
   k_sb, k_half = jax.random.split(inputs.key)
   out = sb(inputs._replace(key=k_sb))
-  k_half = jax.random.fold_in(k_half, int(Eval.HALF_SUBSETS))
+  k_half = subkey(k_half, Eval.HALF_SUBSETS)
   num_subsets = int(inputs.options["num_subsets"])
   fraction = float(inputs.options["subset_fraction"])
   args = (inputs.logits_fn, inputs.x, inputs.y, inputs.rotation, k_half, num_subsets, fraction)

@@ -20,7 +20,7 @@ from simplicity_bias import evaluators
 from simplicity_bias.data import registry
 from simplicity_bias.data.randomize import coord_mask, randomize_block
 from simplicity_bias.evaluators.sb import SB_METRICS
-from simplicity_bias.members import Layout, Purpose, Strip
+from simplicity_bias.members import Layout, Purpose, Strip, subkey
 from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, run_cell,
                                       training_metrics, validate_cell)
 from simplicity_bias.report import curves
@@ -172,7 +172,7 @@ def train_slab_models(cell, writer, progress: bool = True):
   def strip_train_and_val(data):
     mask = jnp.asarray(coord_mask(data.info.dim, data.info.simple))
     strip = jax.jit(jax.vmap(lambda x, r, k: strip_simple(x, r, mask, k, mode)))
-    val_keys = jax.vmap(lambda k: jax.random.fold_in(k, int(Strip.VALIDATION)))(perm_keys)
+    val_keys = subkey(perm_keys, Strip.VALIDATION)
     return data._replace(x_train=strip(data.x_train, data.rotation, perm_keys),
                          x_val=strip(data.x_val, data.rotation, val_keys))
 

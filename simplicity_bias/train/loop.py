@@ -18,9 +18,9 @@ or ``[n, ...]`` when every member uses the same data (``shared_data``, images). 
 draws its own shuffle. With a ``sampler`` there is no fixed training set: every update draws a
 fresh batch (the training arrays are then used by the checks only).
 
-Randomness: member ``key`` is split by purpose with ``fold_in``; the shuffle of epoch ``e`` is
-drawn from ``fold_in(key_shuffle, e)`` and dropout / attacks / fresh batches of update ``t`` from
-``fold_in(key_<purpose>, t)``, so results depend only on (config, seed), never on how the run was
+Randomness: member ``key`` is split by purpose (``members.counter_key``); the shuffle of epoch
+``e`` is drawn from ``counter_key(key, Step.SHUFFLE, e)`` and dropout / attacks / fresh batches /
+pool batches of update ``t`` from ``counter_key(key, Step.<purpose>, t)``, so results depend only on (config, seed), never on how the run was
 cut into segments or resumed.
 """
 
@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from simplicity_bias import interrupts
 from simplicity_bias.data import counter_rng
-from simplicity_bias.members import Step
+from simplicity_bias.members import Step, counter_key
 from simplicity_bias.metrics.classification import accuracy
 from simplicity_bias.train.objectives import Objective, StepInputs
 from simplicity_bias.validation import ConfigError, NonFiniteLossError, check_choice
@@ -237,7 +237,7 @@ class Trainer:
     return out.reshape((num_chunks * chunk,) + out.shape[2:])[:n]
 
   def _step_key(self, state, purpose: int, step):
-    return jax.random.fold_in(jax.random.fold_in(state.key, purpose), step)
+    return counter_key(state.key, purpose, step)
 
   def _member_loss(self, params, state: MemberState, xb, yb, step, aux, pool=None):
     """One member's objective on a batch: (loss, (model_state, logits))."""
@@ -321,7 +321,7 @@ class Trainer:
     # half a second per epoch for 16 members of 100k on two CPU cores.
     shuffle = int(Step.SHUFFLE)
     return jax.vmap(lambda k: counter_rng.permutation(
-        jax.random.fold_in(jax.random.fold_in(k, shuffle), epoch), self.num_train))(keys)
+        counter_key(k, shuffle, epoch), self.num_train))(keys)
 
   def segment(self, states: MemberState, x_train, y_train, step0, aux=None, sample_params=None,
               pool=None):
