@@ -17,7 +17,8 @@ from simplicity_bias.validation import ConfigError
 EXPERIMENTS = ("synthetic_sb", "sb_models", "sb_training_choices", "sb_hurts_generalization",
                "ensembles_synthetic", "theorem1_lsn", "nonrandom_init", "margin_sweep",
                "mnist_cifar", "block_mnist", "block_mnist_theory", "diffroar",
-               "attacks_synthetic", "adv_training_synthetic", "adversarial_images")
+               "attacks_synthetic", "adv_training_synthetic", "adversarial_images",
+               "mitigation_leaderboard")
 
 
 def get_experiment(name: str):

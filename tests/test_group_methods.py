@@ -336,3 +336,21 @@ def test_a_group_run_reads_each_group_out_on_its_own_seed():
       np.asarray(outcome.evals["test_acc"]).reshape(2, 3).mean(1).tolist())
   assert {"disagreement@group", "s_rand_disagreement@group", "train_acc@member_mean"} <= set(
       summary)
+
+
+def test_spectral_decoupling_update_equals_the_hand_computed_one():
+  weight = 0.3
+  model = get_model("fcn", width=8, depth=1)
+  spec = TrainSpec(batch_size=NUM_TRAIN, max_epochs=1, stop_rule="none", select="last")
+  trainer = Trainer(model, optax.sgd(LR), spec, NUM_TRAIN, objective=objectives.build(
+      ml_collections.ConfigDict({"name": "spectral_decoupling", "weight": weight})))
+  data, start, states, _ = _fit(trainer, 1)
+  x, y = data.x_train[0], data.y_train[0]
+
+  def loss(p):
+    logits = _apply(model, p, x)
+    squares = sum(logits[i, c] ** 2 for i in range(NUM_TRAIN) for c in range(2))
+    return cross_entropy(logits, y) + weight * squares / (2 * NUM_TRAIN)
+
+  p0 = _member(start.params, 0)
+  _close(_member(states.params, 0), _sgd(p0, jax.grad(loss)(p0)))

@@ -211,6 +211,15 @@ class RunWriter:
     self.figures.append((name, caption))
     interrupts.check(f"while drawing {name}", resumable=self.has_checkpoint())
 
+  def document(self, name: str, text: str) -> None:
+    """A text document of the run (e.g. LEADERBOARD.md), written atomically."""
+    if not self.enabled:
+      return
+    tmp = self.path(name) + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.write(text)
+    os.replace(tmp, self.path(name))
+
   def results(self, results: Dict, title: str, intro: str, metrics: Sequence[str],
               notes: Sequence[str] = ()) -> None:
     """results.json, results.csv and report.md (each written atomically)."""

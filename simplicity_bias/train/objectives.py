@@ -124,7 +124,8 @@ def names():
 
 
 _BUILTIN_MODULES = ("simplicity_bias.attacks.training", "simplicity_bias.train.orthogonal",
-                    "simplicity_bias.train.dbat", "simplicity_bias.train.divdis")
+                    "simplicity_bias.train.dbat", "simplicity_bias.train.divdis",
+                    "simplicity_bias.train.spectral_decoupling")
 
 
 def _load_builtin():

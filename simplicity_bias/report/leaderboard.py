@@ -1,0 +1,67 @@
+"""LEADERBOARD.md: the mitigation leaderboard's table, from the rows of a leaderboard run.
+
+One row per testbed x method x selection with exactly the columns of :data:`COLUMNS`; every
+number is the mean ± 95% CI over seeds (one seed = one group of members trained together).
+"""
+
+import json
+from typing import Dict, List, Sequence
+
+COLUMNS = ("testbed", "track", "method", "selection", "test acc", "S-rand acc", "S-rand AUC",
+           "S^c-rand AUC", "seeds", "cost")
+METRICS = ("test_acc", "s_rand_acc", "s_rand_auc", "sc_rand_auc")
+SELECTIONS = {
+    "fixed": "the member fixed in advance (D-BAT's last model, DivDis' head 0, member 0 of the "
+             "others)",
+    "ensemble": "the group's mean logits",
+    "oracle": "the member with the best S-randomized test accuracy, chosen in hindsight (an "
+              "upper bound, never the headline)",
+}
+
+
+def _cell(summary: Dict, metric: str) -> str:
+  s = summary.get(metric)
+  return "—" if s is None else f"{s['mean']:.3f} ± {s['ci95']:.3f}"
+
+
+def _cost(summary: Dict) -> str:
+  s = summary.get("cost")
+  return "—" if s is None else f"{s['mean']:.3g}"
+
+
+def table(rows: Sequence[Dict]) -> str:
+  lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+  for r in rows:
+    p, s = r["params"], r["summary"]
+    cells = [p["testbed"], p["track"], p["method"], p["selection"]]
+    cells += [_cell(s, m) for m in METRICS]
+    cells += [str(len(r["seeds"])), _cost(s)]
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def document(results: Dict, intro: str, notes: Sequence[str] = ()) -> str:
+  """The whole LEADERBOARD.md: what it measures, the table, the selections and notes."""
+  rows = results["rows"]
+  parts = ["# Simplicity-bias mitigation leaderboard", "", intro, "", table(rows), "",
+           "Selections: " + "; ".join(f"`{k}` = {v}" for k, v in SELECTIONS.items()) + ".",
+           "", "Cost: member updates of the group (summed over its members) x forward/backward "
+           "passes per update (our estimate per method), mean over seeds."]
+  if notes:
+    parts += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+  return "\n".join(parts) + "\n"
+
+
+def render(results_path: str, output: str, intro: str = "", notes: Sequence[str] = ()) -> str:
+  """LEADERBOARD.md at ``output`` from a leaderboard run's results.json (a committed record)."""
+  with open(results_path, encoding="utf-8") as f:
+    results = json.load(f)
+  meta = results.get("leaderboard", {})
+  text = document(results, intro or meta.get("intro", ""), list(notes) or meta.get("notes", []))
+  with open(output, "w", encoding="utf-8") as f:
+    f.write(text)
+  return text
+
+
+def selections_of(rows: List[Dict]) -> List[str]:
+  return list(dict.fromkeys(r["params"]["selection"] for r in rows))
