@@ -1,0 +1,95 @@
+"""The mitigation leaderboard: its cells, its selections against a hand-made outcome, the table's
+exact columns, and (slow) its `:smoke` run end to end."""
+
+import numpy as np
+import pytest
+
+from conftest import load_config
+from simplicity_bias import pipeline
+from simplicity_bias.experiments import mitigation_leaderboard as lb
+from simplicity_bias.members import layout
+from simplicity_bias.report import leaderboard as board
+from simplicity_bias.validation import ConfigError
+
+HEADER = ("| testbed | track | method | selection | test acc | S-rand acc | S-rand AUC | "
+          "S^c-rand AUC | seeds | cost |")
+
+
+def test_cells_are_testbeds_times_methods_with_each_methods_settings():
+  config = load_config("mitigation_leaderboard", "smoke")
+  config.leaderboard.testbeds = "lms5,ms57"
+  config.leaderboard.methods = "erm,dbat,ensemble"
+  cells = lb.cells(config)
+  assert [c.label for c in cells] == ["lms5 erm", "lms5 dbat", "lms5 ensemble", "ms57 erm",
+                                      "ms57 dbat", "ms57 ensemble"]
+  dbat = cells[1].config
+  assert (dbat.objective.name, dbat.members.group_size, dbat.data.pool) == ("dbat", 2,
+                                                                           "decorrelated")
+  assert dbat.data.pool_size == config.data.pool_size and cells[0].config.data.pool_size == 0
+  assert tuple(cells[2].config.evals) == ("sb", "sb@mean_logits")
+  assert cells[3].config.data.name == "ms57" and cells[1].params["track"] == "T1"
+
+
+def test_bad_method_names_fail_before_anything_compiles():
+  config = load_config("mitigation_leaderboard", "smoke")
+  config.leaderboard.methods = "erm,jtt"
+  with pytest.raises(ConfigError, match="'jtt'"):
+    lb.cells(config)
+  config = load_config("mitigation_leaderboard", "smoke")
+  config.leaderboard.method.dbat.objective.alpha = -1.0
+  with pytest.raises(ConfigError, match="cell 'lms5 dbat'.*alpha"):
+    lb.cells(config)
+
+
+def _outcome(method, evals, seeds=2, k=2):
+  config = load_config("mitigation_leaderboard", "smoke")
+  cell = pipeline.Cell(f"lms5 {method}", {"testbed": "lms5", "track": "T1", "method": method},
+                       config)
+  history = [{"num_updates": [10, 20, 30, 40], "train_acc": [1.0, 0.9, 1.0, 0.8]}]
+  outcome = type("Outcome", (), {"layout": layout(0, seeds, slots=k), "evals": evals,
+                                 "history": history})
+  return cell, outcome
+
+
+def test_selections_read_the_fixed_member_the_ensemble_and_the_best_in_hindsight():
+  member = {m: np.array([0.6, 0.7, 0.9, 0.5]) + i for i, m in enumerate(lb.METRICS)}
+  member["s_rand_acc"] = np.array([0.5, 0.8, 0.9, 0.6])   # best member: 1 in seed 0, 0 in seed 1
+  evals = {**member, **{f"{m}@mean_logits": np.array([0.11, 0.22]) for m in lb.METRICS}}
+  cell, outcome = _outcome("dbat", evals)
+  out = lb.selections(cell, outcome)
+  np.testing.assert_allclose(out["fixed"]["s_rand_acc"], [0.8, 0.6])   # D-BAT: the last member
+  np.testing.assert_allclose(out["oracle"]["s_rand_acc"], [0.8, 0.9])
+  np.testing.assert_allclose(out["oracle"]["test_acc"], [0.7, 0.9])
+  np.testing.assert_allclose(out["ensemble"]["sc_rand_auc"], [0.11, 0.22])
+  cell, outcome = _outcome("divdis", evals)
+  np.testing.assert_allclose(lb.selections(cell, outcome)["fixed"]["s_rand_acc"], [0.5, 0.9])
+  rows = lb.rows(cell, outcome)
+  assert [r["params"]["selection"] for r in rows] == ["fixed", "ensemble", "oracle"]
+  # cost: the group's member updates (10 + 20, 30 + 40) x the method's passes per update (2).
+  assert rows[0]["per_seed"]["cost"] == [60.0, 140.0]
+
+
+def test_the_table_has_exactly_the_leaderboard_columns():
+  rows = [{"params": {"testbed": "lms5", "track": "T0", "method": "erm", "selection": "fixed"},
+           "seeds": [0, 1, 2, 3],
+           "summary": {"test_acc": {"mean": 0.99, "ci95": 0.01}, "cost": {"mean": 1200.0},
+                       "s_rand_acc": {"mean": 0.5, "ci95": 0.02}}}]
+  lines = board.table(rows).splitlines()
+  assert lines[0] == HEADER
+  assert lines[2] == ("| lms5 | T0 | erm | fixed | 0.990 ± 0.010 | 0.500 ± 0.020 | — | — | 4 | "
+                      "1.2e+03 |")
+
+
+@pytest.mark.slow
+def test_the_smoke_leaderboard_runs_end_to_end(tmp_path):
+  config = load_config("mitigation_leaderboard", "smoke")
+  config.leaderboard.methods = "erm,ensemble,dbat"
+  results = pipeline.run(config, str(tmp_path), progress=False)
+  labels = [r["label"] for r in results["rows"]]
+  assert labels == ["lms5 erm fixed", "lms5 ensemble fixed", "lms5 ensemble ensemble",
+                    "lms5 ensemble oracle", "lms5 dbat fixed", "lms5 dbat ensemble",
+                    "lms5 dbat oracle"]
+  text = (tmp_path / "LEADERBOARD.md").read_text()
+  assert HEADER in text and text.count("\n| lms5 |") == 7
+  rendered = board.render(str(tmp_path / "results.json"), str(tmp_path / "again.md"))
+  assert rendered == text
