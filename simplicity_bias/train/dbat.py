@@ -58,9 +58,7 @@ def penalty_fn(alpha: float):
 
 @objectives.register(NAME)
 def build(objective_config, data_info=None) -> objectives.Objective:
-  alpha = float(objectives.option(objective_config, "alpha", 1.0))
-  if not alpha >= 0:
-    raise ConfigError(f"objective.alpha={alpha} must be >= 0.")
+  alpha = objectives.weight(objective_config, "alpha", 1.0)
   if data_info is not None and data_info.num_classes != 2:
     raise ConfigError(f"objective {NAME!r} is defined for two classes; the data have "
                       f"{data_info.num_classes}.")

@@ -21,7 +21,6 @@ import jax.numpy as jnp
 
 from simplicity_bias.train import objectives
 from simplicity_bias.train.dbat import pool_probs
-from simplicity_bias.validation import ConfigError
 
 NAME = "divdis"
 TINY = 1e-12
@@ -55,11 +54,8 @@ def penalty_fn(mi_weight: float, reg_weight: float):
 @objectives.register(NAME)
 def build(objective_config, data_info=None) -> objectives.Objective:
   del data_info
-  mi_weight = float(objectives.option(objective_config, "mi_weight", 1.0))
-  reg_weight = float(objectives.option(objective_config, "reg_weight", 1.0))
-  if not (mi_weight >= 0 and reg_weight >= 0):
-    raise ConfigError(f"objective.mi_weight={mi_weight} and objective.reg_weight={reg_weight} "
-                      "must be >= 0.")
+  mi_weight = objectives.weight(objective_config, "mi_weight", 1.0)
+  reg_weight = objectives.weight(objective_config, "reg_weight", 1.0)
   return objectives.Objective(
       NAME, group_penalty=penalty_fn(mi_weight, reg_weight), needs=("group", "unlabelled"),
       pool_batch_size=int(objectives.option(objective_config, "pool_batch_size", 0)))

@@ -159,6 +159,14 @@ def build(objective_config, data_info=None, group_size: int = 1, has_pool: bool 
   return objective
 
 
+def weight(objective_config, field: str, default: float) -> float:
+  """``objective.<field>`` as a float >= 0 (a penalty's weight), ``default`` when not given."""
+  value = float(option(objective_config, field, default))
+  if not value >= 0:
+    raise ConfigError(f"objective.{field}={value} must be >= 0.")
+  return value
+
+
 def option(objective_config, field: str, default):
   """``objective.<field>`` of a ConfigDict (``default`` when the objective is given by name
   or the section lacks the field)."""

@@ -19,7 +19,6 @@ import jax
 import jax.numpy as jnp
 
 from simplicity_bias.train import objectives
-from simplicity_bias.validation import ConfigError
 
 NAME = "orthogonal_gradients"
 
@@ -64,7 +63,6 @@ def penalty_fn(weight: float):
 @objectives.register(NAME)
 def build(objective_config, data_info=None) -> objectives.Objective:
   del data_info
-  weight = float(objectives.option(objective_config, "weight", 1.0))
-  if not weight >= 0:
-    raise ConfigError(f"objective.weight={weight} must be >= 0.")
-  return objectives.Objective(NAME, group_penalty=penalty_fn(weight), needs=("group",))
+  return objectives.Objective(
+      NAME, group_penalty=penalty_fn(objectives.weight(objective_config, "weight", 1.0)),
+      needs=("group",))

@@ -10,7 +10,6 @@ dataset. Track T0 of the mitigation leaderboard: the method sees the labelled tr
 import jax.numpy as jnp
 
 from simplicity_bias.train import objectives
-from simplicity_bias.validation import ConfigError
 
 NAME = "spectral_decoupling"
 
@@ -25,7 +24,5 @@ def penalty_fn(weight: float):
 @objectives.register(NAME)
 def build(objective_config, data_info=None) -> objectives.Objective:
   del data_info
-  weight = float(objectives.option(objective_config, "weight", 0.01))
-  if not weight >= 0:
-    raise ConfigError(f"objective.weight={weight} must be >= 0.")
-  return objectives.Objective(NAME, penalty=penalty_fn(weight))
+  return objectives.Objective(
+      NAME, penalty=penalty_fn(objectives.weight(objective_config, "weight", 0.01)))
