@@ -7,6 +7,8 @@ Objective of a group of K members on a labelled batch ``(x, y)``::
     sum_k CE_k  +  weight * mean_{j<k} mean_i cos^2(g_j(x_i), g_k(x_i)),
     g_k(x) = grad_x log p_k(y | x)   (eval mode: running statistics, no dropout)
 
+with the cosine of ``g / sqrt(|g|^2 + 1e-12)`` (bounded gradients where ``g`` vanishes; ours).
+
 For two classes ``g_k`` is parallel to the input gradient of the margin ``logit_1 - logit_0``, so
 the cosine does not depend on which of the two is used. Track T0 of the mitigation leaderboard:
 the method sees the labelled training set only. ``objective.weight`` (default 1.0) is our choice
@@ -21,6 +23,7 @@ import jax.numpy as jnp
 from simplicity_bias.train import objectives
 
 NAME = "orthogonal_gradients"
+TINY = 1e-12   # added to squared gradient norms (ours)
 
 
 def input_gradients(forward, params, model_state, x, y):
@@ -35,19 +38,17 @@ def input_gradients(forward, params, model_state, x, y):
 
 
 def mean_pairwise_cos2(grads):
-  """``grads [K, n, d]`` -> mean over pairs j < k and examples of cos^2(g_j, g_k)."""
+  """``grads [K, n, d]`` -> mean over pairs j < k and examples of cos^2(g_j, g_k).
+
+  Each gradient is normalised as ``g / sqrt(|g|^2 + TINY)``: a vanishing gradient (every ReLU
+  off) adds ~0 and the backward pass stays bounded (a plain ``g / |g|`` divides by ~0 there, and
+  its derivative overflows float32 long before ``|g|`` reaches 0)."""
   k = grads.shape[0]
-  sq = jnp.sum(grads * grads, axis=-1)
+  unit = grads / jnp.sqrt(jnp.sum(grads * grads, axis=-1, keepdims=True) + TINY)
   total, pairs = 0.0, 0
   for a in range(k):
     for b in range(a + 1, k):
-      dot = jnp.sum(grads[a] * grads[b], axis=-1)
-      # An example whose gradient vanishes (every ReLU off) adds 0, with a finite gradient: the
-      # division only sees safe denominators (no 0/0, no inf * 0 in the backward pass).
-      denom = sq[a] * sq[b]
-      ok = denom > 1e-30
-      cos2 = jnp.where(ok, dot ** 2 / jnp.where(ok, denom, 1.0), 0.0)
-      total, pairs = total + jnp.mean(cos2), pairs + 1
+      total, pairs = total + jnp.mean(jnp.sum(unit[a] * unit[b], axis=-1) ** 2), pairs + 1
   return total / pairs
 
 
