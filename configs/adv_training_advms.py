@@ -32,8 +32,7 @@ time); `--config.adv.widths='(1000,)'` runs it. `smoke`: seconds, for the tests 
 meaningless).
 """
 
-from simplicity_bias.attacks.training import objective_config
-from simplicity_bias.config_base import synthetic_base
+from simplicity_bias.config_base import synthetic_base, adversarial_objective
 
 import ml_collections
 
@@ -52,7 +51,7 @@ def get_config(preset: str = ""):
   c.data.num_val = 1_000
   c.data.num_test = 5_000
   c.model.depth = 2
-  c.objective = objective_config(norm="l2", eps=0.0, step_size=0.0, num_steps=40, restarts=1,
+  c.objective = adversarial_objective(norm="l2", eps=0.0, step_size=0.0, num_steps=40, restarts=1,
                                  random_start=True, box=())
   c.optim.decay_epochs = (1_000, 2_000, 3_000)
   c.optim.decay_factor = 0.1

@@ -30,9 +30,8 @@ the 16-wide ResNet-18 of the other `cpu` presets is impractical on a CPU (benchm
 `smoke`: tiny, generated mock MNIST and CIFAR-10 (`data.data_dir=mock`), offline.
 """
 
-from simplicity_bias.attacks.training import objective_config
-from simplicity_bias.config_base import image_base
-from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.config_base import (adversarial_objective, image_base, reduce_for_cpu,
+                                         reduce_for_tests)
 
 import ml_collections
 
@@ -46,7 +45,7 @@ def get_config(preset: str = ""):
   c = image_base("adversarial_images")
   c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
   c.adv_cells = ("standard", "adversarial")
-  c.objective = objective_config(norm="linf", eps=0.3, step_size=0.12, num_steps=7, restarts=1,
+  c.objective = adversarial_objective(norm="linf", eps=0.3, step_size=0.12, num_steps=7, restarts=1,
                                  random_start=True, box=(0.0, 1.0), bn_mode="eval")
   c.train.stop_rule = "none"      # the adversarial cell: a fixed number of epochs
   c.train.max_epochs = 200
@@ -62,7 +61,7 @@ def get_config(preset: str = ""):
   c.eval.attack_examples = 0
   c.eval.unroll = False
   if preset == "cpu":
-    mnist_cifar.reduce_for_cpu(c)
+    reduce_for_cpu(c)
     # The 8-wide ResNet-18 of mnist_cifar's `cpu` preset: adversarial training of the 16-wide one
     # is impractical on a CPU (its measured update time: benchmarks/RESULTS.md).
     c.model.base_width = 8
@@ -78,7 +77,7 @@ def get_config(preset: str = ""):
     c.eval.attack_examples = 500
     c.eval.attack_batch = 250
   elif preset == "smoke":
-    mnist_cifar.reduce_for_tests(c)
+    reduce_for_tests(c)
     c.train.batch_size = 16
     c.train.max_epochs = 2
     c.standard.max_epochs = 2

@@ -31,8 +31,7 @@ validation split (as for every synthetic claim).
 
 import ml_collections
 
-from simplicity_bias.config_base import synthetic_base
-from simplicity_bias.experiments import attacks_synthetic
+from simplicity_bias.config_base import synthetic_base, attack_settings
 
 
 def get_config(preset: str = ""):
@@ -63,13 +62,13 @@ def get_config(preset: str = ""):
   c.attacks = ml_collections.ConfigDict()
   c.attacks.datasets = ("lms5", "ms57")
   c.attacks.settings = ml_collections.ConfigDict({
-      "lms5": attacks_synthetic.settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0,
+      "lms5": attack_settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0,
                                          num_train=100_000, num_val=10_000, num_test=10_000),
       # patience: the notebook checks its stop rule every 5,000 updates and trains 1,000 more
       # after it is met, so its MS-(5,7) model ends well past the jump off the plateau (15-16k
       # updates, train loss .025-.030); ours checks every epoch, so it keeps training 3,000
       # updates after the rule is met (ours), which ends at a train loss of .026-.028.
-      "ms57": attacks_synthetic.settings(stop_rule="acc", stop_eps=0.01, uap_eps=0.5,
+      "ms57": attack_settings(stop_rule="acc", stop_eps=0.01, uap_eps=0.5,
                                          num_train=100_000, num_val=10_000, num_test=50_000,
                                          patience=3000),
   })

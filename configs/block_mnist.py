@@ -27,8 +27,7 @@ training images, 4 epochs, the MLP with all five trainings and a 4-wide ResNet-1
 
 import ml_collections
 
-from simplicity_bias.attacks.training import objective_config
-from simplicity_bias.config_base import image_base
+from simplicity_bias.config_base import image_base, adversarial_objective
 
 
 def base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
@@ -64,7 +63,7 @@ def base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
   c.sweep.robust_models = ""      # models that are also trained adversarially ('' = all)
   c.sweep.linf_eps = (0.05, 0.1)   # an MLP trained at l-inf .2 or .3 collapses to chance
   c.sweep.l2_eps = (1.0, 2.0)
-  c.adversarial = objective_config(num_steps=10, box=(0.0, 1.0))
+  c.adversarial = adversarial_objective(num_steps=10, box=(0.0, 1.0))
   c.evals = ("attribution",)
   c.eval = ml_collections.ConfigDict()
   c.eval.attribution_method = "grad_logit"   # gradient of the true-class logit

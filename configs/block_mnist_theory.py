@@ -25,8 +25,7 @@ rule, which spreads its weight over all d/2 first-half blocks, is not robust for
 
 import ml_collections
 
-from simplicity_bias.attacks.training import objective_config
-from simplicity_bias.config_base import VECTOR_MODEL_FIELDS, common
+from simplicity_bias.config_base import VECTOR_MODEL_FIELDS, common, adversarial_objective
 
 
 def get_config(preset: str = ""):
@@ -60,7 +59,7 @@ def get_config(preset: str = ""):
   c.sweep.standard = True
   c.sweep.linf_eps = (0.3,)
   c.sweep.l2_eps = ()
-  c.adversarial = objective_config(num_steps=10)
+  c.adversarial = adversarial_objective(num_steps=10)
   c.evals = ("block_attribution",)
   c.eval = ml_collections.ConfigDict()
   c.eval.attribution_method = "grad_logit"

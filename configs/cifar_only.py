@@ -9,8 +9,7 @@ for GoogLeNet): a network that relied on both blocks of MNIST-CIFAR could have u
 `--config.data.variant=C` gives airplane vs ship (variant C's classes).
 """
 
-from simplicity_bias.config_base import image_base
-from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -28,11 +27,11 @@ def get_config(preset: str = ""):
   c.train.stop_rule = "none"
   c.train.max_epochs = 40
   if preset == "cpu":
-    mnist_cifar.reduce_for_cpu(c)
+    reduce_for_cpu(c)
     c.train.max_epochs = 15
     c.optim.decay_epochs = 10
   elif preset == "smoke":
-    mnist_cifar.reduce_for_tests(c)
+    reduce_for_tests(c)
     c.train.max_epochs = 2
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/cifar_only.py; valid: cpu, smoke")

@@ -15,13 +15,13 @@ images, 6 epochs, 4 seeds, k ∈ {.05, .1, .2, .5, 1}.
 """
 
 from simplicity_bias.configs import load_module
-from simplicity_bias.experiments.diffroar import base_config
+from simplicity_bias.config_base import diffroar_base
 
 
 def get_config(preset: str = ""):
   fashion = load_module("diffroar_fashion_mnist")
   block_mnist = load_module("block_mnist")
-  c = base_config("mnist")
+  c = diffroar_base("mnist")
   c.data = block_mnist.base().data
   c.sweep.linf_eps = (0.05, 0.1)
   c.sweep.l2_eps = (1.0, 2.0)

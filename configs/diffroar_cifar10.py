@@ -21,7 +21,7 @@ images and epochs: a GPU job; the default preset is the panel.
 """
 
 from simplicity_bias.configs import load_module
-from simplicity_bias.experiments.diffroar import base_config
+from simplicity_bias.config_base import diffroar_base
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -31,7 +31,7 @@ PAPER_SIZE_NEEDS = 'a GPU: ResNet-50 sources and retrains'
 
 def get_config(preset: str = ""):
   fashion = load_module("diffroar_fashion_mnist")
-  c = base_config("cifar10")
+  c = diffroar_base("cifar10")
   c.model.name = "resnet50"
   c.model.width = None
   c.model.depth = None

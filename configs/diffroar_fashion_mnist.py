@@ -24,7 +24,7 @@ model, 10-step PGD (2.5 ε / 10 per step, inputs kept in [0, 1]), 4 seeds.
 .1, .2, .5, 1}.
 """
 
-from simplicity_bias.experiments.diffroar import base_config
+from simplicity_bias.config_base import diffroar_base
 
 
 def reduce_for_cpu(c, num_train: int = 4_000) -> None:
@@ -55,7 +55,7 @@ def reduce_for_tests(c) -> None:
 
 
 def get_config(preset: str = ""):
-  c = base_config("fashion_mnist")
+  c = diffroar_base("fashion_mnist")
   c.sweep.linf_eps = (4 / 255, 16 / 255)
   c.sweep.l2_eps = (0.5, 1.0)
   c.diffroar.published.standard = 0.03

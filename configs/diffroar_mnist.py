@@ -14,12 +14,12 @@ k = 1 gives 0. `:cpu`: 4,000 training / 2,000 test images, 6 epochs, 4 seeds, k 
 """
 
 from simplicity_bias.configs import load_module
-from simplicity_bias.experiments.diffroar import base_config
+from simplicity_bias.config_base import diffroar_base
 
 
 def get_config(preset: str = ""):
   fashion = load_module("diffroar_fashion_mnist")
-  c = base_config("mnist")
+  c = diffroar_base("mnist")
   c.sweep.linf_eps = (0.05, 0.1)
   c.sweep.l2_eps = (0.5, 1.0)
   if preset == "cpu":

@@ -30,12 +30,11 @@ sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 
 `smoke`: for the tests (too short for MS-5 to be learned).
 """
 
-from simplicity_bias.config_base import synthetic_base
-from simplicity_bias.experiments import ensembles_synthetic
+from simplicity_bias.config_base import synthetic_base, add_ensemble_config, ensemble_dataset_settings
 
 
 def get_config(preset: str = ""):
-  c = ensembles_synthetic.add_ensemble_config(synthetic_base("ensembles_synthetic"))
+  c = add_ensemble_config(synthetic_base("ensembles_synthetic"))
   c.num_seeds = 8                # ensembles per size; members per dataset = 8 x max(sizes)
   c.data.name = "ms5"            # replaced per dataset by ensemble.datasets
   c.data.num_train = 40_000
@@ -51,7 +50,7 @@ def get_config(preset: str = ""):
   # The slabs-only control of the L̂MS-7 rows: MS-7 with the same model, n and budget. The L̂MS-7
   # claims test SB only where this control learns the slabs (reproduction/ledger/).
   c.ensemble.datasets = ("ms5", "noisy_lms7", "lms5", "ms7")
-  c.ensemble.settings.ms7 = ensembles_synthetic.dataset_settings(stop_eps=5e-3, max_epochs=200,
+  c.ensemble.settings.ms7 = ensemble_dataset_settings(stop_eps=5e-3, max_epochs=200,
                                                                  num_train=4_400)
   if preset == "cpu":
     c.num_seeds = 4

@@ -17,8 +17,7 @@ Paper setting: SGD lr .05 (x0.2 after 30 epochs), wd 5e-5, batch 256, stop at tr
 (2–3 epochs). Momentum .9 is our choice (the paper does not state it).
 """
 
-from simplicity_bias.config_base import image_base
-from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -38,14 +37,14 @@ def get_config(preset: str = ""):
     # Reduced variant for a CPU: an 8-wide ResNet-18 with the stem max-pool (1/16 of the FLOPs
     # of the 16-wide one without it, impractical on a CPU: benchmarks/RESULTS.md), a fifth of
     # the training images.
-    mnist_cifar.reduce_for_cpu(c)
+    reduce_for_cpu(c)
     c.model.base_width = 8
     c.model.stem_pool = True
     c.data.num_train = 2_000
     c.train.max_epochs = 10
   elif preset == "smoke":
     # Seconds, offline: generated mock MNIST and CIFAR-10 (simplicity_bias/data/mock.py).
-    mnist_cifar.reduce_for_tests(c)
+    reduce_for_tests(c)
     c.train.batch_size = 16
     c.train.max_epochs = 8
     c.optim.learning_rate = 0.01

@@ -11,8 +11,7 @@ member_s_rand_auc), and CIFAR-randomized AUC ≈ 1.
 `cpu`: 4 ensembles of 3 8-wide ResNet-18s (mnist_cifar's `cpu` network), 2,000 training images.
 """
 
-from simplicity_bias.config_base import image_base
-from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -25,7 +24,7 @@ def get_config(preset: str = ""):
   c.members.group_size = 3
   c.num_seeds = 4
   if preset == "cpu":
-    mnist_cifar.reduce_for_cpu(c)
+    reduce_for_cpu(c)
     # mnist_cifar's `cpu` network (8-wide ResNet-18 with the stem max-pool, 1/16 of the 16-wide
     # one's FLOPs): six 16-wide members are impractical on a CPU.
     c.model.base_width = 8
@@ -34,7 +33,7 @@ def get_config(preset: str = ""):
     c.train.max_epochs = 10
     c.num_seeds = 4
   elif preset == "smoke":
-    mnist_cifar.reduce_for_tests(c)
+    reduce_for_tests(c)
     c.members.group_size = 2
     c.train.max_epochs = 4
   elif preset:

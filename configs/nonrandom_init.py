@@ -25,12 +25,11 @@ Default: 8 seeds x 11 α (88 members), 100k train / 10k val / 10k test; sized fo
 tests (M_slab does not learn the slabs at that size; it only exercises the code).
 """
 
-from simplicity_bias.config_base import synthetic_base
-from simplicity_bias.experiments import nonrandom_init
+from simplicity_bias.config_base import synthetic_base, add_init_config
 
 
 def get_config(preset: str = ""):
-  c = nonrandom_init.add_init_config(synthetic_base("nonrandom_init"))
+  c = add_init_config(synthetic_base("nonrandom_init"))
   c.data.name = "lms7"
   c.data.num_train = 100_000   # the paper's LMS size
   c.data.num_val = 10_000

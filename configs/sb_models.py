@@ -29,8 +29,7 @@ train_acc_curves.png shows whether any cell leaves the plateau. Needs a GPU: imp
 CPU (benchmarks/RESULTS.md has the epoch time measured on one).
 """
 
-from simplicity_bias.config_base import synthetic_base
-from simplicity_bias.experiments import sb_models
+from simplicity_bias.config_base import synthetic_base, sb_models_sweep
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -39,7 +38,7 @@ PAPER_SIZE_NEEDS = 'a GPU for the MS-(5,7) CNN and GRU cells'
 
 
 def get_config(preset: str = ""):
-  c = sb_models.sweep_config(synthetic_base("sb_models"))
+  c = sb_models_sweep(synthetic_base("sb_models"))
   c.evals = ("sb",)  # per-coordinate detail: run configs/lms5.py with a model
   # Paper: SGD lr .1, wd 5e-5, batch 256, stop at train acc >= .9999; LMS-5 100k train / 10k
   # test, MS-(5,7) 100k / 50k (base_config holds these defaults; LMS-5 sizes are the base).

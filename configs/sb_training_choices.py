@@ -30,12 +30,11 @@ test AUC .49-.52: memorising, not learning the slabs). The MS-(5,7) label is an 
 every coordinate and a tanh net with small biases nearly odd, but larger biases do not help.
 """
 
-from simplicity_bias.config_base import synthetic_base
-from simplicity_bias.experiments import sb_training_choices
+from simplicity_bias.config_base import synthetic_base, sb_training_choices_sweep
 
 
 def get_config(preset: str = ""):
-  c = sb_training_choices.sweep_config(synthetic_base("sb_training_choices"))
+  c = sb_training_choices_sweep(synthetic_base("sb_training_choices"))
   c.data.name = "lms7"          # each grid sets its own dataset (sweep.*_dataset(s))
   c.evals = ("sb",)
   c.train.max_epochs = 60

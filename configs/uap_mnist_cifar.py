@@ -25,8 +25,7 @@ with 10 PGD steps, AS-UAP 20 steps. `smoke`: tiny, generated mock MNIST and CIFA
 (`data.data_dir=mock`), offline.
 """
 
-from simplicity_bias.config_base import image_base
-from simplicity_bias.experiments import mnist_cifar
+from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -49,7 +48,7 @@ def get_config(preset: str = ""):
   c.eval.attack_examples = 0
   c.eval.unroll = False
   if preset == "cpu":
-    mnist_cifar.reduce_for_cpu(c)
+    reduce_for_cpu(c)
     c.model.stem_pool = True
     c.num_seeds = 4
     c.data.num_train = 2_000
@@ -60,7 +59,7 @@ def get_config(preset: str = ""):
     c.eval.as_uap_steps = 20
     c.eval.unroll = True
   elif preset == "smoke":
-    mnist_cifar.reduce_for_tests(c)
+    reduce_for_tests(c)
     c.train.batch_size = 16
     c.train.max_epochs = 4
     c.optim.learning_rate = 0.01

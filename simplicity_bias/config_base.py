@@ -9,7 +9,13 @@ Fields every run has: ``experiment``, ``seed``, ``num_seeds``, ``progress``, ``r
 import ml_collections
 from ml_collections import config_dict
 
+from simplicity_bias.attacks.training import objective_config as adversarial_objective
+from simplicity_bias.attribution.diffroar import K_GRID
 from simplicity_bias.data import synthetic
+
+# The grids of the training-choice tables (sb_training_choices).
+TRAINING_CHOICE_GRIDS = ("activation_optimizer", "dropout_weight_decay", "init_scale",
+                         "input_dim")
 
 # Every vector model's fields at their defaults, so any of them can be picked on the command line
 # (--config.model.name=cnn1d --config.model.filters=16); a model ignores the others, which must
@@ -159,6 +165,34 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   return c
 
 
+def reduce_for_cpu(c) -> None:
+  """The `cpu` presets' common part: a 16-wide ResNet-18 on one device, batch 128, every
+  convolution as a matrix product (``conv_impl='im2col'``: the seeds are vmapped members, whose
+  XLA:CPU convolutions run as slower grouped convolutions; measured in benchmarks/RESULTS.md)."""
+  c.model.name = "resnet18"
+  c.model.base_width = 16
+  c.model.conv_impl = "im2col"
+  c.train.batch_size = 128
+  c.num_devices = 1
+
+
+def reduce_for_tests(c) -> None:
+  """The `smoke` presets' common part: two tiny runs of a 4-wide ResNet-18 with the stem max-pool
+  on 64 training and 32 test images of generated mock MNIST and CIFAR-10 (``data_dir='mock'``,
+  simplicity_bias/data/mock.py)."""
+  c.num_seeds = 2
+  c.model.name = "resnet18"
+  c.model.base_width = 4
+  c.model.stem_pool = True
+  c.data.data_dir = "mock"
+  c.data.num_train = 64
+  c.data.num_test = 32
+  c.train.batch_size = 32
+  c.train.eval_batch_size = 64
+  c.num_devices = 1
+  c.progress = False
+
+
 # Sizes of the LMS-5 presets every group method config shares (paper sizes without a preset).
 _LMS5_PRESETS = {
     "cpu": {"num_seeds": 8, "num_train": 20_000, "num_val": 2_000, "num_test": 5_000,
@@ -191,4 +225,192 @@ def group_method(objective: ml_collections.ConfigDict, preset: str, config_file:
     c.data.pool_size = p["pool_size"] if pool else 0
     c.train.stop_eps, c.train.max_epochs = p["stop_eps"], p["max_epochs"]
     c.progress = preset != "smoke"
+  return c
+
+
+# ----------------------------------------------------------------------------- claim sections
+# The sections of the claim configs, with their defaults (each config file sets its presets).
+
+def attack_settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0, num_train=100_000, num_val=10_000,
+                    num_test=10_000, patience=0) -> ml_collections.ConfigDict:
+  """Per-dataset settings of the attack experiment (stop rule, updates of training kept up after
+  it is met, UAP / PGD radius, sizes)."""
+  return ml_collections.ConfigDict({
+      "stop_rule": stop_rule, "stop_eps": float(stop_eps), "patience": int(patience),
+      "uap_eps": float(uap_eps), "num_train": int(num_train), "num_val": int(num_val),
+      "num_test": int(num_test)})
+
+
+def diffroar_base(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
+  """The common part of the DiffROAR configs: an MLP on ``dataset``, standard and robust sources,
+  the linear model and a random attribution, the poster's k grid (our choices are named in each
+  config file's docstring)."""
+  c = image_base("diffroar")
+  c.num_seeds = 4
+  c.data = ml_collections.ConfigDict()
+  c.data.source = "image_classification"
+  c.data.dataset = dataset
+  c.data.data_dir = ""
+  c.data.num_train = 0            # 0 = the whole split
+  c.data.num_test = 0
+  c.model = ml_collections.ConfigDict({
+      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch", "base_width": 64,
+      "growth_rate": 32})
+  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
+  c.optim.learning_rate = 0.05
+  c.optim.momentum = 0.9
+  c.optim.weight_decay = 5e-4
+  c.optim.decay_epochs = 0
+  c.train.batch_size = 128
+  c.train.max_epochs = 20
+  c.train.stop_rule = "none"
+  c.train.select = "last"
+  c.train.eval_batch_size = 1000
+  c.train.check_size = 2000
+  c.train.scan_length = 0         # MLPs: one scan per epoch (convolutional configs set 1)
+  c.sweep = ml_collections.ConfigDict()
+  c.sweep.standard = True
+  c.sweep.linf_eps = ()
+  c.sweep.l2_eps = ()
+  c.sweep.linear = True           # a linear model (the MLP with no hidden layer) as a source
+  c.sweep.random = True           # a random attribution
+  c.adversarial = adversarial_objective(num_steps=10, box=(0.0, 1.0))
+  c.diffroar = ml_collections.ConfigDict()
+  c.diffroar.k_grid = K_GRID
+  c.diffroar.fill = "black"       # 'mean': the per-pixel training mean
+  c.diffroar.attribution_method = "grad_logit"
+  c.diffroar.attribution_chunk = 1000
+  # Attributions whose retrained models share one program (0 = all of them): all of them is
+  # the fewest compilations, but holds every member's masked copy of the training set at once
+  # (one attribution of the whole Fashion-MNIST: 66 members x 60k images, 12 GB).
+  c.diffroar.retrain_group = 1
+  # The poster's values at k ≈ .05 for this panel (empty: a panel it does not show), and its
+  # model class M: a run with another model (a reduced CPU variant) reports extensions.
+  c.diffroar.published = ml_collections.ConfigDict({"standard": ml_collections.config_dict
+                                                    .placeholder(float),
+                                                    "robust": ml_collections.config_dict
+                                                    .placeholder(float),
+                                                    "robust_source": "", "model_class": ""})
+  c.evals = ("accuracy",)
+  c.eval = ml_collections.ConfigDict()
+  return c
+
+
+def ensemble_dataset_settings(noise_frac=None, learning_rate=0.1, momentum=0.0, weight_decay=5e-5,
+                              stop_eps=1e-4, max_epochs=100, num_train=None) -> ml_collections.ConfigDict:
+  """Per-dataset training settings of the ensemble sweep (``noise_frac``: noisy datasets only;
+  ``num_train``: this dataset's training-set size, None = ``data.num_train``)."""
+  s = ml_collections.ConfigDict()
+  s.noise_frac = config_dict.placeholder(float)
+  if noise_frac is not None:
+    s.noise_frac = float(noise_frac)
+  s.num_train = config_dict.placeholder(int)
+  if num_train is not None:
+    s.num_train = int(num_train)
+  s.learning_rate = float(learning_rate)
+  s.momentum = float(momentum)
+  s.weight_decay = float(weight_decay)
+  s.stop_eps = float(stop_eps)
+  s.max_epochs = int(max_epochs)
+  return s
+
+
+def add_ensemble_config(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Adds the ``ensemble`` section and the half-randomization eval fields to a base config."""
+  e = ml_collections.ConfigDict()
+  e.sizes = (1, 3, 5, 10)
+  e.datasets = ("ms5", "noisy_lms7", "lms5")
+  e.settings = ml_collections.ConfigDict({
+      "ms5": ensemble_dataset_settings(max_epochs=200),
+      "noisy_lms7": ensemble_dataset_settings(noise_frac=0.5, stop_eps=5e-3, max_epochs=40),
+      "lms5": ensemble_dataset_settings(),
+  })
+  # A member "uses" latent coordinate j when randomizing j alone costs it more than this much
+  # test accuracy (needs eval.coordinatewise).
+  e.used_coord_drop = 0.05
+  # Datasets that also get an "own data" cell: every member draws its own training sample of the
+  # same size from its ensemble's distribution (same rotation, validation and test sets), where
+  # the main cells' members share one training sample and differ only in initialisation.
+  e.own_data = ()
+  c.ensemble = e
+  c.eval.num_subsets = 32      # random coordinate halves averaged in half_rand_acc
+  c.eval.subset_fraction = 0.5  # fraction of latent coordinates randomized per subset
+  return c
+
+
+def add_init_config(c):
+  """Adds the ``init`` (α grid, slab data) and ``slab`` (stage-1 training) sections."""
+  c.init = ml_collections.ConfigDict()
+  c.init.alphas = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+  c.init.slab_data = "permute"
+  c.init.sc_drop_threshold = 0.9  # report the smallest α whose S^c-rand AUC falls below this
+  # Stage 1 (M_slab) uses the paper's MS-7 recipe (SGD lr .3, momentum .9, wd 5e-4, stop at train
+  # acc >= .995): with the LMS recipe (lr .1, no momentum) the slabs-only task plateaus at chance
+  # or is memorised. The model (architecture) is shared with stage 2.
+  c.slab = ml_collections.ConfigDict()
+  c.slab.learning_rate = 0.3
+  c.slab.momentum = 0.9
+  c.slab.weight_decay = 5e-4
+  c.slab.stop_rule = "acc"      # independent of train.stop_rule (which applies to stage 2)
+  c.slab.stop_eps = 5e-3
+  c.slab.max_epochs = 150       # slabs alone plateau near chance for a while before they are learned
+  return c
+
+
+def sb_models_sweep(c):
+  """Adds the ``sweep`` section (datasets, model specs, wide-FCN dims) to a base config."""
+  s = ml_collections.ConfigDict()
+  s.datasets = ("lms5", "ms57")
+  s.models = ("fcn:100:1", "fcn:100:2", "cnn1d:32:7:1", "cnn1d:32:7:2", "gru:100:10:1",
+              "gru:100:10:2")
+  s.wide_model = "fcn:2000:1"
+  # Fig. 3(b): the wide FCN on MS-(5,7) at d = 50 and 250 (|S^c| = 49, 249); the same on LMS-5
+  # is our extension (reported, not counted).
+  s.wide_datasets = ("ms57", "lms5")
+  s.wide_extensions = ("lms5",)
+  s.wide_dims = (50, 250)  # empty: no wide-FCN cells
+  s.skip = ()  # row labels to leave out, e.g. ("ms57 / gru(100,10,2)",)
+  # Optimizer settings "<name>:<lr>", each cell once per setting; empty: optim.* alone.
+  s.optimizers = ()
+  # Overrides applied to every cell of a dataset, as nested sections: {dataset: {data: {...},
+  # train: {...}}}; e.g. MS-(5,7) is evaluated on 50k test points in the paper. A dataset's
+  # section may hold its own per_model: {kind: {...}} for the cells of that dataset only.
+  s.per_dataset = ml_collections.ConfigDict()
+  # The same per model kind (fcn / cnn1d / gru), e.g. a smaller eval batch for the CNN.
+  # Precedence: per_dataset.<d> < per_model.<kind> < per_dataset.<d>.per_model.<kind>.
+  s.per_model = ml_collections.ConfigDict()
+  c.sweep = s
+  return c
+
+
+def sb_training_choices_sweep(c):
+  """Adds the ``sweep`` section (each table's grid, data and model) to a synthetic base config."""
+  s = ml_collections.ConfigDict()
+  s.grids = TRAINING_CHOICE_GRIDS
+  # Table 6
+  s.activations = ("relu", "leaky_relu", "prelu", "tanh")
+  s.optimizers = ("sgd", "adam", "rmsprop")
+  # Learning rate per optimizer: SGD the paper's .1; adaptive methods their usual 1e-3 (ours).
+  s.learning_rates = ml_collections.ConfigDict({"sgd": 0.1, "adam": 1e-3, "rmsprop": 1e-3})
+  s.ao_datasets = ("lms7", "ms57")
+  s.ao_depth = 2
+  # Table 7
+  s.dropouts = (0.0, 0.05, 0.1)
+  s.weight_decays = (1e-2, 1e-4)
+  s.dw_dataset = "lms7"
+  s.dw_depths = (1, 2)
+  # Table 9
+  s.inits = ("kaiming", "xavier")
+  s.init_scales = (0.1, 0.5, 2.0, 10.0)
+  s.init_dataset = "lms7"
+  s.init_depth = 1
+  # Table 8: (d, |S^c|) pairs; the extensions are (dataset, d) cells with every other coordinate
+  # a slab, which the paper did not run.
+  s.dim_slabs = ((2, 1), (5, 1), (5, 3), (10, 1), (10, 3), (10, 6))
+  s.dim_dataset = "lms7"
+  s.dim_depth = 1
+  s.dim_extensions = (("ms57", 2),)
+  # Per-dataset overrides (e.g. MS-(5,7) needs more samples and updates to leave its plateau).
+  s.per_dataset = ml_collections.ConfigDict()
+  c.sweep = s
   return c

@@ -14,7 +14,6 @@ under l2 PGD at every radius of the cell's ε grid, for the robust-accuracy figu
 
 from typing import Dict, List
 
-import ml_collections
 import numpy as np
 
 from simplicity_bias.pipeline import Report, make_cells, point_rows
@@ -33,16 +32,6 @@ METRICS = ("test_acc", "s_rand_acc", "sc_rand_acc", "pgd_acc", "pgd_share_s", "r
            "as_uap_share_s", "train_acc", "updates")
 SETTING_FIELDS = ("stop_rule", "stop_eps", "patience", "uap_eps", "num_train", "num_val",
                   "num_test")
-
-
-def settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0, num_train=100_000, num_val=10_000,
-             num_test=10_000, patience=0) -> ml_collections.ConfigDict:
-  """Per-dataset settings of the attack experiment (stop rule, updates of training kept up after
-  it is met, UAP / PGD radius, sizes)."""
-  return ml_collections.ConfigDict({
-      "stop_rule": stop_rule, "stop_eps": float(stop_eps), "patience": int(patience),
-      "uap_eps": float(uap_eps), "num_train": int(num_train), "num_val": int(num_val),
-      "num_test": int(num_test)})
 
 
 def cells(config):

@@ -25,7 +25,6 @@ from typing import Dict, List
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from simplicity_bias.attribution import diffroar as lib
@@ -47,63 +46,6 @@ CONFIGS = ("diffroar_fashion_mnist", "diffroar_cifar10", "diffroar_mnist", "diff
 HEADLINE = ("diffroar", "top_acc", "bottom_acc", "diffroar_mean_k_below_1", "source_test_acc")
 TIDY_COLUMNS = ("dataset", "model", "source", "attribution", "k", "side", "seed", "test_acc",
                 "diffroar")
-
-
-def base_config(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
-  """The common part of the DiffROAR configs: an MLP on ``dataset``, standard and robust sources,
-  the linear model and a random attribution, the poster's k grid (our choices are named in each
-  config file's docstring)."""
-  from simplicity_bias.attacks.training import objective_config
-  from simplicity_bias.config_base import image_base
-  c = image_base("diffroar")
-  c.num_seeds = 4
-  c.data = ml_collections.ConfigDict()
-  c.data.source = "image_classification"
-  c.data.dataset = dataset
-  c.data.data_dir = ""
-  c.data.num_train = 0            # 0 = the whole split
-  c.data.num_test = 0
-  c.model = ml_collections.ConfigDict({
-      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch", "base_width": 64,
-      "growth_rate": 32})
-  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
-  c.optim.learning_rate = 0.05
-  c.optim.momentum = 0.9
-  c.optim.weight_decay = 5e-4
-  c.optim.decay_epochs = 0
-  c.train.batch_size = 128
-  c.train.max_epochs = 20
-  c.train.stop_rule = "none"
-  c.train.select = "last"
-  c.train.eval_batch_size = 1000
-  c.train.check_size = 2000
-  c.train.scan_length = 0         # MLPs: one scan per epoch (convolutional configs set 1)
-  c.sweep = ml_collections.ConfigDict()
-  c.sweep.standard = True
-  c.sweep.linf_eps = ()
-  c.sweep.l2_eps = ()
-  c.sweep.linear = True           # a linear model (the MLP with no hidden layer) as a source
-  c.sweep.random = True           # a random attribution
-  c.adversarial = objective_config(num_steps=10, box=(0.0, 1.0))
-  c.diffroar = ml_collections.ConfigDict()
-  c.diffroar.k_grid = lib.K_GRID
-  c.diffroar.fill = "black"       # 'mean': the per-pixel training mean
-  c.diffroar.attribution_method = "grad_logit"
-  c.diffroar.attribution_chunk = 1000
-  # Attributions whose retrained models share one program (0 = all of them): all of them is
-  # the fewest compilations, but holds every member's masked copy of the training set at once
-  # (one attribution of the whole Fashion-MNIST: 66 members x 60k images, 12 GB).
-  c.diffroar.retrain_group = 1
-  # The poster's values at k ≈ .05 for this panel (empty: a panel it does not show), and its
-  # model class M: a run with another model (a reduced CPU variant) reports extensions.
-  c.diffroar.published = ml_collections.ConfigDict({"standard": ml_collections.config_dict
-                                                    .placeholder(float),
-                                                    "robust": ml_collections.config_dict
-                                                    .placeholder(float),
-                                                    "robust_source": "", "model_class": ""})
-  c.evals = ("accuracy",)
-  c.eval = ml_collections.ConfigDict()
-  return c
 
 
 def k_grid(config) -> List[float]:

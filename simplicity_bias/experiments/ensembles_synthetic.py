@@ -25,9 +25,7 @@ from typing import Dict, List
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
-from ml_collections import config_dict
 
 from simplicity_bias import evaluators
 from simplicity_bias.evaluators.sb import sb
@@ -49,48 +47,6 @@ METRICS = ("test_acc", "gain_over_single", "prob_mean_acc", "vote_acc", "half_ra
            "member_coords_used", "distinct_coords", "member_train_acc", "member_updates")
 SETTING_FIELDS = ("noise_frac", "learning_rate", "momentum", "weight_decay", "stop_eps",
                   "max_epochs", "num_train")
-
-
-def dataset_settings(noise_frac=None, learning_rate=0.1, momentum=0.0, weight_decay=5e-5,
-                     stop_eps=1e-4, max_epochs=100, num_train=None) -> ml_collections.ConfigDict:
-  """Per-dataset training settings of the ensemble sweep (``noise_frac``: noisy datasets only;
-  ``num_train``: this dataset's training-set size, None = ``data.num_train``)."""
-  s = ml_collections.ConfigDict()
-  s.noise_frac = config_dict.placeholder(float)
-  if noise_frac is not None:
-    s.noise_frac = float(noise_frac)
-  s.num_train = config_dict.placeholder(int)
-  if num_train is not None:
-    s.num_train = int(num_train)
-  s.learning_rate = float(learning_rate)
-  s.momentum = float(momentum)
-  s.weight_decay = float(weight_decay)
-  s.stop_eps = float(stop_eps)
-  s.max_epochs = int(max_epochs)
-  return s
-
-
-def add_ensemble_config(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Adds the ``ensemble`` section and the half-randomization eval fields to a base config."""
-  e = ml_collections.ConfigDict()
-  e.sizes = (1, 3, 5, 10)
-  e.datasets = ("ms5", "noisy_lms7", "lms5")
-  e.settings = ml_collections.ConfigDict({
-      "ms5": dataset_settings(max_epochs=200),
-      "noisy_lms7": dataset_settings(noise_frac=0.5, stop_eps=5e-3, max_epochs=40),
-      "lms5": dataset_settings(),
-  })
-  # A member "uses" latent coordinate j when randomizing j alone costs it more than this much
-  # test accuracy (needs eval.coordinatewise).
-  e.used_coord_drop = 0.05
-  # Datasets that also get an "own data" cell: every member draws its own training sample of the
-  # same size from its ensemble's distribution (same rotation, validation and test sets), where
-  # the main cells' members share one training sample and differ only in initialisation.
-  e.own_data = ()
-  c.ensemble = e
-  c.eval.num_subsets = 32      # random coordinate halves averaged in half_rand_acc
-  c.eval.subset_fraction = 0.5  # fraction of latent coordinates randomized per subset
-  return c
 
 
 # ----------------------------------------------------------------------------- config

@@ -38,34 +38,6 @@ _IMAGE_EVAL_NAMES = {"test": "standard", "s_rand": "MNIST-randomized",
                      "sc_rand": "CIFAR-randomized"}
 
 
-def reduce_for_cpu(c) -> None:
-  """The `cpu` presets' common part: a 16-wide ResNet-18 on one device, batch 128, every
-  convolution as a matrix product (``conv_impl='im2col'``: the seeds are vmapped members, whose
-  XLA:CPU convolutions run as slower grouped convolutions; measured in benchmarks/RESULTS.md)."""
-  c.model.name = "resnet18"
-  c.model.base_width = 16
-  c.model.conv_impl = "im2col"
-  c.train.batch_size = 128
-  c.num_devices = 1
-
-
-def reduce_for_tests(c) -> None:
-  """The `smoke` presets' common part: two tiny runs of a 4-wide ResNet-18 with the stem max-pool
-  on 64 training and 32 test images of generated mock MNIST and CIFAR-10 (``data_dir='mock'``,
-  simplicity_bias/data/mock.py)."""
-  c.num_seeds = 2
-  c.model.name = "resnet18"
-  c.model.base_width = 4
-  c.model.stem_pool = True
-  c.data.data_dir = "mock"
-  c.data.num_train = 64
-  c.data.num_test = 32
-  c.train.batch_size = 32
-  c.train.eval_batch_size = 64
-  c.num_devices = 1
-  c.progress = False
-
-
 def _names(text: str) -> List[str]:
   return [t.strip() for t in text.split(",") if t.strip()]
 

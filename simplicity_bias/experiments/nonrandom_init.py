@@ -37,26 +37,6 @@ METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "s_rand_acc", "s
            "init_test_acc", "init_s_rand_auc", "init_sc_rand_auc", "train_acc", "updates")
 
 
-def add_init_config(c):
-  """Adds the ``init`` (α grid, slab data) and ``slab`` (stage-1 training) sections."""
-  import ml_collections
-  c.init = ml_collections.ConfigDict()
-  c.init.alphas = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-  c.init.slab_data = "permute"
-  c.init.sc_drop_threshold = 0.9  # report the smallest α whose S^c-rand AUC falls below this
-  # Stage 1 (M_slab) uses the paper's MS-7 recipe (SGD lr .3, momentum .9, wd 5e-4, stop at train
-  # acc >= .995): with the LMS recipe (lr .1, no momentum) the slabs-only task plateaus at chance
-  # or is memorised. The model (architecture) is shared with stage 2.
-  c.slab = ml_collections.ConfigDict()
-  c.slab.learning_rate = 0.3
-  c.slab.momentum = 0.9
-  c.slab.weight_decay = 5e-4
-  c.slab.stop_rule = "acc"      # independent of train.stop_rule (which applies to stage 2)
-  c.slab.stop_eps = 5e-3
-  c.slab.max_epochs = 150       # slabs alone plateau near chance for a while before they are learned
-  return c
-
-
 # ----------------------------------------------------------------------------- config
 
 

@@ -22,7 +22,6 @@ at every check), drawn per dataset in ``train_acc_curves.png``.
 import math
 from typing import Dict, List, Optional, Tuple
 
-import ml_collections
 import numpy as np
 
 from simplicity_bias.pipeline import Report, flatten_overrides, make_cells, point_rows
@@ -86,32 +85,6 @@ def parse_optimizer_spec(spec: str) -> Tuple[str, float]:
 def model_label(spec: str) -> str:
   kind, fields = parse_model_spec(spec)
   return f"{kind}({','.join(str(v) for v in fields.values())})"
-
-
-def sweep_config(c):
-  """Adds the ``sweep`` section (datasets, model specs, wide-FCN dims) to a base config."""
-  s = ml_collections.ConfigDict()
-  s.datasets = ("lms5", "ms57")
-  s.models = ("fcn:100:1", "fcn:100:2", "cnn1d:32:7:1", "cnn1d:32:7:2", "gru:100:10:1",
-              "gru:100:10:2")
-  s.wide_model = "fcn:2000:1"
-  # Fig. 3(b): the wide FCN on MS-(5,7) at d = 50 and 250 (|S^c| = 49, 249); the same on LMS-5
-  # is our extension (reported, not counted).
-  s.wide_datasets = ("ms57", "lms5")
-  s.wide_extensions = ("lms5",)
-  s.wide_dims = (50, 250)  # empty: no wide-FCN cells
-  s.skip = ()  # row labels to leave out, e.g. ("ms57 / gru(100,10,2)",)
-  # Optimizer settings "<name>:<lr>", each cell once per setting; empty: optim.* alone.
-  s.optimizers = ()
-  # Overrides applied to every cell of a dataset, as nested sections: {dataset: {data: {...},
-  # train: {...}}}; e.g. MS-(5,7) is evaluated on 50k test points in the paper. A dataset's
-  # section may hold its own per_model: {kind: {...}} for the cells of that dataset only.
-  s.per_dataset = ml_collections.ConfigDict()
-  # The same per model kind (fcn / cnn1d / gru), e.g. a smaller eval batch for the CNN.
-  # Precedence: per_dataset.<d> < per_model.<kind> < per_dataset.<d>.per_model.<kind>.
-  s.per_model = ml_collections.ConfigDict()
-  c.sweep = s
-  return c
 
 
 def _check_kinds(where: str, node) -> None:

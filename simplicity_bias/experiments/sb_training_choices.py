@@ -17,8 +17,8 @@ AUC (published: 0.49-0.51 everywhere, S^c-rand 1.00).
 
 from typing import Dict, List
 
-import ml_collections
 
+from simplicity_bias.config_base import TRAINING_CHOICE_GRIDS
 from simplicity_bias.pipeline import Cell, Report, flatten_overrides, make_cells
 from simplicity_bias.report import figures
 from simplicity_bias.validation import ConfigError
@@ -27,7 +27,7 @@ NAME = "sb_training_choices"
 CONFIGS = ("sb_training_choices",)
 # The metrics its claims read: shown first in the console summary.
 HEADLINE = ("test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
-GRIDS = ("activation_optimizer", "dropout_weight_decay", "init_scale", "input_dim")
+GRIDS = TRAINING_CHOICE_GRIDS
 METRICS = ("test_auc", "s_rand_auc", "sc_rand_auc", "test_acc", "train_acc", "updates")
 _AXES = {"activation_optimizer": ("activation", "optimizer"),
          "dropout_weight_decay": ("dropout", "weight_decay"),
@@ -35,39 +35,6 @@ _AXES = {"activation_optimizer": ("activation", "optimizer"),
          "input_dim": ("dim", "num_slabs")}
 _TABLE = {"activation_optimizer": "Table 6", "dropout_weight_decay": "Table 7",
           "init_scale": "Table 9", "input_dim": "Table 8"}
-
-
-def sweep_config(c):
-  """Adds the ``sweep`` section (each table's grid, data and model) to a synthetic base config."""
-  s = ml_collections.ConfigDict()
-  s.grids = GRIDS
-  # Table 6
-  s.activations = ("relu", "leaky_relu", "prelu", "tanh")
-  s.optimizers = ("sgd", "adam", "rmsprop")
-  # Learning rate per optimizer: SGD the paper's .1; adaptive methods their usual 1e-3 (ours).
-  s.learning_rates = ml_collections.ConfigDict({"sgd": 0.1, "adam": 1e-3, "rmsprop": 1e-3})
-  s.ao_datasets = ("lms7", "ms57")
-  s.ao_depth = 2
-  # Table 7
-  s.dropouts = (0.0, 0.05, 0.1)
-  s.weight_decays = (1e-2, 1e-4)
-  s.dw_dataset = "lms7"
-  s.dw_depths = (1, 2)
-  # Table 9
-  s.inits = ("kaiming", "xavier")
-  s.init_scales = (0.1, 0.5, 2.0, 10.0)
-  s.init_dataset = "lms7"
-  s.init_depth = 1
-  # Table 8: (d, |S^c|) pairs; the extensions are (dataset, d) cells with every other coordinate
-  # a slab, which the paper did not run.
-  s.dim_slabs = ((2, 1), (5, 1), (5, 3), (10, 1), (10, 3), (10, 6))
-  s.dim_dataset = "lms7"
-  s.dim_depth = 1
-  s.dim_extensions = (("ms57", 2),)
-  # Per-dataset overrides (e.g. MS-(5,7) needs more samples and updates to leave its plateau).
-  s.per_dataset = ml_collections.ConfigDict()
-  c.sweep = s
-  return c
 
 
 def _fcn(depth: int) -> Dict:
