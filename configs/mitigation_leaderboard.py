@@ -52,7 +52,10 @@ def get_config(preset: str = ""):
   c.leaderboard.methods = ",".join(METHODS)
   c.leaderboard.method = ml_collections.ConfigDict(METHODS)
   c.num_seeds = 4
-  c.evals = ("sb",)
+  # sb on the test set; select_decorrelated on 16 validation points with S permuted (the n16
+  # selection of a multi-member method).
+  c.evals = ("sb", "select_decorrelated")
+  c.eval.select_n = 16
   c.data.pool_size = 100_000          # points in the unlabelled pool of a T1 method
   if preset == "cpu":
     c.data.num_train, c.data.num_val, c.data.num_test = 20_000, 2_000, 5_000

@@ -58,6 +58,7 @@ class Transform(enum.IntEnum):
 class Eval(enum.IntEnum):
   """Under a member's EVAL key (the sb evaluator splits it three ways: S, S^c, coordinates)."""
   HALF_SUBSETS = 3   # the random coordinate halves of the ensembles' half-randomized accuracy
+  SELECT = 4         # the permutation of S across a model-selection set (select_decorrelated)
 
 
 class Attribution(enum.IntEnum):

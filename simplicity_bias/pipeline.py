@@ -291,14 +291,18 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   out = {}
   if entries:
     with display.phase(f"evaluating ({', '.join(entries)})"):
-      if names and (data.shared or layout.slots == 1):
-        out = evaluators.evaluate(
-            names, trainer.predict, variables, data.x_test, data.y_test, data.rotation,
-            model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-            dict(config.get("eval", {})), shared_data=data.shared, aux=aux,
-            first_layer=trainer.first_layer)
-      elif names:
-        out = _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys)
+      for split in ("test", "val"):
+        on_split = [n for n in names if evaluators.split_of(n) == split]
+        x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
+        if on_split and (data.shared or layout.slots == 1):
+          out.update(evaluators.evaluate(
+              on_split, trainer.predict, variables, x, y, data.rotation,
+              model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+              dict(config.get("eval", {})), shared_data=data.shared, aux=aux,
+              first_layer=trainer.first_layer))
+        elif on_split:
+          out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
+                                     config, eval_keys))
       out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
                                   data, layout, info, config))
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
@@ -358,11 +362,11 @@ def model_keys_for_eval(layout: members.Layout, data: registry.DataBundle):
   return layout.keys(Purpose.EVAL)
 
 
-def _evaluate_slots(names, trainer, variables, data, layout, info, config, eval_keys):
-  """Members that share datasets: each slot evaluated on its seed's dataset."""
+def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, config, eval_keys):
+  """Members that share datasets: each slot evaluated on its seed's ``x, y`` (a split)."""
   repeat = lambda a: None if a is None else jnp.repeat(a, layout.slots, axis=0)
   return evaluators.evaluate(
-      names, trainer.predict, variables, repeat(data.x_test), repeat(data.y_test),
+      names, trainer.predict, variables, repeat(x), repeat(y),
       repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
       info, dict(config.get("eval", {})), shared_data=False, first_layer=trainer.first_layer)
 

@@ -105,11 +105,7 @@ def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
     member_logits = [np.asarray(predict(_member(out.variables, s * 3 + j), x)) for j in range(3)]
     for k in (1, 2, 3):
       mean_logits = np.mean(member_logits[:k], axis=0)
-      # the helper itself ...
-      v_k = jax.tree_util.tree_map(lambda a: a[s * 3:s * 3 + k], out.variables)
-      np.testing.assert_allclose(np.asarray(ensembles_synthetic.ensemble_logits(
-          out.trainer.predict, v_k, x)), mean_logits, rtol=1e-5, atol=1e-5)
-      # ... and the evaluated ensemble accuracy (computed here with numpy).
+      # The evaluated ensemble accuracy (computed here with numpy).
       expected = np.mean(np.argmax(mean_logits, -1) == y)
       assert metrics[k]["test_acc"][s] == pytest.approx(expected, abs=1e-6)
       # The other combination rules, by brute force: mean softmax, majority vote (ties -> 0).

@@ -26,7 +26,7 @@ def test_cells_are_testbeds_times_methods_with_each_methods_settings():
   assert (dbat.objective.name, dbat.members.group_size, dbat.data.pool) == ("dbat", 2,
                                                                            "decorrelated")
   assert dbat.data.pool_size == config.data.pool_size and cells[0].config.data.pool_size == 0
-  assert tuple(cells[2].config.evals) == ("sb", "sb@mean_logits")
+  assert tuple(cells[2].config.evals) == ("sb", "select_decorrelated", "sb@mean_logits")
   assert cells[3].config.data.name == "ms57" and cells[1].params["track"] == "T1"
 
 
@@ -54,6 +54,7 @@ def _outcome(method, evals, seeds=2, k=2):
 def test_selections_read_the_fixed_member_the_ensemble_and_the_best_in_hindsight():
   member = {m: np.array([0.6, 0.7, 0.9, 0.5]) + i for i, m in enumerate(lb.METRICS)}
   member["s_rand_acc"] = np.array([0.5, 0.8, 0.9, 0.6])   # best member: 1 in seed 0, 0 in seed 1
+  member["select_acc"] = np.array([0.7, 0.6, 0.5, 0.75])  # on 16 points: 0 in seed 0, 1 in seed 1
   evals = {**member, **{f"{m}@mean_logits": np.array([0.11, 0.22]) for m in lb.METRICS}}
   cell, outcome = _outcome("dbat", evals)
   out = lb.selections(cell, outcome)
@@ -61,10 +62,11 @@ def test_selections_read_the_fixed_member_the_ensemble_and_the_best_in_hindsight
   np.testing.assert_allclose(out["oracle"]["s_rand_acc"], [0.8, 0.9])
   np.testing.assert_allclose(out["oracle"]["test_acc"], [0.7, 0.9])
   np.testing.assert_allclose(out["ensemble"]["sc_rand_auc"], [0.11, 0.22])
+  np.testing.assert_allclose(out["n16"]["s_rand_acc"], [0.5, 0.6])
   cell, outcome = _outcome("divdis", evals)
   np.testing.assert_allclose(lb.selections(cell, outcome)["fixed"]["s_rand_acc"], [0.5, 0.9])
   rows = lb.rows(cell, outcome)
-  assert [r["params"]["selection"] for r in rows] == ["fixed", "ensemble", "oracle"]
+  assert [r["params"]["selection"] for r in rows] == ["fixed", "ensemble", "n16", "oracle"]
   # cost: the group's member updates (10 + 20, 30 + 40) x the method's passes per update (2).
   assert rows[0]["per_seed"]["cost"] == [60.0, 140.0]
 
@@ -87,9 +89,53 @@ def test_the_smoke_leaderboard_runs_end_to_end(tmp_path):
   results = pipeline.run(config, str(tmp_path), progress=False)
   labels = [r["label"] for r in results["rows"]]
   assert labels == ["lms5 erm fixed", "lms5 ensemble fixed", "lms5 ensemble ensemble",
-                    "lms5 ensemble oracle", "lms5 dbat fixed", "lms5 dbat ensemble",
-                    "lms5 dbat oracle"]
+                    "lms5 ensemble n16", "lms5 ensemble oracle", "lms5 dbat fixed",
+                    "lms5 dbat ensemble", "lms5 dbat n16", "lms5 dbat oracle"]
   text = (tmp_path / "LEADERBOARD.md").read_text()
-  assert HEADER in text and text.count("\n| lms5 |") == 7
+  assert HEADER in text and text.count("\n| lms5 |") == 9
   rendered = board.render(str(tmp_path / "results.json"), str(tmp_path / "again.md"))
   assert rendered == text
+
+
+def _two_feature_data(n, seed):
+  """Latent coordinate 0 (S) and 1 (S^c) both equal the label's sign; no rotation."""
+  import jax
+  rng = np.random.default_rng(seed)
+  y = rng.integers(0, 2, n)
+  z = np.stack([(2 * y - 1) * rng.uniform(0.1, 1, n), (2 * y - 1) * rng.uniform(0.1, 1, n)], 1)
+  return jax.numpy.asarray(z, np.float32), jax.numpy.asarray(y)
+
+
+def test_selection_accuracy_is_chance_for_a_model_of_s_and_high_for_one_of_s_complement():
+  import jax
+  import jax.numpy as jnp
+  from simplicity_bias import evaluators
+  from simplicity_bias.data.registry import DataInfo
+  x, y = _two_feature_data(4000, 0)
+  info = DataInfo("two", "vector", simple=(0,), complex=(1,), dim=2)
+  models = jnp.asarray([[[-1.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [-1.0, 1.0]]])  # S, S^c
+  out = evaluators.evaluate(["select_decorrelated"], lambda w, xx: xx @ w, models, x, y,
+                            jnp.eye(2), jax.random.split(jax.random.key(0), 2), info,
+                            {"select_n": 4000}, shared_data=True)
+  s_model, sc_model = out["select_acc"]
+  assert abs(s_model - 0.5) < 0.05 and sc_model == 1.0
+
+
+def test_selection_evaluators_read_the_validation_split():
+  from simplicity_bias import evaluators
+  from simplicity_bias.report.run import RunWriter
+  config = load_config("lms5", "smoke")
+  config.num_seeds, config.train.max_epochs = 2, 1
+  config.data.num_train, config.data.num_val, config.data.num_test = 256, 64, 128
+  config.evals = ("select_decorrelated",)
+  config.eval.select_n = 64
+  outcome = pipeline.run_cell(config, RunWriter("", config, write=False), progress=False)
+  data, keys = outcome.data, outcome.layout.keys(pipeline.Purpose.EVAL)
+  again = {split: evaluators.evaluate(["select_decorrelated"], outcome.trainer.predict,
+                                      outcome.variables, x, y, data.rotation, keys, data.info,
+                                      {"select_n": 64}, shared_data=False)["select_acc"]
+           for split, (x, y) in {"val": (data.x_val, data.y_val),
+                                 "test": (data.x_test, data.y_test)}.items()}
+  np.testing.assert_array_equal(outcome.evals["select_acc"], again["val"])
+  assert not np.array_equal(again["val"], again["test"])
+

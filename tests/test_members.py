@@ -54,8 +54,9 @@ def test_tag_values_never_change():
   """Recorded results depend on these numbers: names may be added, never renumbered."""
   assert [int(t) for t in members.Step] == [1, 2, 3, 4, 5, 6, 7]
   assert (int(members.Transform.DROPOUT), int(members.Eval.HALF_SUBSETS),
-          int(members.Attribution.RANDOM_RANKS), int(members.Strip.VALIDATION),
-          int(members.Pool.DRAW), int(members.Pool.DECORRELATE)) == (1, 3, 1, 1, 1, 2)
+          int(members.Eval.SELECT), int(members.Attribution.RANDOM_RANKS),
+          int(members.Strip.VALIDATION), int(members.Pool.DRAW),
+          int(members.Pool.DECORRELATE)) == (1, 3, 4, 1, 1, 1, 2)
   assert [int(p) for p in members.Purpose] == list(range(10))
 
 

@@ -7,7 +7,8 @@ ensembles of them) in one compiled call. Scalar outputs become per-seed metrics 
 rows; array outputs (scores for histograms, coordinate-wise accuracies, decision grids) go to
 figures.
 
-Register a new one with ``@register("name")`` in a module listed in ``_MODULES``. A *group*
+Register a new one with ``@register("name")`` in a module listed in ``_MODULES``; one that
+selects models reads the validation split instead (``register(..., split="val")``). A *group*
 evaluator (``register(..., group=True)``) measures the members of a group together: its
 ``logits_fn`` returns ``[K, n, C]``. In ``config.evals`` an entry ``name@readout`` runs evaluator
 ``name`` on one model made of each group by a read-out (:mod:`~simplicity_bias.evaluators.readouts`).
@@ -41,18 +42,23 @@ class Evaluator(NamedTuple):
   kinds: tuple                 # data kinds it applies to ('vector', 'image')
   needs: tuple = ()            # blocks the data must have ('simple', 'complex')
   group: bool = False          # measures a group's members together ([K, n, C] logits)
+  split: str = "test"          # the split it reads: 'test', or 'val' (model selection)
 
 
 _REGISTRY: Dict[str, Evaluator] = {}
 _MODULES = ("simplicity_bias.evaluators.sb", "simplicity_bias.evaluators.attribution",
-            "simplicity_bias.evaluators.robustness", "simplicity_bias.evaluators.group")
+            "simplicity_bias.evaluators.robustness", "simplicity_bias.evaluators.group",
+            "simplicity_bias.evaluators.selection")
 
 
-def register(name: str, kinds=("vector", "image"), needs=(), group: bool = False):
+def register(name: str, kinds=("vector", "image"), needs=(), group: bool = False,
+             split: str = "test"):
   def wrap(fn):
     if name in _REGISTRY:
       raise ValueError(f"evaluator {name!r} is registered twice")
-    _REGISTRY[name] = Evaluator(fn, tuple(kinds), tuple(needs), group)
+    if split not in ("test", "val"):
+      raise ValueError(f"evaluator {name!r}: split={split!r} must be 'test' or 'val'")
+    _REGISTRY[name] = Evaluator(fn, tuple(kinds), tuple(needs), group, split)
     return fn
   return wrap
 
@@ -71,6 +77,12 @@ def split_entry(entry: str):
   """``"sb@mean_logits"`` -> ``("sb", "mean_logits")``; ``"sb"`` -> ``("sb", "")``."""
   name, _, readout = entry.partition("@")
   return name, readout
+
+
+def split_of(name: str) -> str:
+  """The split evaluator ``name`` reads ('test', or 'val' for model-selection evaluators)."""
+  _load()
+  return _REGISTRY[name].split
 
 
 def is_group(name: str) -> bool:

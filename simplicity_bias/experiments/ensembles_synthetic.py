@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simplicity_bias import evaluators
+from simplicity_bias.evaluators import readouts
 from simplicity_bias.evaluators.sb import sb
 from simplicity_bias.members import Eval, Purpose, subkey
 from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_auc
@@ -119,21 +120,6 @@ def split_among_members(bundle, slots: int, num_train: int):
 # ----------------------------------------------------------------------------- keys and logits
 
 
-def ensemble_logits(predict, member_variables, x):
-  """Mean of the members' raw logits; ``member_variables`` has a leading member axis."""
-  return jnp.mean(jax.vmap(lambda v: predict(v, x))(member_variables), axis=0)
-
-
-def combined_accuracies(predict, member_variables, x, y):
-  """Test accuracy of the ensemble under two other combination rules: the mean of the members'
-  softmax probabilities (the original code's ``use_softmax=True``) and a majority vote of their
-  predicted classes (ties to the lower class)."""
-  logits = jax.vmap(lambda v: predict(v, x))(member_variables)       # [K, n, classes]
-  probs = jnp.mean(jax.nn.softmax(logits, axis=-1), axis=0)
-  votes = jnp.sum(jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1]), axis=0)
-  return accuracy(probs, y), accuracy(votes, y)
-
-
 def randomize_coordinates(x, rotation, mask, key, shared: bool):
   """Randomizes the latent coordinates in ``mask`` ([dim] bool) across rows: each with its own
   row permutation (``shared=False``) or all with one permutation (``shared=True``, the S/S^c
@@ -189,12 +175,15 @@ def evaluate_ensembles(config, outcome, sizes) -> Dict[int, Dict]:
   results = {}
   for k in sizes:
     params_k = jax.tree_util.tree_map(lambda a: a[:, :k], stacked)
-    out = evaluators.evaluate(["half_randomized"], lambda v, x: ensemble_logits(
-        trainer.predict, v, x), params_k, data.x_test, data.y_test, data.rotation, keys,
+    out = evaluators.evaluate(["half_randomized"], readouts.group_predict(
+        "mean_logits", trainer.predict), params_k, data.x_test, data.y_test, data.rotation, keys,
         data.info, dict(config.eval), shared_data=False)
     results[k] = {n: np.asarray(v) for n, v in out.items() if n != "scores"}
-    prob_acc, vote_acc = jax.vmap(lambda v, xx, yy: combined_accuracies(
-        trainer.predict, v, xx, yy))(params_k, data.x_test, data.y_test)
+    # The other combination rules: mean softmax probabilities (the original code's
+    # use_softmax=True) and a majority vote (ties to the lower class).
+    prob_acc, vote_acc = (jax.vmap(lambda v, xx, yy, fn=readouts.group_predict(
+        rule, trainer.predict): accuracy(fn(v, xx), yy))(params_k, data.x_test, data.y_test)
+                          for rule in ("mean_probs", "vote"))
     results[k]["prob_mean_acc"] = np.asarray(prob_acc)
     results[k]["vote_acc"] = np.asarray(vote_acc)
   return results

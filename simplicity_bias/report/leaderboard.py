@@ -14,6 +14,8 @@ SELECTIONS = {
     "fixed": "the member fixed in advance (D-BAT's last model, DivDis' head 0, member 0 of the "
              "others)",
     "ensemble": "the group's mean logits",
+    "n16": "the member with the best accuracy on 16 labelled validation points with S permuted "
+           "(track T2 side information)",
     "oracle": "the member with the best S-randomized test accuracy, chosen in hindsight (an "
               "upper bound, never the headline)",
 }
