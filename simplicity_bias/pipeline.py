@@ -57,6 +57,7 @@ class Cell:
   monitor: Optional[Callable] = None      # params -> {name: scalar}, at every check
   check_at_start: bool = False            # record a check of the initial parameters first
   evals: Optional[Sequence[str]] = None   # the evaluators of this cell instead of config.evals
+  eval_options: Dict[str, Any] = dataclasses.field(default_factory=dict)  # added to config.eval
   row_label: Optional[str] = None         # the label of its results rows, when not ``label``
 
 
@@ -205,15 +206,17 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
              data_hook: Optional[Callable] = None, init_hook: Optional[Callable] = None,
              keys: Optional[Any] = None, monitor: Optional[Callable] = None,
              evals: Optional[Sequence[str]] = None, eval_keys: Optional[Any] = None,
-             check_at_start: bool = False, aux: Optional[Any] = None) -> Outcome:
+             check_at_start: bool = False, aux: Optional[Any] = None,
+             eval_options: Optional[Dict[str, Any]] = None) -> Outcome:
   """Data -> members -> fit -> evaluators for one cell.
 
   ``layout`` defaults to seeds x grid points; ``data`` to the source's arrays for that layout;
   ``data_hook(bundle) -> bundle`` transforms them (e.g. strips a block); ``keys`` replaces the
   members' initialisation keys; ``init_hook(trainer, states, data) -> states`` replaces the
   initial parameters; ``monitor(params)`` adds statistics to every check; ``evals`` replaces
-  ``config.evals`` (``()``: evaluate nothing); ``aux``: per-member non-trained inputs of the
-  objective (e.g. each member's ε of an adversarial-training grid).
+  ``config.evals`` (``()``: evaluate nothing), ``eval_options`` adds to ``config.eval``; ``aux``:
+  per-member non-trained inputs of the objective and the evaluators (e.g. each member's ε of an
+  adversarial-training grid).
   """
   timing: Dict[str, float] = {}
   display = writer.display
@@ -288,6 +291,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   entries = list(config.get("evals", ("sb",))) if evals is None else list(evals)
   # Per-member evaluators; group evaluators and read-outs see each group of slots as one.
   names = [e for e in entries if "@" not in e and not evaluators.is_group(e)]
+  options = {**dict(config.get("eval", {})), **(eval_options or {})}
   out = {}
   if entries:
     with display.phase(f"evaluating ({', '.join(entries)})"):
@@ -298,13 +302,13 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
           out.update(evaluators.evaluate(
               on_split, trainer.predict, variables, x, y, data.rotation,
               model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-              dict(config.get("eval", {})), shared_data=data.shared, aux=aux,
+              options, shared_data=data.shared, aux=aux,
               first_layer=trainer.first_layer))
         elif on_split:
           out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
-                                     config, eval_keys))
+                                     options, eval_keys))
       out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
-                                  data, layout, info, config))
+                                  data, layout, info, options))
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
                      resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
@@ -333,14 +337,22 @@ def point_inputs(points: Sequence[Dict[str, Any]], layout: members.Layout) -> Di
 def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome:
   """:func:`run_cell` for a cell as it describes itself (training points, monitor, evaluators)."""
   config = cell.config
-  kwargs = dict(monitor=cell.monitor, check_at_start=cell.check_at_start, evals=cell.evals)
+  kwargs = dict(monitor=cell.monitor, check_at_start=cell.check_at_start, evals=cell.evals,
+                eval_options=cell.eval_options)
   if cell.points:
     if len(grid_points(config)) > 1:
       raise ConfigError(f"cell {cell.label!r} has training points and a dataset grid; use one.")
     slots = group_size_of(config)
     layout = layout_of(config, num_points=len(cell.points), slots=slots)
-    data = tile_points(registry.build(config, layout_of(config, slots=slots)), len(cell.points))
-    kwargs.update(layout=layout, data=data, aux=point_inputs(cell.points, layout))
+    data_params = registry.point_params(config)
+    if any(k in data_params for k in cell.points[0]):  # the points draw their own data
+      data = registry.build_points(config, layout, cell.points)
+    else:                                               # the points share their seed's data
+      data = tile_points(registry.build(config, layout_of(config, slots=slots)),
+                         len(cell.points))
+    inputs = [{k: v for k, v in p.items() if k not in data_params} for p in cell.points]
+    kwargs.update(layout=layout, data=data,
+                  aux=point_inputs(inputs, layout) if inputs[0] else None)
   outcome = run_cell(config, writer, cell.label, progress, **kwargs)
   return outcome._replace(points=list(cell.points)) if cell.points else outcome
 
@@ -362,16 +374,16 @@ def model_keys_for_eval(layout: members.Layout, data: registry.DataBundle):
   return layout.keys(Purpose.EVAL)
 
 
-def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, config, eval_keys):
+def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, options, eval_keys):
   """Members that share datasets: each slot evaluated on its seed's ``x, y`` (a split)."""
   repeat = lambda a: None if a is None else jnp.repeat(a, layout.slots, axis=0)
   return evaluators.evaluate(
       names, trainer.predict, variables, repeat(x), repeat(y),
       repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
-      info, dict(config.get("eval", {})), shared_data=False, first_layer=trainer.first_layer)
+      info, options, shared_data=False, first_layer=trainer.first_layer)
 
 
-def _evaluate_groups(entries, trainer, variables, data, layout, info, config):
+def _evaluate_groups(entries, trainer, variables, data, layout, info, options):
   """Group evaluators and ``evaluator@readout`` entries: one model per group of ``K =
   layout.slots`` members (a seed's slots), evaluated on its seed's data with its seed's EVAL key.
   Outputs are named ``metric@readout``, or ``metric@group`` for group evaluators; every output
@@ -396,7 +408,7 @@ def _evaluate_groups(entries, trainer, variables, data, layout, info, config):
     fn = readouts.group_predict(readout, trainer.predict) if readout else readouts.stacked(
         trainer.predict)
     res = evaluators.evaluate(names, fn, grouped, data.x_test, data.y_test, data.rotation, keys,
-                              info, dict(config.get("eval", {})), shared_data=shared)
+                              info, options, shared_data=shared)
     out.update({f"{m}@{readout or 'group'}": v for m, v in res.items()})
   return out
 

@@ -240,6 +240,12 @@ def classification_build(config, layout) -> DataBundle:
                     shared=True, describe=describe)
 
 
+def simplified_build_points(config, layout: Layout, points) -> DataBundle:
+  """One dataset per (point, seed), point g at noise ``points[g]["sigma"]``."""
+  return simplified_build(config, layout, [p["sigma"] for p in points])
+
+
 SOURCES = {"block_mnist": Source(block_info, block_build),
-           "simplified_block_mnist": Source(simplified_info, simplified_build),
+           "simplified_block_mnist": Source(simplified_info, simplified_build,
+                                            simplified_build_points, ("sigma",)),
            "image_classification": Source(classification_info, classification_build)}

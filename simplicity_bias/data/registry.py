@@ -67,6 +67,11 @@ class DataBundle(NamedTuple):
 class Source(NamedTuple):
   info: Callable
   build: Callable
+  # Optional: ``build_points(config, layout, points) -> DataBundle`` with one dataset per
+  # (training point, seed) when points set the data parameters named in ``point_params`` (e.g. a
+  # noise level per point); sources without it share a seed's data across points.
+  build_points: Callable = None
+  point_params: Tuple[str, ...] = ()
 
 
 # name -> module that defines SOURCE (imported on first use: image sources pull in their loaders).
@@ -97,6 +102,16 @@ def info(config) -> DataInfo:
 
 def build(config, layout) -> DataBundle:
   return get(source_name(config)).build(config, layout)
+
+
+def point_params(config) -> Tuple[str, ...]:
+  """The data parameters the source draws per training point (see :class:`Source`)."""
+  return get(source_name(config)).point_params
+
+
+def build_points(config, layout, points) -> DataBundle:
+  """One dataset per (training point, seed) from each point's data parameters."""
+  return get(source_name(config)).build_points(config, layout, points)
 
 
 def take_datasets(bundle: DataBundle, index) -> DataBundle:

@@ -23,11 +23,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from simplicity_bias import evaluators
-from simplicity_bias.data.attribution_source import sigma_values, simplified_build
+from simplicity_bias.data.attribution_source import sigma_values
 from simplicity_bias.experiments import trainings as training_lib
-from simplicity_bias.members import Purpose
-from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
+from simplicity_bias.pipeline import Cell, Report, make_cells
 from simplicity_bias.report import attribution as attribution_figures
 from simplicity_bias.report import bars
 from simplicity_bias.report.results import make_row
@@ -55,60 +53,47 @@ def cells(config) -> List[Cell]:
   if config.data.source != "simplified_block_mnist":
     raise ConfigError("experiment block_mnist_theory needs data.source='simplified_block_mnist' "
                       f"(got {config.data.source!r}).")
-  specs = []
+  out = []
   for d in _ints(config, "num_blocks"):
     for width in _ints(config, "widths"):
       for training in training_lib.trainings(config):
         label = f"d={d} width={width} {training.kind}"
-        specs.append((label, {"d": d, "width": width, "training": training.kind,
-                              "eps": training.eps},
-                      {"data.num_blocks": d, "model.width": width,
-                       **training_lib.overrides(config, training)}))
-  return make_cells(config, specs)
+        out += make_cells(config, [(label, {"d": d, "width": width, "training": training.kind,
+                                            "eps": training.eps},
+                                    {"data.num_blocks": d, "model.width": width,
+                                     **training_lib.overrides(config, training)})],
+                          points=_points(config, training), evals=("block_attribution",),
+                          eval_options={"num_blocks": d,
+                                        "block_size": config.data.block_size})
+  return out
 
 
-def _points(config, training):
-  """(radius or None, sigma) of every grid point of a cell: radius-major."""
-  return [(eps, sigma) for eps in (training.eps or (None,)) for sigma in sigma_values(config)]
+def _points(config, training) -> List[Dict]:
+  """Every training point of a cell, radius-major: its noise level (a dataset each) and, in a
+  robust cell, its radius (the member's ε)."""
+  return [{**({} if eps is None else {"eps": eps}), "sigma": sigma}
+          for eps in (training.eps or (None,)) for sigma in sigma_values(config)]
 
 
-def run_cells(cells, writer, progress) -> List[Dict]:
-  rows = []
-  for cell in cells:
-    config = cell.config
-    training = training_lib.Training(cell.params["training"], tuple(cell.params["eps"]))
-    points = _points(config, training)
-    layout = layout_of(config, len(points))
-    data = simplified_build(config, layout, [sigma for _, sigma in points])
-    aux = None
-    if training.kind != "standard":
-      aux = training_lib.member_aux(training_lib.Training(
-          training.kind, tuple(eps for eps, _ in points)), layout.num_seeds)
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout,
-                       data=data, evals=(), aux=aux)
-    options = {**dict(config.eval), "num_blocks": config.data.num_blocks,
-               "block_size": config.data.block_size}
-    with writer.phase("evaluating (block_attribution)"):
-      evals = evaluators.evaluate(["block_attribution"], outcome.trainer.predict,
-                                  outcome.variables, data.x_test, data.y_test, None,
-                                  layout.keys(Purpose.EVAL), data.info, options,
-                                  shared_data=False)
-    last = outcome.history[-1]
-    for g, (eps, sigma) in enumerate(points):
-      sl = layout.point_slice(g)
-      per_seed = {m: np.asarray(evals[m])[sl] for m in METRICS if m in evals}
-      per_seed["train_acc"] = np.asarray(last["train_acc"])[sl]
-      per_seed["train_loss"] = np.asarray(last["train_loss"])[sl]
-      kind = training.kind if eps is None else (
-          f"{training.kind} {training_lib.eps_name(training.kind, eps)}")
-      label = f"d={cell.params['d']} width={cell.params['width']} {kind} sigma={sigma:g}"
-      rows.append(make_row(label, {"d": cell.params["d"], "width": cell.params["width"],
-                                   "training": training.kind, "eps": eps or 0.0, "sigma": sigma},
-                           per_seed, seeds=list(layout.seeds),
-                           chance_p_argmax=2.0 / cell.params["d"],
-                           block_profile=np.asarray(evals["block_profile"])[sl].mean(0).tolist(),
-                           timing=dict(outcome.timing)))
-  return rows
+def rows(cell, outcome) -> List[Dict]:
+  out = []
+  last = outcome.history[-1]
+  kind_of = cell.params["training"]
+  for g, point in enumerate(outcome.points):
+    sl = outcome.layout.point_slice(g)
+    eps, sigma = point.get("eps"), point["sigma"]
+    per_seed = {m: np.asarray(outcome.evals[m])[sl] for m in METRICS if m in outcome.evals}
+    per_seed["train_acc"] = np.asarray(last["train_acc"])[sl]
+    per_seed["train_loss"] = np.asarray(last["train_loss"])[sl]
+    kind = kind_of if eps is None else f"{kind_of} {training_lib.eps_name(kind_of, eps)}"
+    label = f"d={cell.params['d']} width={cell.params['width']} {kind} sigma={sigma:g}"
+    out.append(make_row(label, {"d": cell.params["d"], "width": cell.params["width"],
+                                "training": kind_of, "eps": eps or 0.0, "sigma": sigma},
+                        per_seed, seeds=list(outcome.layout.seeds),
+                        chance_p_argmax=2.0 / cell.params["d"],
+                        block_profile=np.asarray(outcome.evals["block_profile"])[sl]
+                        .mean(0).tolist()))
+  return out
 
 
 def report(config, results, writer) -> Report:
