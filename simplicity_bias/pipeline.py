@@ -303,7 +303,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
               on_split, trainer.predict, variables, x, y, data.rotation,
               model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
               options, shared_data=data.shared, aux=aux,
-              first_layer=trainer.first_layer))
+              first_layer=trainer.first_layer, extras=data.extras))
         elif on_split:
           out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
                                      options, eval_keys))
@@ -380,7 +380,8 @@ def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, options
   return evaluators.evaluate(
       names, trainer.predict, variables, repeat(x), repeat(y),
       repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
-      info, options, shared_data=False, first_layer=trainer.first_layer)
+      info, options, shared_data=False, first_layer=trainer.first_layer,
+      extras=jax.tree_util.tree_map(repeat, data.extras))
 
 
 def _evaluate_groups(entries, trainer, variables, data, layout, info, options):
@@ -408,7 +409,7 @@ def _evaluate_groups(entries, trainer, variables, data, layout, info, options):
     fn = readouts.group_predict(readout, trainer.predict) if readout else readouts.stacked(
         trainer.predict)
     res = evaluators.evaluate(names, fn, grouped, data.x_test, data.y_test, data.rotation, keys,
-                              info, options, shared_data=shared)
+                              info, options, shared_data=shared, extras=data.extras)
     out.update({f"{m}@{readout or 'group'}": v for m, v in res.items()})
   return out
 
@@ -524,7 +525,8 @@ def make_cells(config, specs, **fields) -> List[Cell]:
 
 
 def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) -> List[Dict]:
-  """Each cell through :func:`run_cell`; rows and per-cell figures from the experiment."""
+  """Each cell through :func:`run_planned`; rows and per-cell figures from the experiment
+  (what ``cell_figures`` returns is kept in ``writer.kept[cell.label]`` for the run's figures)."""
   rows = []
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
@@ -535,7 +537,9 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
       row.setdefault("timing", dict(outcome.timing))
     rows += cell_rows
     if cell_figures is not None:
-      cell_figures(cell, outcome, cell_rows, writer)
+      kept = cell_figures(cell, outcome, cell_rows, writer)
+      if kept is not None:
+        writer.kept[cell.label] = kept
   return rows
 
 

@@ -105,8 +105,12 @@ def block_bundle(config, ds: block_mnist.BlockMnistDataset) -> DataBundle:
               "num_test": len(ds.y_test), "classes": list(ds.classes),
               "placement": ds.placement, "null": ds.null}
   info = dataclasses.replace(base, num_train=len(ds.y_train), source_note=ds.source_note)
+  # The evaluators' extras: where each test digit is, and the training-set mean digit of every
+  # class (the leakage reference).
+  extras = {"digit_on_top": np.asarray(ds.digit_on_top_test),
+            "reference": ds.class_mean_digits("train")}
   return DataBundle(ds.x_train, ds.y_train, ds.x_test[:0], ds.y_test[:0], ds.x_test, ds.y_test,
-                    None, info=info, shared=True, describe=describe)
+                    None, info=info, shared=True, describe=describe, extras=extras)
 
 
 def block_build(config, layout) -> DataBundle:

@@ -59,6 +59,9 @@ class DataBundle(NamedTuple):
   # Unlabelled pool (``data.pool``): inputs only, ``[datasets, m, ...]`` or ``[m, ...]`` when
   # shared; disjoint from the train, validation and test splits. None without a pool.
   pool: Any = None
+  # What evaluators read besides the test set (``Inputs.extras``), per dataset like the test set,
+  # e.g. BlockMNIST's digit positions and training-set class-mean digits. None without any.
+  extras: Any = None
 
   def arrays(self):
     return (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test)

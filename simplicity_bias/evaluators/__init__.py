@@ -35,6 +35,7 @@ class Inputs(NamedTuple):
   # (kernel, bias, head) when the model's first layer is affine in its flattened input:
   # logits_fn(x) == head(x.reshape(n, -1) @ kernel + bias); else None (see evaluate).
   first_layer: Any = None
+  extras: Any = None           # the data's extras for evaluators (DataBundle.extras), or None
 
 
 class Evaluator(NamedTuple):
@@ -123,16 +124,18 @@ def check(names_: Sequence[str], info) -> None:
 
 
 def evaluate(names_: Sequence[str], logits_fn, params, x, y, rotation, keys, info, options,
-             shared_data: bool, aux=None, first_layer=None):
-  """Runs the evaluators on every model: ``logits_fn(params_m, x) -> logits``; ``params`` and
-  ``keys`` have a leading model axis, and so do ``x, y, rotation, aux`` unless ``shared_data``.
+             shared_data: bool, aux=None, first_layer=None, extras=None):
+  """Runs the evaluators on every model: ``logits_fn(params_m, x) -> logits``; ``params``,
+  ``keys`` and ``aux`` (per-model inputs) have a leading model axis, and so do ``x, y, rotation``
+  unless ``shared_data``.
   ``first_layer(params_m)`` (optional, e.g. ``Trainer.first_layer``) returns ``None`` or
   ``(kernel, bias, head)`` with ``logits_fn(params_m, x) == head(x @ kernel + bias)``; evaluators
   that run the model on many rank-one changes of ``x`` then share the first layer's matmul.
+  ``extras``: the data's extras (a leading model axis unless ``shared_data``, as ``x``).
   Returns host arrays ``{name: [models, ...]}``."""
   check(names_, info)
   out = _compiled(tuple(names_), logits_fn, info, _freeze(options), shared_data,
-                  rotation is None, first_layer)(params, x, y, rotation, keys, aux)
+                  rotation is None, first_layer)(params, x, y, rotation, keys, aux, extras)
   return jax.device_get(out)
 
 
@@ -153,9 +156,9 @@ def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation,
   fns = [_REGISTRY[n].fn for n in names_]
   options = _thaw(frozen_options)
 
-  def one(p, xx, yy, rot, key, a):
+  def one(p, xx, yy, rot, key, a, ex):
     inputs = Inputs(lambda z: logits_fn(p, z), xx, yy, rot, key, info, options, a,
-                    None if first_layer is None else first_layer(p))
+                    None if first_layer is None else first_layer(p), ex)
     out = {}
     for fn in fns:
       out.update(fn(inputs))
@@ -163,7 +166,7 @@ def _compiled(names_, logits_fn, info, frozen_options, shared_data, no_rotation,
 
   axis = None if shared_data else 0
   rot_axis = None if no_rotation else axis
-  return jax.jit(jax.vmap(one, in_axes=(0, axis, axis, rot_axis, 0, axis)))
+  return jax.jit(jax.vmap(one, in_axes=(0, axis, axis, rot_axis, 0, 0, axis)))
 
 
 def _thaw(frozen):

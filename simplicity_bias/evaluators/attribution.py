@@ -22,7 +22,7 @@ default ``grad_logit``, the gradient of the true-class logit), ``topk_fractions`
 (BatchNorm running statistics), so examples do not interact and one backward pass of the summed
 score gives every per-example gradient.
 
-``aux`` (optional, shared by every model): ``{"digit_on_top": bool [n], "reference": float
+``extras`` (the data's, optional): ``{"digit_on_top": bool [n], "reference": float
 [classes, 28, 28]}`` for BlockMNIST. Without it the null block of each image is found as the
 block that equals one of the null patterns (the patch or black), and the reference digits are
 the test set's own class means (the experiments always pass the training-set means).
@@ -127,14 +127,14 @@ def attribution(inputs):
   limit = int(options.get("attribution_examples", 0) or 0)
   x, y = inputs.x, inputs.y
   test_acc = accuracy(inputs.logits_fn(x), y)                      # on every test image
-  aux = inputs.aux or {}
-  digit_on_top = aux.get("digit_on_top")
+  extras = inputs.extras or {}
+  digit_on_top = extras.get("digit_on_top")
   if limit:
     x, y = x[:limit], y[:limit]
     digit_on_top = None if digit_on_top is None else digit_on_top[:limit]
   if digit_on_top is None:
     digit_on_top = find_digit_on_top(x)
-  reference = aux.get("reference")
+  reference = extras.get("reference")
   if reference is None:
     reference = class_means(x, y, digit_on_top, info.num_classes)
   k_attr, k_random, k_tie = _keys(inputs.key)

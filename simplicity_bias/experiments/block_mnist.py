@@ -21,14 +21,11 @@ from typing import Dict, List
 
 import numpy as np
 
-from simplicity_bias import evaluators
-from simplicity_bias.data import attribution_source
 from simplicity_bias.evaluators.attribution import (TOPK_FRACTIONS, check_fractions,
                                                     topk_metric_names)
 from simplicity_bias.experiments import trainings as training_lib
-from simplicity_bias.members import Purpose
 from simplicity_bias.models import field_defaults
-from simplicity_bias.pipeline import Cell, Report, layout_of, make_cells, run_cell
+from simplicity_bias.pipeline import Cell, Report, make_cells
 from simplicity_bias.report import attribution as attribution_figures
 from simplicity_bias.report import bars
 from simplicity_bias.report.results import make_row
@@ -68,75 +65,75 @@ def cells(config) -> List[Cell]:
   check_fractions(config.eval.get("topk_fractions", TOPK_FRACTIONS))
   robust_models = [t.strip() for t in config.sweep.get("robust_models", "").split(",")
                    if t.strip()] or model_names(config)
-  specs = []
+  cells_ = []
   for model in model_names(config):
     for training in training_lib.trainings(config):
       if training.kind != "standard" and model not in robust_models:
         continue
       label = f"{model} {training.kind}"
-      specs.append((label, {"model": model, "training": training.kind, "eps": training.eps},
-                    {**model_overrides(config, model),
-                     **training_lib.overrides(config, training)}))
-  return make_cells(config, specs)
+      # A robust cell's radii are training points sharing the data (each member's eps).
+      cells_ += make_cells(config, [(label, {"model": model, "training": training.kind,
+                                             "eps": training.eps},
+                                     {**model_overrides(config, model),
+                                      **training_lib.overrides(config, training)})],
+                           points=[{"eps": e} for e in training.eps])
+  if len({c.label for c in cells_}) != len(cells_):
+    raise ConfigError("the sweep repeats a (model, training) cell; list each once.")
+  return cells_
 
 
 def _training_of(cell: Cell) -> training_lib.Training:
   return training_lib.Training(cell.params["training"], tuple(cell.params["eps"]))
 
 
-def evaluation_aux(ds) -> Dict:
-  """What the evaluator needs beyond the test images: where each digit is, and the training-set
-  mean digit of every class (the leakage reference)."""
-  return {"digit_on_top": np.asarray(ds.digit_on_top_test),
-          "reference": ds.class_mean_digits("train")}
+def rows(cell, outcome) -> List[Dict]:
+  training = _training_of(cell)
+  data, layout, evals = outcome.data, outcome.layout, outcome.evals
+  last = outcome.history[-1]
+  out = []
+  for g, name in enumerate(training.point_names()):
+    sl = layout.point_slice(g)
+    per_seed = {k: np.asarray(v)[sl] for k, v in evals.items()
+                if np.ndim(v) == 1 and k != "auc_null_std"}
+    per_seed = {k: v for k, v in per_seed.items() if not np.all(np.isnan(v))}
+    per_seed["leakage_excess"] = per_seed["leakage"] - per_seed["leakage_random"]
+    per_seed["train_acc"] = np.asarray(last["train_acc"])[sl]
+    eps = training.eps[g] if training.eps else 0.0
+    out.append(make_row(f"{cell.params['model']} {name}",
+                        {"model": cell.params["model"], "training": training.kind, "eps": eps},
+                        per_seed, seeds=list(layout.seeds), source=data.info.source_note,
+                        num_train=len(data.y_train), num_test=len(data.y_test)))
+  return out
 
 
-def run_cells(cells, writer, progress) -> List[Dict]:
-  rows, maps = [], {}
-  first = cells[0].config
-  with writer.phase("loading BlockMNIST"):
-    ds = attribution_source.load_block_mnist(first)
-    aux = evaluation_aux(ds)
-    data = attribution_source.block_bundle(first, ds)
-  for cell in cells:
-    config = cell.config
-    training = _training_of(cell)
-    layout = layout_of(config, training.num_points)
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout,
-                       data=data, evals=(), aux=training_lib.member_aux(training,
-                                                                         layout.num_seeds))
-    with writer.phase(f"evaluating ({', '.join(config.evals)})"):
-      evals = evaluators.evaluate(list(config.evals), outcome.trainer.predict,
-                                  outcome.variables, data.x_test, data.y_test, None,
-                                  layout.keys(Purpose.EVAL), data.info, dict(config.eval),
-                                  shared_data=True, aux=aux)
-    last = outcome.history[-1]
-    for g, name in enumerate(training.point_names()):
-      sl = layout.point_slice(g)
-      per_seed = {k: np.asarray(v)[sl] for k, v in evals.items()
-                  if np.ndim(v) == 1 and k != "auc_null_std"}
-      per_seed = {k: v for k, v in per_seed.items() if not np.all(np.isnan(v))}
-      per_seed["leakage_excess"] = per_seed["leakage"] - per_seed["leakage_random"]
-      per_seed["train_acc"] = np.asarray(last["train_acc"])[sl]
-      label = f"{cell.params['model']} {name}"
-      eps = training.eps[g] if training.eps else 0.0
-      rows.append(make_row(label, {"model": cell.params["model"], "training": training.kind,
-                                   "eps": eps}, per_seed, seeds=list(layout.seeds),
-                           source=data.info.source_note, num_train=len(data.y_train),
-                           num_test=len(data.y_test), timing=dict(outcome.timing)))
-      if "maps" in evals:
-        maps[label] = np.asarray(evals["maps"])[sl][0]   # the first seed's maps
-  if writer.enabled and maps:
-    show = min(len(v) for v in maps.values())
-    writer.figure("attribution_maps.png",
-                  "Test images (top row) and the |input gradient| of the true-class logit of "
-                  "every model (first seed; each map scaled to its maximum).",
-                  attribution_figures.attribution_grid, data.x_test[:show], maps,
-                  data.y_test[:show], title=f"{data.info.name}: {data.info.source_note}")
-  return rows
+def cell_figures(cell, outcome, cell_rows, writer):
+  """Keeps the first seed's attribution maps of every model of the cell (and the test images
+  they explain) for the run's figure."""
+  if "maps" not in outcome.evals:
+    return None
+  layout = outcome.layout
+  maps = {row["label"]: np.asarray(outcome.evals["maps"])[layout.point_slice(g)][0]
+          for g, row in enumerate(cell_rows)}
+  return {"maps": maps, "x": outcome.data.x_test, "y": outcome.data.y_test,
+          "info": outcome.data.info}
+
+
+def _maps_figure(writer) -> None:
+  kept = [k for k in writer.kept.values() if k]
+  if not writer.enabled or not kept:
+    return
+  maps = {label: m for k in kept for label, m in k["maps"].items()}
+  show = min(len(v) for v in maps.values())
+  first = kept[0]
+  writer.figure("attribution_maps.png",
+                "Test images (top row) and the |input gradient| of the true-class logit of "
+                "every model (first seed; each map scaled to its maximum).",
+                attribution_figures.attribution_grid, first["x"][:show], maps, first["y"][:show],
+                title=f"{first['info'].name}: {first['info'].source_note}")
 
 
 def report(config, results, writer) -> Report:
+  _maps_figure(writer)
   rows = results["rows"]
   labels = [r["label"] for r in rows]
   series = {name: ([r["summary"][m]["mean"] for r in rows], [r["summary"][m]["ci95"] for r in rows])

@@ -140,7 +140,7 @@ def retrain(config, writer, label, data: registry.DataBundle, ranks, fill, seeds
   tile = lambda a: jnp.broadcast_to(jnp.asarray(a), (members,) + np.shape(a))
   bundle = data._replace(x_train=x_train, y_train=tile(data.y_train), x_val=x_test[:, :0],
                          y_val=tile(data.y_test)[:, :0], x_test=x_test, y_test=tile(data.y_test),
-                         shared=False)
+                         shared=False, extras=None)  # masked: the digit extras do not apply
   outcome = run_cell(config, writer, label, progress, layout=layout, data=bundle,
                      keys=layout.keys(Purpose.RETRAIN), evals=("accuracy",))
   del x_train, x_test, bundle

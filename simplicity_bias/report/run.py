@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from simplicity_bias import interrupts
 from simplicity_bias.progress import Display
@@ -108,6 +108,8 @@ class RunWriter:
     self.enabled = bool(workdir) and write
     self.display = display if display is not None else Display(enabled=False)
     self.figures: List[Tuple[str, str]] = []
+    # What cells keep for the figures of the whole run (arrays in memory, never written).
+    self.kept: Dict[str, Any] = {}
     self.training_started = False   # set when the first cell starts training
     self._cells: Dict[str, List[Dict]] = {}
     self._log_handler: Optional[logging.Handler] = None
