@@ -10,11 +10,15 @@ experiment turns cell outcomes into results rows and figures; ``report/`` writes
 An experiment module provides (only ``NAME`` and ``CONFIGS`` are required; its claims are data,
 in the claim ledger ``reproduction/ledger/<config>.json``, :mod:`simplicity_bias.report.ledger`):
 
-* ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell);
-* ``run_cells(cells, writer, progress) -> rows`` — for multi-stage experiments (default: each cell
-  through :func:`run_cell`, rows from ``rows(cell, outcome)``, figures from ``cell_figures``);
+* ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell). A cell
+  says how it runs beyond its config (:class:`Cell`): training points that share a seed's data
+  or draw their own (per-member inputs such as ε), a monitor, its evaluators and their options;
 * ``rows(cell, outcome) -> [row]`` (default: :func:`point_rows`, one row per grid point);
-* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text.
+* ``cell_figures(cell, outcome, rows, writer)`` — figures of one cell; what it returns is kept in
+  ``writer.kept`` for the figures of the whole run;
+* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text;
+* ``run_cells(cells, writer, progress) -> rows`` — only for multi-stage experiments whose later
+  stages read earlier ones' models (non-random init, DiffROAR, the ensembles' own-data cells).
 """
 
 import copy

@@ -30,8 +30,7 @@ from simplicity_bias.data.images import SIMPLE_BLOCK
 from simplicity_bias.evaluators.robustness import IMAGE_BOX, eps_name, option
 from simplicity_bias.experiments.mnist_cifar import _host, cells as image_cells
 from simplicity_bias.members import Purpose, subkey
-from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, point_rows,
-                                      run_cell, validate_cell)
+from simplicity_bias.pipeline import Cell, Report, apply_overrides, point_rows, validate_cell
 from simplicity_bias.report import robustness as figures
 from simplicity_bias.report.results import mean_ci95
 from simplicity_bias.validation import ConfigError
@@ -77,33 +76,31 @@ def cells(config) -> List[Cell]:
   return out
 
 
-def run_cells(cells_, writer, progress) -> List[Dict]:
-  rows = []
-  examples = {}
-  for cell in cells_:
-    config = cell.config
-    layout = layout_of(config)
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout)
-    cell_rows = point_rows(cell, outcome, coordinates=False)
-    last = outcome.history[-1]
-    for row in cell_rows:
-      row["per_seed"]["epochs"] = (np.asarray(last["num_updates"], float)
-                                   / outcome.trainer.steps_per_epoch).tolist()
-      row["summary"]["epochs"] = mean_ci95(row["per_seed"]["epochs"])
-      row["timing"] = dict(outcome.timing)
-      row["source"] = outcome.data.info.source_note
-      row["num_train"], row["num_test"] = outcome.trainer.num_train, len(outcome.data.y_test)
-      if "robust_acc" in outcome.evals:
-        row["robust_eps"] = [float(e) for e in option(dict(config.eval), "robust_eps")]
-        acc = np.asarray(outcome.evals["robust_acc"])
-        row["robust_acc"] = [mean_ci95(acc[:, j]) for j in range(acc.shape[1])]
-    rows += cell_rows
-    examples[cell.label] = _examples(config, outcome)
-    if _mode(config) == "uap" and writer.enabled:
-      _uap_figures(cell, outcome, examples[cell.label], writer)
-  if _mode(cells_[0].config) == "adv_training" and writer.enabled:
-    _adv_figures(cells_[0].config, rows, examples, writer)
-  return rows
+def rows(cell, outcome) -> List[Dict]:
+  config = cell.config
+  cell_rows = point_rows(cell, outcome, coordinates=False)
+  last = outcome.history[-1]
+  for row in cell_rows:
+    row["per_seed"]["epochs"] = (np.asarray(last["num_updates"], float)
+                                 / outcome.trainer.steps_per_epoch).tolist()
+    row["summary"]["epochs"] = mean_ci95(row["per_seed"]["epochs"])
+    row["timing"] = dict(outcome.timing)
+    row["source"] = outcome.data.info.source_note
+    row["num_train"], row["num_test"] = outcome.trainer.num_train, len(outcome.data.y_test)
+    if "robust_acc" in outcome.evals:
+      row["robust_eps"] = [float(e) for e in option(dict(config.eval), "robust_eps")]
+      acc = np.asarray(outcome.evals["robust_acc"])
+      row["robust_acc"] = [mean_ci95(acc[:, j]) for j in range(acc.shape[1])]
+  return cell_rows
+
+
+def cell_figures(cell, outcome, cell_rows, writer) -> Dict:
+  """The UAP figures of a UAP run; keeps the cell's example images for the run's figures."""
+  del cell_rows
+  examples = _examples(cell.config, outcome)
+  if _mode(cell.config) == "uap" and writer.enabled:
+    _uap_figures(cell, outcome, examples, writer)
+  return examples
 
 
 def _examples(config, outcome) -> Dict:
@@ -188,8 +185,9 @@ def _adv_figures(config, rows, examples, writer) -> None:
 
 
 def report(config, results, writer) -> Report:
-  del writer
   rows = results["rows"]
+  if _mode(config) == "adv_training" and writer.enabled:
+    _adv_figures(config, rows, writer.kept, writer)
   o = config.objective
   common = (f"MNIST-CIFAR ({rows[0].get('source', '')}; {rows[0].get('num_train')} train / "
             f"{rows[0].get('num_test')} test images), {config.model.name} (base width "

@@ -43,8 +43,9 @@ def _names(text: str) -> List[str]:
 
 
 def _evals(config):
-  """Every member's ``sb``; with ensembles also the ensembles' (mean logits)."""
-  return ("sb",) if group_size_of(config) == 1 else ("sb", "sb@mean_logits")
+  """The configured evaluators of every member; with ensembles also the ensembles' ``sb`` (mean
+  logits)."""
+  return tuple(config.evals) + (() if group_size_of(config) == 1 else ("sb@mean_logits",))
 
 
 def cells(config) -> List[Cell]:
