@@ -16,7 +16,6 @@ spec hash, verdict and per-seed values; the command, commit, machine, setting an
 import datetime
 import os
 import shlex
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Sequence
@@ -44,7 +43,7 @@ def run_config(name: str, config, workdir: str, preset_label: str,
   from simplicity_bias import pipeline
   from simplicity_bias.report import ledger
   from simplicity_bias.configs import load_config
-  from simplicity_bias.report.machine import load1
+  from simplicity_bias.report.machine import git_commit, load1
   from simplicity_bias.validation import ConfigError, NonFiniteLossError
   claims_ledger = ledger.load(name)
   preset = "default" if preset_label in ("", "default") else preset_label
@@ -66,19 +65,6 @@ def run_config(name: str, config, workdir: str, preset_label: str,
   return write_record(workdir, name, preset_label, config.num_seeds, status, claims,
                       earlier_s + time.perf_counter() - start, earlier_s, records_dir,
                       provenance=provenance)
-
-
-def git_commit() -> str:
-  """The commit of this checkout (with "+changes" when files differ from it), or "unknown"."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  try:
-    head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
-                          text=True, timeout=10, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return "unknown"
-  return head + ("+changes" if dirty else "")
 
 
 def write_record(workdir: str, name: str, preset_label: str, num_seeds: int, status: str,

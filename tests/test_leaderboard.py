@@ -139,3 +139,20 @@ def test_selection_evaluators_read_the_validation_split():
   np.testing.assert_array_equal(outcome.evals["select_acc"], again["val"])
   assert not np.array_equal(again["val"], again["test"])
 
+
+
+def test_a_testbed_erm_does_not_learn_is_flagged():
+  row = lambda testbed, method, acc: {"params": {"testbed": testbed, "track": "T0",
+                                                 "method": method, "selection": "fixed"},
+                                      "summary": {"test_acc": {"mean": acc, "ci95": 0.01}}}
+  notes = board.unlearned_testbeds([row("lms5", "erm", 0.999), row("ms57", "erm", 0.52),
+                                    row("ms57", "dbat", 0.3)])
+  assert len(notes) == 1 and notes[0].startswith("ms57: ERM reaches test accuracy 0.520")
+
+
+def test_the_committed_leaderboard_is_what_its_record_renders(tmp_path):
+  import os
+  from conftest import REPO
+  record = os.path.join(REPO, "leaderboard", "cpu.json")
+  committed = open(os.path.join(REPO, "LEADERBOARD.md"), encoding="utf-8").read()
+  assert board.render(record, str(tmp_path / "LEADERBOARD.md")) == committed

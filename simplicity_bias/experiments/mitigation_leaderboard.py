@@ -8,6 +8,7 @@ validation points (``n16``, track T2) and the best member in hindsight (an upper
 """
 
 import copy
+import sys
 from typing import Dict, List
 
 import ml_collections
@@ -16,6 +17,7 @@ import numpy as np
 from simplicity_bias.pipeline import Cell, Report, validate_cell
 from simplicity_bias.report import bars
 from simplicity_bias.report import leaderboard as board
+from simplicity_bias.report import machine
 from simplicity_bias.report.results import make_row
 from simplicity_bias.validation import ConfigError
 
@@ -121,7 +123,9 @@ def report(config, results, writer) -> Report:
                 "(mean ± 95% CI over seeds); dashed: chance.", bars.grouped_bars, labels, series,
                 ylabel="S-randomized accuracy", hlines=(0.5,),
                 title=f"Mitigation leaderboard ({config.num_seeds} seeds)")
+  meta = {"intro": intro, "notes": notes, "commit": machine.git_commit(),
+          "machine": machine.describe(), "command": " ".join(sys.argv)}
+  results = {**results, "leaderboard": meta}
   writer.document("LEADERBOARD.md", board.document(results, intro, notes))
   return Report("Simplicity-bias mitigation leaderboard", intro,
-                list(METRICS) + ["cost", "train_acc_min"], notes,
-                extra={"leaderboard": {"intro": intro, "notes": notes}})
+                list(METRICS) + ["cost", "train_acc_min"], notes, extra={"leaderboard": meta})

@@ -42,10 +42,32 @@ def table(rows: Sequence[Dict]) -> str:
   return "\n".join(lines)
 
 
+LEARNED = 0.9  # ERM test accuracy below which a testbed's rows cannot measure a mitigation
+
+
+def unlearned_testbeds(rows: Sequence[Dict]) -> List[str]:
+  """Notes for the testbeds whose ERM model did not learn the task (mean test accuracy below
+  :data:`LEARNED`): S-randomized accuracy ≈ .5 there is chance, not simplicity bias."""
+  out = []
+  for r in rows:
+    p, s = r["params"], r["summary"]
+    if p["method"] == "erm" and p["selection"] == "fixed" and s["test_acc"]["mean"] < LEARNED:
+      out.append(f"{p['testbed']}: ERM reaches test accuracy {s['test_acc']['mean']:.3f} ± "
+                 f"{s['test_acc']['ci95']:.3f} at this size and budget, so the task is not "
+                 "learned and this testbed's rows do not measure mitigation (S-randomized "
+                 "accuracy ≈ .5 is chance there).")
+  return out
+
+
 def document(results: Dict, intro: str, notes: Sequence[str] = ()) -> str:
   """The whole LEADERBOARD.md: what it measures, the table, the selections and notes."""
   rows = results["rows"]
-  parts = ["# Simplicity-bias mitigation leaderboard", "", intro, "", table(rows), "",
+  notes = unlearned_testbeds(rows) + list(notes)
+  meta, timing = results.get("leaderboard", {}), results.get("timing", {})
+  run = [f"{timing['total_s'] / 60:.0f} min on {timing.get('device', '?')}"] if timing else []
+  run += [f"{k} {meta[k]}" for k in ("machine", "commit", "command") if meta.get(k)]
+  parts = ["# Simplicity-bias mitigation leaderboard", "", intro, "",
+           *([f"Run: {'; '.join(run)}.", ""] if run else []), table(rows), "",
            "Selections: " + "; ".join(f"`{k}` = {v}" for k, v in SELECTIONS.items()) + ".",
            "", "Cost: member updates of the group (summed over its members) x forward/backward "
            "passes per update (our estimate per method), mean over seeds."]

@@ -1,7 +1,9 @@
-"""A one-line description of the machine a result was measured on (for tables and benchmarks)."""
+"""Where a result was measured: a one-line description of the machine, its load, and the git
+commit of the code (for tables, records and benchmarks)."""
 
 import os
 import platform
+import subprocess
 
 
 def _cpuinfo(field: str):
@@ -42,3 +44,16 @@ def describe() -> str:
   if device.platform != "cpu":
     where += f", {jax.device_count()}x {device.device_kind}"
   return f"{where}, JAX {jax.__version__} on {device.platform}"
+
+
+def git_commit() -> str:
+  """The commit of this checkout (with "+changes" when files differ from it), or "unknown"."""
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  try:
+    head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
+                          text=True, timeout=10, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return "unknown"
+  return head + ("+changes" if dirty else "")
