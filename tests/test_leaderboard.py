@@ -30,6 +30,22 @@ def test_cells_are_testbeds_times_methods_with_each_methods_settings():
   assert cells[3].config.data.name == "ms57" and cells[1].params["track"] == "T1"
 
 
+def test_each_testbed_gets_its_own_settings():
+  config = load_config("mitigation_leaderboard", "cpu")
+  config.leaderboard.methods = "erm,dbat"
+  cells = {c.label: c.config for c in lb.cells(config)}
+  for method in ("erm", "dbat"):
+    lms5, ms57 = cells[f"lms5 {method}"], cells[f"ms57 {method}"]
+    assert (lms5.data.num_train, lms5.optim.learning_rate) == (20_000, 0.1)
+    assert (ms57.data.num_train, ms57.optim.learning_rate) == (40_000, 0.5)
+    assert ms57.data.num_test == lms5.data.num_test == config.data.num_test
+  paper = {c.label: c.config for c in lb.cells(load_config("mitigation_leaderboard"))}
+  assert paper["ms57 erm"].train.max_epochs == 200 and paper["lms5 erm"].train.max_epochs == 100
+  config.leaderboard.testbed.ms57.optim.learnin_rate = 0.3
+  with pytest.raises(ConfigError, match="learnin_rate"):
+    lb.cells(config)
+
+
 def test_bad_method_names_fail_before_anything_compiles():
   config = load_config("mitigation_leaderboard", "smoke")
   config.leaderboard.methods = "erm,jtt"

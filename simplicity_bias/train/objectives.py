@@ -125,7 +125,7 @@ def names():
 
 _BUILTIN_MODULES = ("simplicity_bias.attacks.training", "simplicity_bias.train.orthogonal",
                     "simplicity_bias.train.dbat", "simplicity_bias.train.divdis",
-                    "simplicity_bias.train.spectral_decoupling")
+                    "simplicity_bias.train.spectral_decoupling", "simplicity_bias.train.sam")
 
 
 def _load_builtin():
