@@ -30,10 +30,10 @@ the 16-wide ResNet-18 of the other `cpu` presets is impractical on a CPU (benchm
 `smoke`: tiny, generated mock MNIST and CIFAR-10 (`data.data_dir=mock`), offline.
 """
 
-from simplicity_bias.config_base import (adversarial_objective, image_base, reduce_for_cpu,
-                                         reduce_for_tests)
-
 import ml_collections
+
+from simplicity_bias.config_base import (CPU_IMAGES, SMOKE_IMAGES, adversarial_objective,
+                                         image_base, merge)
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -41,12 +41,13 @@ import ml_collections
 PAPER_SIZE_NEEDS = 'a GPU: ResNet-50 with 7-step PGD in every update'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = image_base("adversarial_images")
   c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
   c.adv_cells = ("standard", "adversarial")
-  c.objective = adversarial_objective(norm="linf", eps=0.3, step_size=0.12, num_steps=7, restarts=1,
-                                 random_start=True, box=(0.0, 1.0), bn_mode="eval")
+  c.objective = adversarial_objective(norm="linf", eps=0.3, step_size=0.12, num_steps=7,
+                                      restarts=1, random_start=True, box=(0.0, 1.0),
+                                      bn_mode="eval")
   c.train.stop_rule = "none"      # the adversarial cell: a fixed number of epochs
   c.train.max_epochs = 200
   # The standard cell: the MNIST-CIFAR recipe (stop once the training loss is below .01).
@@ -60,34 +61,21 @@ def get_config(preset: str = ""):
   c.eval.attack_batch = 500
   c.eval.attack_examples = 0
   c.eval.unroll = False
-  if preset == "cpu":
-    reduce_for_cpu(c)
+  return c
+
+
+PRESETS = {
     # The 8-wide ResNet-18 of mnist_cifar's `cpu` preset: adversarial training of the 16-wide one
     # is impractical on a CPU (its measured update time: benchmarks/RESULTS.md).
-    c.model.base_width = 8
-    c.model.stem_pool = True
-    c.num_seeds = 4
-    c.data.num_train = 2_000
-    c.train.max_epochs = 10
-    c.standard.max_epochs = 10
-    c.objective.unroll = True
-    c.eval.unroll = True
-    c.eval.robust_eps = (0.1, 0.3)
-    c.eval.robust_steps = 10
-    c.eval.attack_examples = 500
-    c.eval.attack_batch = 250
-  elif preset == "smoke":
-    reduce_for_tests(c)
-    c.train.batch_size = 16
-    c.train.max_epochs = 2
-    c.standard.max_epochs = 2
-    c.optim.learning_rate = 0.01
-    c.objective.num_steps = 2
-    c.eval.robust_eps = (0.3,)
-    c.eval.robust_steps = 2
-    c.eval.attack_examples = 32
-    c.eval.attack_batch = 0
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/adv_training_mnist_cifar.py; valid: "
-                     "cpu, smoke")
-  return c
+    "cpu": merge(CPU_IMAGES, {
+        "model": {"base_width": 8, "stem_pool": True}, "num_seeds": 4,
+        "data": {"num_train": 2_000}, "train": {"max_epochs": 10},
+        "standard": {"max_epochs": 10}, "objective": {"unroll": True},
+        "eval": {"unroll": True, "robust_eps": (0.1, 0.3), "robust_steps": 10,
+                 "attack_examples": 500, "attack_batch": 250}}),
+    "smoke": merge(SMOKE_IMAGES, {
+        "train": {"batch_size": 16, "max_epochs": 2}, "standard": {"max_epochs": 2},
+        "optim": {"learning_rate": 0.01}, "objective": {"num_steps": 2},
+        "eval": {"robust_eps": (0.3,), "robust_steps": 2, "attack_examples": 32,
+                 "attack_batch": 0}}),
+}

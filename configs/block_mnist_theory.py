@@ -28,7 +28,7 @@ import ml_collections
 from simplicity_bias.config_base import VECTOR_MODEL_FIELDS, common, adversarial_objective
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = common(ml_collections.ConfigDict(), "block_mnist_theory")
   c.num_seeds = 4
   c.data = ml_collections.ConfigDict()
@@ -63,22 +63,13 @@ def get_config(preset: str = ""):
   c.evals = ("block_attribution",)
   c.eval = ml_collections.ConfigDict()
   c.eval.attribution_method = "grad_logit"
-  if preset == "cpu":
-    c.sweep.widths = (500, 2_000)
-    c.data.num_train = 1_000
-    c.train.max_epochs = 150
-    c.adversarial.num_steps = 5
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.sweep.num_blocks = (4,)
-    c.sweep.widths = (64,)
-    c.data.sigmas = (0.5,)
-    c.data.num_train = 400
-    c.data.num_test = 400
-    c.train.max_epochs = 20
-    c.adversarial.num_steps = 3
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/block_mnist_theory.py; valid: cpu, "
-                     "smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"sweep": {"widths": (500, 2_000)}, "data": {"num_train": 1_000},
+            "train": {"max_epochs": 150}, "adversarial": {"num_steps": 5}},
+    "smoke": {"num_seeds": 2, "sweep": {"num_blocks": (4,), "widths": (64,)},
+              "data": {"sigmas": (0.5,), "num_train": 400, "num_test": 400},
+              "train": {"max_epochs": 20}, "adversarial": {"num_steps": 3}, "progress": False},
+}

@@ -11,7 +11,7 @@ Should show: the share of top-k input-gradient pixels on the null block (`null_t
 ≈ .3-.6 on BlockMNIST to ≤ .15. `:cpu`: 3,000 training images, 4 epochs, a 4-wide ResNet-18.
 """
 
-from simplicity_bias.configs import load_module
+from simplicity_bias.config_base import BLOCK_MNIST_CPU, BLOCK_MNIST_SMOKE, block_mnist_base
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -19,17 +19,12 @@ from simplicity_bias.configs import load_module
 PAPER_SIZE_NEEDS = 'a GPU: ResNet-18s on 12k images'
 
 
-def get_config(preset: str = ""):
-  block_mnist = load_module("block_mnist")
-  c = block_mnist.base()
+def get_config():
+  c = block_mnist_base()
   c.data.placement = "top"
   c.sweep.linf_eps = ()
   c.sweep.l2_eps = ()
-  if preset == "cpu":
-    block_mnist.reduce_for_cpu(c)
-  elif preset == "smoke":
-    block_mnist.reduce_for_tests(c)
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/block_mnist_top.py; valid: cpu, "
-                     "smoke")
   return c
+
+
+PRESETS = {"cpu": BLOCK_MNIST_CPU, "smoke": BLOCK_MNIST_SMOKE}

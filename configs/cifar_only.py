@@ -9,7 +9,7 @@ for GoogLeNet): a network that relied on both blocks of MNIST-CIFAR could have u
 `--config.data.variant=C` gives airplane vs ship (variant C's classes).
 """
 
-from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
+from simplicity_bias.config_base import CPU_IMAGES, SMOKE_IMAGES, image_base, merge
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -17,22 +17,18 @@ from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_t
 PAPER_SIZE_NEEDS = 'a GPU: GoogLeNet, 40 epochs'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = image_base()
-  if preset != "smoke":
-    c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
+  c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
   c.data.source = "cifar_only"
   c.model.name = "googlenet"
   # CIFAR alone needs more than 2-3 epochs: train a fixed budget with the rate decay at 30.
   c.train.stop_rule = "none"
   c.train.max_epochs = 40
-  if preset == "cpu":
-    reduce_for_cpu(c)
-    c.train.max_epochs = 15
-    c.optim.decay_epochs = 10
-  elif preset == "smoke":
-    reduce_for_tests(c)
-    c.train.max_epochs = 2
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/cifar_only.py; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": merge(CPU_IMAGES, {"train": {"max_epochs": 15}, "optim": {"decay_epochs": 10}}),
+    "smoke": merge(SMOKE_IMAGES, {"train": {"max_epochs": 2}}),
+}

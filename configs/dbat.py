@@ -11,9 +11,12 @@ accuracy / AUC, and how often the two members disagree. Member 0 is plain ERM (S
 
 import ml_collections
 
-from simplicity_bias.config_base import group_method
+from simplicity_bias.config_base import group_method, group_presets
 
 
-def get_config(preset: str = ""):
+def get_config():
   objective = ml_collections.ConfigDict({"name": "dbat", "alpha": 1.0, "pool_batch_size": 0})
-  return group_method(objective, preset, "configs/dbat.py")
+  return group_method(objective)
+
+
+PRESETS = group_presets(pool=True)

@@ -14,30 +14,23 @@ k = 1 gives 0 (extension claims: reported, not counted). `:cpu`: 3,000 training 
 images, 6 epochs, 4 seeds, k ∈ {.05, .1, .2, .5, 1}.
 """
 
-from simplicity_bias.configs import load_module
-from simplicity_bias.config_base import diffroar_base
+from simplicity_bias.config_base import (DIFFROAR_SMOKE, block_mnist_base, diffroar_base,
+                                         diffroar_cpu, merge)
 
 
-def get_config(preset: str = ""):
-  fashion = load_module("diffroar_fashion_mnist")
-  block_mnist = load_module("block_mnist")
+def get_config():
   c = diffroar_base("mnist")
-  c.data = block_mnist.base().data
+  c.data = block_mnist_base().data
   c.sweep.linf_eps = (0.05, 0.1)
   c.sweep.l2_eps = (1.0, 2.0)
-  if preset == "cpu":
-    fashion.reduce_for_cpu(c, num_train=3_000)
-    c.data.num_test = 1_000
-    c.diffroar.retrain_group = 4   # 56x28 images: two programs keep the masked copies < 3 GB
-  elif preset == "smoke":
-    fashion.reduce_for_tests(c)
-    c.data.num_train = 300
-    c.data.num_test = 100
-    c.train.batch_size = 50
-    c.sweep.linf_eps = ()
-    c.sweep.l2_eps = ()
-    c.sweep.linear = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/diffroar_block_mnist.py; valid: "
-                     "cpu, smoke")
   return c
+
+
+PRESETS = {
+    # 56x28 images: two programs keep the masked copies < 3 GB.
+    "cpu": merge(diffroar_cpu(num_train=3_000), {"data": {"num_test": 1_000},
+                                                 "diffroar": {"retrain_group": 4}}),
+    "smoke": merge(DIFFROAR_SMOKE, {
+        "data": {"num_train": 300, "num_test": 100}, "train": {"batch_size": 50},
+        "sweep": {"linf_eps": (), "l2_eps": (), "linear": False}}),
+}

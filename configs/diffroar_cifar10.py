@@ -20,8 +20,7 @@ training / 500 test images, 4 epochs, 4 seeds, k ∈ {.05, .5, 1}, sources stand
 images and epochs: a GPU job; the default preset is the panel.
 """
 
-from simplicity_bias.configs import load_module
-from simplicity_bias.config_base import diffroar_base
+from simplicity_bias.config_base import DIFFROAR_SMOKE, diffroar_base, merge
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -29,8 +28,7 @@ from simplicity_bias.config_base import diffroar_base
 PAPER_SIZE_NEEDS = 'a GPU: ResNet-50 sources and retrains'
 
 
-def get_config(preset: str = ""):
-  fashion = load_module("diffroar_fashion_mnist")
+def get_config():
   c = diffroar_base("cifar10")
   c.model.name = "resnet50"
   c.model.width = None
@@ -48,32 +46,22 @@ def get_config(preset: str = ""):
   c.diffroar.published.robust = 0.22
   c.diffroar.published.robust_source = "linf 8/255"
   c.diffroar.published.model_class = "resnet50"
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.model.name = "resnet18"
-    c.model.base_width = 4
-    c.model.conv_impl = "im2col"   # members vmapped on a CPU (benchmarks/RESULTS.md)
-    c.data.num_train = 1_000
-    c.data.num_test = 500
-    c.train.max_epochs = 4
-    c.optim.decay_epochs = 0
-    c.sweep.l2_eps = ()
-    c.sweep.linear = False
-    c.adversarial.num_steps = 5
-    c.adversarial.unroll = True
-    c.diffroar.k_grid = (0.05, 0.5, 1.0)
-    c.diffroar.retrain_group = 0
-  elif preset == "smoke":
+  return c
+
+
+PRESETS = {
+    "cpu": {
+        "num_seeds": 4,
+        # members vmapped on a CPU (benchmarks/RESULTS.md)
+        "model": {"name": "resnet18", "base_width": 4, "conv_impl": "im2col"},
+        "data": {"num_train": 1_000, "num_test": 500},
+        "train": {"max_epochs": 4}, "optim": {"decay_epochs": 0},
+        "sweep": {"l2_eps": (), "linear": False},
+        "adversarial": {"num_steps": 5, "unroll": True},
+        "diffroar": {"k_grid": (0.05, 0.5, 1.0), "retrain_group": 0}},
     # The plumbing only: an MLP on mock CIFAR-10 (a ResNet's compilation alone is slow on a
     # CPU).
-    fashion.reduce_for_tests(c)
-    c.model.width, c.model.depth, c.model.init = 32, 2, "pytorch"
-    c.model.base_width = 64
-    c.train.scan_length = 0
-    c.sweep.linf_eps = ()
-    c.sweep.l2_eps = ()
-    c.sweep.linear = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/diffroar_cifar10.py; valid: cpu, "
-                     "smoke")
-  return c
+    "smoke": merge(DIFFROAR_SMOKE, {
+        "model": {"width": 32, "depth": 2, "init": "pytorch", "base_width": 64},
+        "train": {"scan_length": 0}, "sweep": {"linf_eps": (), "l2_eps": (), "linear": False}}),
+}

@@ -24,37 +24,10 @@ model, 10-step PGD (2.5 ε / 10 per step, inputs kept in [0, 1]), 4 seeds.
 .1, .2, .5, 1}.
 """
 
-from simplicity_bias.config_base import diffroar_base
+from simplicity_bias.config_base import DIFFROAR_SMOKE, diffroar_base, diffroar_cpu, merge
 
 
-def reduce_for_cpu(c, num_train: int = 4_000) -> None:
-  """For a CPU: a subset, fewer epochs, 4 seeds, 5 values of k."""
-  c.num_seeds = 4
-  c.data.num_train = num_train
-  c.data.num_test = 2_000
-  c.train.max_epochs = 6
-  c.diffroar.k_grid = (0.05, 0.1, 0.2, 0.5, 1.0)
-  c.diffroar.retrain_group = 0   # every attribution's retrained models in one program
-
-
-def reduce_for_tests(c) -> None:
-  """Seconds, offline: a tiny MLP on a generated mock of the config's dataset
-  (simplicity_bias/data/mock.py)."""
-  c.num_seeds = 2
-  c.data.data_dir = "mock"
-  c.model.name = "mlp"
-  c.model.width = 32
-  c.train.batch_size = 64
-  c.train.max_epochs = 4
-  c.train.check_size = 0
-  c.diffroar.k_grid = (0.05, 1.0)
-  c.diffroar.retrain_group = 0
-  c.adversarial.num_steps = 2
-  c.progress = False
-  c.num_devices = 1
-
-
-def get_config(preset: str = ""):
+def get_config():
   c = diffroar_base("fashion_mnist")
   c.sweep.linf_eps = (4 / 255, 16 / 255)
   c.sweep.l2_eps = (0.5, 1.0)
@@ -62,14 +35,11 @@ def get_config(preset: str = ""):
   c.diffroar.published.robust = 0.17
   c.diffroar.published.robust_source = "linf 16/255"
   c.diffroar.published.model_class = "mlp"
-  if preset == "cpu":
-    reduce_for_cpu(c)
-  elif preset == "smoke":
-    reduce_for_tests(c)
-    c.sweep.linf_eps = (16 / 255,)
-    c.sweep.l2_eps = ()
-    c.sweep.linear = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/diffroar_fashion_mnist.py; valid: "
-                     "cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": diffroar_cpu(),
+    "smoke": merge(DIFFROAR_SMOKE, {"sweep": {"linf_eps": (16 / 255,), "l2_eps": (),
+                                              "linear": False}}),
+}

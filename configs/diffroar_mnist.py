@@ -13,21 +13,17 @@ counted): robust models' DiffROAR at k = .05 above the standard model's; random 
 k = 1 gives 0. `:cpu`: 4,000 training / 2,000 test images, 6 epochs, 4 seeds, k ∈ {.05, .1, .2, .5, 1}.
 """
 
-from simplicity_bias.configs import load_module
-from simplicity_bias.config_base import diffroar_base
+from simplicity_bias.config_base import DIFFROAR_SMOKE, diffroar_base, diffroar_cpu, merge
 
 
-def get_config(preset: str = ""):
-  fashion = load_module("diffroar_fashion_mnist")
+def get_config():
   c = diffroar_base("mnist")
   c.sweep.linf_eps = (0.05, 0.1)
   c.sweep.l2_eps = (0.5, 1.0)
-  if preset == "cpu":
-    fashion.reduce_for_cpu(c)
-  elif preset == "smoke":
-    fashion.reduce_for_tests(c)
-    c.sweep.linf_eps = ()
-    c.sweep.l2_eps = ()
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/diffroar_mnist.py; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": diffroar_cpu(),
+    "smoke": merge(DIFFROAR_SMOKE, {"sweep": {"linf_eps": (), "l2_eps": ()}}),
+}

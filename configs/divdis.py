@@ -10,10 +10,13 @@ S-randomized AUC (it uses the slabs) while the other uses the linear coordinate.
 
 import ml_collections
 
-from simplicity_bias.config_base import group_method
+from simplicity_bias.config_base import group_method, group_presets
 
 
-def get_config(preset: str = ""):
+def get_config():
   objective = ml_collections.ConfigDict({"name": "divdis", "mi_weight": 1.0, "reg_weight": 1.0,
                                          "pool_batch_size": 0})
-  return group_method(objective, preset, "configs/divdis.py")
+  return group_method(objective)
+
+
+PRESETS = group_presets(pool=True)

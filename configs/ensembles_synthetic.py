@@ -30,10 +30,11 @@ sized for a GPU. `cpu`: 4 ensembles per size (40 members per dataset), LMS-5 at 
 `smoke`: for the tests (too short for MS-5 to be learned).
 """
 
-from simplicity_bias.config_base import synthetic_base, add_ensemble_config, ensemble_dataset_settings
+from simplicity_bias.config_base import (add_ensemble_config, ensemble_dataset_settings,
+                                          synthetic_base)
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = add_ensemble_config(synthetic_base("ensembles_synthetic"))
   c.num_seeds = 8                # ensembles per size; members per dataset = 8 x max(sizes)
   c.data.name = "ms5"            # replaced per dataset by ensemble.datasets
@@ -51,28 +52,19 @@ def get_config(preset: str = ""):
   # claims test SB only where this control learns the slabs (reproduction/ledger/).
   c.ensemble.datasets = ("ms5", "noisy_lms7", "lms5", "ms7")
   c.ensemble.settings.ms7 = ensemble_dataset_settings(stop_eps=5e-3, max_epochs=200,
-                                                                 num_train=4_400)
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.data.num_train = 20_000
-    c.data.num_val = 2_000
-    c.data.num_test = 5_000
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.ensemble.sizes = (1, 3)
-    c.ensemble.datasets = ("ms5", "noisy_lms7")
-    c.data.num_train = 2_000
-    c.data.num_val = 500
-    c.data.num_test = 1_000
-    c.eval.num_subsets = 4
-    c.evals = ("sb",)
-    c.ensemble.settings.ms5.max_epochs = 8
-    c.ensemble.settings.noisy_lms7.max_epochs = 8
-    c.ensemble.settings.ms5.num_train = None       # data.num_train
-    c.ensemble.settings.noisy_lms7.num_train = None
-    c.ensemble.own_data = ()
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/ensembles_synthetic.py; valid: "
-                     "cpu, smoke")
+                                                      num_train=4_400)
   return c
+
+
+PRESETS = {
+    "cpu": {"num_seeds": 4, "data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000}},
+    "smoke": {"num_seeds": 2,
+              "ensemble": {"sizes": (1, 3), "datasets": ("ms5", "noisy_lms7"),
+                           "settings": {
+                               # num_train None: data.num_train
+                               "ms5": {"max_epochs": 8, "num_train": None},
+                               "noisy_lms7": {"max_epochs": 8, "num_train": None}},
+                           "own_data": ()},
+              "data": {"num_train": 2_000, "num_val": 500, "num_test": 1_000},
+              "eval": {"num_subsets": 4}, "evals": ("sb",), "progress": False},
+}

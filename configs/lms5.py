@@ -13,26 +13,18 @@ ignores all 49 five-slab coordinates once the linear one is scrambled) and S^c-r
 from simplicity_bias.config_base import synthetic_base
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = synthetic_base()
   c.data.name = "lms5"
   # Paper: 100k train / 10k test, rotated, (100,2)-FCN, SGD lr .1, wd 5e-5, stop at train acc
   # >= .9999 (about 12 epochs).
-  if preset == "cpu":
-    c.num_seeds = 8
-    c.data.num_train = 20_000
-    c.data.num_val = 2_000
-    c.data.num_test = 5_000
-    c.train.stop_eps = 1e-3
-  elif preset == "smoke":
-    c.num_seeds = 3
-    c.data.num_train = 4_000
-    c.data.num_val = 1_000
-    c.data.num_test = 2_000
-    c.train.stop_eps = 2e-3
-    c.train.max_epochs = 40
-    c.eval.boundary_resolution = 24
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/lms5.py; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"num_seeds": 8, "data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000},
+            "train": {"stop_eps": 1e-3}},
+    "smoke": {"num_seeds": 3, "data": {"num_train": 4_000, "num_val": 1_000, "num_test": 2_000},
+              "train": {"stop_eps": 2e-3, "max_epochs": 40}, "eval": {"boundary_resolution": 24},
+              "progress": False},
+}

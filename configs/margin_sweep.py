@@ -18,30 +18,22 @@ from simplicity_bias.config_base import synthetic_base
 PAPER_SIZE_NEEDS = 'a GPU: 200 members of 100k samples'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = synthetic_base("margin_sweep")
   c.data.name = "lms5"
   c.evals = ("sb",)
   c.grid.linear_margin = (0.01, 0.05, 0.1, 0.3, 0.6)
   c.grid.slab_margin = (0.0, 0.05, 0.1, 0.15, 0.2)
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.data.num_train = 10_000
-    c.data.num_val = 1_000
-    c.data.num_test = 4_000
-    c.train.stop_eps = 1e-3
-    c.grid.linear_margin = (0.01, 0.1, 0.3, 0.6)
-    c.grid.slab_margin = (0.0, 0.05, 0.1, 0.2)
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.data.num_train = 3_000
-    c.data.num_val = 500
-    c.data.num_test = 1_000
-    c.train.stop_eps = 5e-3
-    c.train.max_epochs = 30
-    c.grid.linear_margin = (0.1, 0.4)
-    c.grid.slab_margin = (0.05, 0.1)
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r}; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"num_seeds": 4, "data": {"num_train": 10_000, "num_val": 1_000, "num_test": 4_000},
+            "train": {"stop_eps": 1e-3},
+            "grid": {"linear_margin": (0.01, 0.1, 0.3, 0.6),
+                     "slab_margin": (0.0, 0.05, 0.1, 0.2)}},
+    "smoke": {"num_seeds": 2, "data": {"num_train": 3_000, "num_val": 500, "num_test": 1_000},
+              "train": {"stop_eps": 5e-3, "max_epochs": 30},
+              "grid": {"linear_margin": (0.1, 0.4), "slab_margin": (0.05, 0.1)},
+              "progress": False},
+}

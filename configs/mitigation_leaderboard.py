@@ -13,7 +13,7 @@ also an unlabelled pool (here 'decorrelated': S permuted across held-out points)
 
 import ml_collections
 
-from simplicity_bias.config_base import synthetic_base
+from simplicity_bias.config_base import Whole, synthetic_base
 
 # Each method: its track, members per group, objective section, unlabelled pool, the member a
 # 'fixed' selection reports (-1: the last), and its forward/backward passes per member update
@@ -67,7 +67,7 @@ CPU_TESTBEDS = {
 }
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = synthetic_base(experiment="mitigation_leaderboard")
   c.leaderboard = ml_collections.ConfigDict()
   c.leaderboard.testbeds = "lms5,ms57"
@@ -80,21 +80,14 @@ def get_config(preset: str = ""):
   c.evals = ("sb", "select_decorrelated")
   c.eval.select_n = 16
   c.data.pool_size = 100_000          # points in the unlabelled pool of a T1 method
-  if preset == "cpu":
-    c.data.num_train, c.data.num_val, c.data.num_test = 20_000, 2_000, 5_000
-    c.data.pool_size = 20_000
-    c.leaderboard.testbed = ml_collections.ConfigDict(CPU_TESTBEDS)
-    c.train.stop_eps = 1e-3
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.leaderboard.testbeds = "lms5"
-    c.data.num_train, c.data.num_val, c.data.num_test = 1_000, 200, 500
-    c.data.pool_size = 1_000
-    c.leaderboard.testbed = ml_collections.ConfigDict({"lms5": {}})
-    c.train.stop_eps = 2e-3
-    c.train.max_epochs = 4
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/mitigation_leaderboard.py; "
-                     "valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000,
+                     "pool_size": 20_000},
+            "leaderboard": {"testbed": Whole(CPU_TESTBEDS)}, "train": {"stop_eps": 1e-3}},
+    "smoke": {"num_seeds": 2, "leaderboard": {"testbeds": "lms5", "testbed": Whole({"lms5": {}})},
+              "data": {"num_train": 1_000, "num_val": 200, "num_test": 500, "pool_size": 1_000},
+              "train": {"stop_eps": 2e-3, "max_epochs": 4}, "progress": False},
+}

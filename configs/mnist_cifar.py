@@ -17,7 +17,7 @@ Paper setting: SGD lr .05 (x0.2 after 30 epochs), wd 5e-5, batch 256, stop at tr
 (2–3 epochs). Momentum .9 is our choice (the paper does not state it).
 """
 
-from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
+from simplicity_bias.config_base import CPU_IMAGES, SMOKE_IMAGES, image_base, merge
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -25,30 +25,22 @@ from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_t
 PAPER_SIZE_NEEDS = 'a GPU: ResNet-50'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = image_base()
-  if preset != "smoke":
-    c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
-  if preset == "zoo":
+  c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
+  return c
+
+
+PRESETS = {
     # Published MNIST-rand AUC for these four on A, B and C: .50–.54 (12 cells, one program each).
-    c.sweep.models = "mobilenetv2,googlenet,resnet50,densenet121"
-    c.sweep.variants = "A,B,C"
-  elif preset == "cpu":
+    "zoo": {"sweep": {"models": "mobilenetv2,googlenet,resnet50,densenet121",
+                      "variants": "A,B,C"}},
     # Reduced variant for a CPU: an 8-wide ResNet-18 with the stem max-pool (1/16 of the FLOPs
     # of the 16-wide one without it, impractical on a CPU: benchmarks/RESULTS.md), a fifth of
     # the training images.
-    reduce_for_cpu(c)
-    c.model.base_width = 8
-    c.model.stem_pool = True
-    c.data.num_train = 2_000
-    c.train.max_epochs = 10
-  elif preset == "smoke":
+    "cpu": merge(CPU_IMAGES, {"model": {"base_width": 8, "stem_pool": True},
+                              "data": {"num_train": 2_000}, "train": {"max_epochs": 10}}),
     # Seconds, offline: generated mock MNIST and CIFAR-10 (simplicity_bias/data/mock.py).
-    reduce_for_tests(c)
-    c.train.batch_size = 16
-    c.train.max_epochs = 8
-    c.optim.learning_rate = 0.01
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/mnist_cifar.py; valid: zoo, cpu, "
-                     "smoke")
-  return c
+    "smoke": merge(SMOKE_IMAGES, {"train": {"batch_size": 16, "max_epochs": 8},
+                                  "optim": {"learning_rate": 0.01}}),
+}

@@ -11,7 +11,7 @@ member_s_rand_auc), and CIFAR-randomized AUC ≈ 1.
 `cpu`: 4 ensembles of 3 8-wide ResNet-18s (mnist_cifar's `cpu` network), 2,000 training images.
 """
 
-from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
+from simplicity_bias.config_base import CPU_IMAGES, SMOKE_IMAGES, image_base, merge
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -19,24 +19,18 @@ from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_t
 PAPER_SIZE_NEEDS = 'a GPU: 9 ResNet-50s'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = image_base()
   c.members.group_size = 3
   c.num_seeds = 4
-  if preset == "cpu":
-    reduce_for_cpu(c)
+  return c
+
+
+PRESETS = {
     # mnist_cifar's `cpu` network (8-wide ResNet-18 with the stem max-pool, 1/16 of the 16-wide
     # one's FLOPs): six 16-wide members are impractical on a CPU.
-    c.model.base_width = 8
-    c.model.stem_pool = True
-    c.data.num_train = 2_000
-    c.train.max_epochs = 10
-    c.num_seeds = 4
-  elif preset == "smoke":
-    reduce_for_tests(c)
-    c.members.group_size = 2
-    c.train.max_epochs = 4
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/mnist_cifar_ensemble.py; valid: "
-                     "cpu, smoke")
-  return c
+    "cpu": merge(CPU_IMAGES, {"model": {"base_width": 8, "stem_pool": True},
+                              "data": {"num_train": 2_000}, "train": {"max_epochs": 10},
+                              "num_seeds": 4}),
+    "smoke": merge(SMOKE_IMAGES, {"members": {"group_size": 2}, "train": {"max_epochs": 4}}),
+}

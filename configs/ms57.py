@@ -12,29 +12,27 @@ longer than LMS-5.
 from simplicity_bias.config_base import synthetic_base
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = synthetic_base()
   c.data.name = "ms57"
   c.data.num_train = 100_000
   c.data.num_val = 10_000
   c.data.num_test = 50_000
   c.train.max_epochs = 200
-  if preset == "cpu":
-    pass  # the paper setting itself (`--print_config` shows its measured cost)
-  elif preset == "smoke":
-    c.num_seeds = 2
-    # Smaller sets make the plateau before the jump longer in epochs. At 20k one seed in three
-    # memorised the training set instead (train acc .999, test AUC .755); at 40k every seed
-    # tried escapes the plateau and generalises: within ~10k updates at the paper's lr .1,
-    # within ~3.5k at lr .5 (seeds 0, 1, 5, 6, 11, 12), which keeps the smoke run short.
-    c.data.num_train = 40_000
-    c.data.num_val = 1_000
-    c.data.num_test = 2_000
-    c.optim.learning_rate = 0.5
-    c.train.stop_eps = 2e-3
-    c.train.max_epochs = 100
-    c.eval.boundary_resolution = 24
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/ms57.py; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {},  # the paper setting itself (`--print_config` shows its measured cost)
+    "smoke": {
+        "num_seeds": 2,
+        # Smaller sets make the plateau before the jump longer in epochs. At 20k one seed in
+        # three memorised the training set instead (train acc .999, test AUC .755); at 40k every
+        # seed tried escapes the plateau and generalises: within ~10k updates at the paper's lr
+        # .1, within ~3.5k at lr .5 (seeds 0, 1, 5, 6, 11, 12), which keeps the smoke run short.
+        "data": {"num_train": 40_000, "num_val": 1_000, "num_test": 2_000},
+        "optim": {"learning_rate": 0.5},
+        "train": {"stop_eps": 2e-3, "max_epochs": 100},
+        "eval": {"boundary_resolution": 24},
+        "progress": False},
+}

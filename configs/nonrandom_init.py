@@ -28,7 +28,7 @@ tests (M_slab does not learn the slabs at that size; it only exercises the code)
 from simplicity_bias.config_base import synthetic_base, add_init_config
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = add_init_config(synthetic_base("nonrandom_init"))
   c.data.name = "lms7"
   c.data.num_train = 100_000   # the paper's LMS size
@@ -38,23 +38,15 @@ def get_config(preset: str = ""):
   c.eval.boundary_resolution = 24
   c.train.stop_rule = "loss"   # App. C.7: stop at train loss < .01
   c.train.stop_eps = 0.01
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.data.num_train = 60_000  # fewer samples: the 7-slabs are memorised instead of learned
-    c.data.num_val = 2_000
-    c.data.num_test = 5_000
-    c.init.alphas = (0.0, 0.25, 0.5, 0.75, 1.0)
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.data.num_train = 2_000
-    c.data.num_val = 500
-    c.data.num_test = 1_000
-    c.init.alphas = (0.0, 0.5, 1.0)
-    c.slab.max_epochs = 10
-    c.slab.stop_eps = 2e-2
-    c.train.max_epochs = 10
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/nonrandom_init.py; valid: cpu, "
-                     "smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"num_seeds": 4,
+            # num_train 60k: with fewer samples the 7-slabs are memorised instead of learned
+            "data": {"num_train": 60_000, "num_val": 2_000, "num_test": 5_000},
+            "init": {"alphas": (0.0, 0.25, 0.5, 0.75, 1.0)}},
+    "smoke": {"num_seeds": 2, "data": {"num_train": 2_000, "num_val": 500, "num_test": 1_000},
+              "init": {"alphas": (0.0, 0.5, 1.0)}, "slab": {"max_epochs": 10, "stop_eps": 2e-2},
+              "train": {"max_epochs": 10}, "progress": False},
+}

@@ -10,9 +10,12 @@ use the slabs, its S-randomized AUC rises above .5 and its S^c-randomized AUC fa
 
 import ml_collections
 
-from simplicity_bias.config_base import group_method
+from simplicity_bias.config_base import group_method, group_presets
 
 
-def get_config(preset: str = ""):
+def get_config():
   objective = ml_collections.ConfigDict({"name": "orthogonal_gradients", "weight": 1.0})
-  return group_method(objective, preset, "configs/orthogonal_gradients.py", pool="")
+  return group_method(objective, pool="")
+
+
+PRESETS = group_presets(pool=False)

@@ -29,7 +29,7 @@ train_acc_curves.png shows whether any cell leaves the plateau. Needs a GPU: imp
 CPU (benchmarks/RESULTS.md has the epoch time measured on one).
 """
 
-from simplicity_bias.config_base import synthetic_base, sb_models_sweep
+from simplicity_bias.config_base import Whole, sb_models_sweep, synthetic_base
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -37,54 +37,50 @@ from simplicity_bias.config_base import synthetic_base, sb_models_sweep
 PAPER_SIZE_NEEDS = 'a GPU for the MS-(5,7) CNN and GRU cells'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = sb_models_sweep(synthetic_base("sb_models"))
   c.evals = ("sb",)  # per-coordinate detail: run configs/lms5.py with a model
   # Paper: SGD lr .1, wd 5e-5, batch 256, stop at train acc >= .9999; LMS-5 100k train / 10k
   # test, MS-(5,7) 100k / 50k (base_config holds these defaults; LMS-5 sizes are the base).
   c.train.max_epochs = 100
   c.sweep.per_dataset.ms57 = {"data": {"num_test": 50_000}, "train": {"max_epochs": 200}}
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.data.num_train = 20_000
-    c.data.num_val = 2_000
-    c.data.num_test = 5_000
-    c.train.stop_eps = 1e-3
-    # MS-(5,7) keeps the paper's 100k training points: with 20k the CNN fits the training set
-    # (train acc .999 at ~7k updates) but reaches test AUC ~.75 only; the cost is per update,
-    # not per sample. FCNs need up to ~30k updates to leave the plateau (100 epochs, cheap);
-    # the (32,7,1)-CNN leaves it within ~9k (30 epochs) and the GRU not at all (30 epochs).
-    c.sweep.per_dataset.ms57 = {
-        "data": {"num_train": 100_000, "num_test": 5_000}, "train": {"max_epochs": 100},
-        "per_model": {"cnn1d": {"train": {"max_epochs": 30}},
-                      "gru": {"train": {"max_epochs": 30}}}}
-    # Every cell of the paper runs, the costly ones included: the (32,7,2)-CNN on MS-(5,7), its
-    # (100,10,2)-GRU and the wide MS-(5,7) FCNs.
-  elif preset == "gru_ms57":
+  return c
+
+
+PRESETS = {
+    "cpu": {
+        "num_seeds": 4, "data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000},
+        "train": {"stop_eps": 1e-3},
+        # MS-(5,7) keeps the paper's 100k training points: with 20k the CNN fits the training
+        # set (train acc .999 at ~7k updates) but reaches test AUC ~.75 only; the cost is per
+        # update, not per sample. FCNs need up to ~30k updates to leave the plateau (100 epochs,
+        # cheap); the (32,7,1)-CNN leaves it within ~9k (30 epochs) and the GRU not at all (30
+        # epochs).
+        "sweep": {"per_dataset": {"ms57": Whole({
+            "data": {"num_train": 100_000, "num_test": 5_000}, "train": {"max_epochs": 100},
+            "per_model": {"cnn1d": {"train": {"max_epochs": 30}},
+                          "gru": {"train": {"max_epochs": 30}}}})}},
+        # Every cell of the paper runs, the costly ones included: the (32,7,2)-CNN on MS-(5,7),
+        # its (100,10,2)-GRU and the wide MS-(5,7) FCNs.
+    },
     # The (100,10,1)-GRU on MS-(5,7) with the appendix's budget before calling it a
     # non-reproduction: at most 500 epochs, stop at train loss < .01, 4 seeds, SGD and Adam at two
     # learning rates each (the lrs other than SGD .1 are ours, so those rows are extensions).
-    c.num_seeds = 4
-    c.sweep.datasets = ("ms57",)
-    c.sweep.models = ("gru:100:10:1",)
-    c.sweep.wide_dims = ()
-    c.sweep.optimizers = ("sgd:0.1", "sgd:0.03", "adam:0.001", "adam:0.0003")
-    c.train.stop_rule = "loss"
-    c.train.stop_eps = 0.01
-    c.sweep.per_dataset.ms57 = {"data": {"num_test": 50_000}, "train": {"max_epochs": 500}}
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.data.num_train = 3_000
-    c.data.num_val = 500
-    c.data.num_test = 1_000
-    c.train.stop_eps = 5e-3
-    c.train.max_epochs = 80  # FCN / CNN stop after ~10 epochs; the small GRU needs ~80
-    c.eval.boundary_resolution = 16
-    c.sweep.datasets = ("lms5",)
-    c.sweep.models = ("fcn:100:1", "cnn1d:8:7:1", "gru:16:10:1")
-    c.sweep.wide_dims = ()
-    c.sweep.per_dataset.ms57 = {}
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/sb_models.py; valid: cpu, gru_ms57, smoke")
-  return c
+    "gru_ms57": {
+        "num_seeds": 4,
+        "sweep": {"datasets": ("ms57",), "models": ("gru:100:10:1",), "wide_dims": (),
+                  "optimizers": ("sgd:0.1", "sgd:0.03", "adam:0.001", "adam:0.0003"),
+                  "per_dataset": {"ms57": Whole({"data": {"num_test": 50_000},
+                                                 "train": {"max_epochs": 500}})}},
+        "train": {"stop_rule": "loss", "stop_eps": 0.01},
+    },
+    "smoke": {
+        "num_seeds": 2, "data": {"num_train": 3_000, "num_val": 500, "num_test": 1_000},
+        "train": {"stop_eps": 5e-3,
+                  "max_epochs": 80},  # FCN / CNN stop after ~10 epochs; the small GRU needs ~80
+        "eval": {"boundary_resolution": 16},
+        "sweep": {"datasets": ("lms5",), "models": ("fcn:100:1", "cnn1d:8:7:1", "gru:16:10:1"),
+                  "wide_dims": (), "per_dataset": {"ms57": Whole({})}},
+        "progress": False,
+    },
+}

@@ -30,39 +30,27 @@ test AUC .49-.52: memorising, not learning the slabs). The MS-(5,7) label is an 
 every coordinate and a tanh net with small biases nearly odd, but larger biases do not help.
 """
 
-from simplicity_bias.config_base import synthetic_base, sb_training_choices_sweep
+from simplicity_bias.config_base import Whole, sb_training_choices_sweep, synthetic_base
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = sb_training_choices_sweep(synthetic_base("sb_training_choices"))
   c.data.name = "lms7"          # each grid sets its own dataset (sweep.*_dataset(s))
   c.evals = ("sb",)
   c.train.max_epochs = 60
   c.sweep.per_dataset.ms57 = {"data": {"num_train": 100_000}, "train": {"max_epochs": 100}}
-  if preset == "cpu":
-    c.num_seeds = 4
-    c.data.num_train = 20_000
-    c.data.num_val = 2_000
-    c.data.num_test = 5_000
-    c.train.stop_eps = 1e-3
-  elif preset == "smoke":
-    c.num_seeds = 2
-    c.data.num_train = 3_000
-    c.data.num_val = 500
-    c.data.num_test = 1_000
-    c.train.stop_eps = 5e-3
-    c.train.max_epochs = 30
-    c.sweep.activations = ("relu", "tanh")
-    c.sweep.optimizers = ("sgd", "adam")
-    c.sweep.dropouts = (0.0, 0.1)
-    c.sweep.weight_decays = (1e-4,)
-    c.sweep.init_scales = (0.5, 2.0)
-    c.sweep.ao_datasets = ("lms7",)
-    c.sweep.dw_depths = (1,)
-    c.sweep.dim_slabs = ((2, 1), (10, 3))
-    c.sweep.dim_extensions = ()
-    c.sweep.per_dataset = {}
-    c.progress = False
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r}; valid: cpu, smoke")
   return c
+
+
+PRESETS = {
+    "cpu": {"num_seeds": 4, "data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000},
+            "train": {"stop_eps": 1e-3}},
+    "smoke": {"num_seeds": 2, "data": {"num_train": 3_000, "num_val": 500, "num_test": 1_000},
+              "train": {"stop_eps": 5e-3, "max_epochs": 30},
+              "sweep": {"activations": ("relu", "tanh"), "optimizers": ("sgd", "adam"),
+                        "dropouts": (0.0, 0.1), "weight_decays": (1e-4,),
+                        "init_scales": (0.5, 2.0), "ao_datasets": ("lms7",), "dw_depths": (1,),
+                        "dim_slabs": ((2, 1), (10, 3)), "dim_extensions": (),
+                        "per_dataset": Whole({})},
+              "progress": False},
+}

@@ -30,10 +30,10 @@ train.max_epochs is the number of steps (set per d by the horizon when `sweep.ho
 
 import ml_collections
 
-from simplicity_bias.config_base import synthetic_base
+from simplicity_bias.config_base import merge, synthetic_base
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = synthetic_base("theorem1_lsn")
   c.data.name = "lsn"          # fixed: the theorem's dataset (not rotated)
   c.data.rotate = False
@@ -60,21 +60,18 @@ def get_config(preset: str = ""):
   c.train.select = "last"
   c.train.fresh_batches = True   # a fresh batch of m samples every step (False: the same one)
   c.evals = ("sb",)
-  if preset in ("", "cpu"):
-    pass  # the theorem's setting itself (`--print_config` shows its measured cost)
-  elif preset in ("fan_in_8steps", "theorem_init_8steps"):
-    c.model.init = "fan_in" if preset == "fan_in_8steps" else "theorem"
-    c.sweep.m_over_d2 = 0.0
-    c.sweep.horizon = False
-    c.train.fresh_batches = False
-  elif preset == "smoke":
-    c.num_seeds = 3
-    c.data.num_test = 1_000
-    c.sweep.dims = (20, 40)
-    c.sweep.m_over_d2 = 2.0      # 800 / 3,200 samples per step
-    c.model.hidden = 20
-    c.progress = False
-  else:
-    raise ValueError(f"unknown preset {preset!r} for configs/theorem1_lsn.py; valid: cpu, "
-                     "fan_in_8steps, theorem_init_8steps, smoke")
   return c
+
+
+# The earlier run's settings (the variants of the docstring): the same batch every step, 8 steps.
+_EIGHT_STEPS = {"sweep": {"m_over_d2": 0.0, "horizon": False}, "train": {"fresh_batches": False}}
+
+PRESETS = {
+    "cpu": {},  # the theorem's setting itself (`--print_config` shows its measured cost)
+    "fan_in_8steps": merge(_EIGHT_STEPS, {"model": {"init": "fan_in"}}),
+    "theorem_init_8steps": merge(_EIGHT_STEPS, {"model": {"init": "theorem"}}),
+    "smoke": {"num_seeds": 3, "data": {"num_test": 1_000},
+              "sweep": {"dims": (20, 40),
+                        "m_over_d2": 2.0},  # 800 / 3,200 samples per step
+              "model": {"hidden": 20}, "progress": False},
+}

@@ -25,7 +25,7 @@ with 10 PGD steps, AS-UAP 20 steps. `smoke`: tiny, generated mock MNIST and CIFA
 (`data.data_dir=mock`), offline.
 """
 
-from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_tests
+from simplicity_bias.config_base import CPU_IMAGES, SMOKE_IMAGES, image_base, merge
 
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
@@ -33,7 +33,7 @@ from simplicity_bias.config_base import image_base, reduce_for_cpu, reduce_for_t
 PAPER_SIZE_NEEDS = 'a GPU: DenseNet-121'
 
 
-def get_config(preset: str = ""):
+def get_config():
   c = image_base("adversarial_images")
   c.num_seeds = 4  # a counted claim needs at least 4 seeds (reproduction/ledger)
   c.model.name = "densenet121"
@@ -47,27 +47,17 @@ def get_config(preset: str = ""):
   c.eval.attack_batch = 500
   c.eval.attack_examples = 0
   c.eval.unroll = False
-  if preset == "cpu":
-    reduce_for_cpu(c)
-    c.model.stem_pool = True
-    c.num_seeds = 4
-    c.data.num_train = 2_000
-    c.train.max_epochs = 10
-    c.eval.attack_examples = 500
-    c.eval.attack_batch = 250
-    c.eval.attack_steps = 10
-    c.eval.as_uap_steps = 20
-    c.eval.unroll = True
-  elif preset == "smoke":
-    reduce_for_tests(c)
-    c.train.batch_size = 16
-    c.train.max_epochs = 4
-    c.optim.learning_rate = 0.01
-    c.eval.attack_examples = 32
-    c.eval.attack_batch = 0
-    c.eval.attack_steps = 2
-    c.eval.as_uap_steps = 2
-  elif preset:
-    raise ValueError(f"unknown preset {preset!r} for configs/uap_mnist_cifar.py; valid: cpu, "
-                     "smoke")
   return c
+
+
+PRESETS = {
+    "cpu": merge(CPU_IMAGES, {
+        "model": {"stem_pool": True}, "num_seeds": 4, "data": {"num_train": 2_000},
+        "train": {"max_epochs": 10},
+        "eval": {"attack_examples": 500, "attack_batch": 250, "attack_steps": 10,
+                 "as_uap_steps": 20, "unroll": True}}),
+    "smoke": merge(SMOKE_IMAGES, {
+        "train": {"batch_size": 16, "max_epochs": 4}, "optim": {"learning_rate": 0.01},
+        "eval": {"attack_examples": 32, "attack_batch": 0, "attack_steps": 2,
+                 "as_uap_steps": 2}}),
+}

@@ -11,6 +11,7 @@ from ml_collections import config_dict
 
 from simplicity_bias.attacks.training import objective_config as adversarial_objective
 from simplicity_bias.attribution.diffroar import K_GRID
+from simplicity_bias.configs import Whole, merge  # config files take them from here
 from simplicity_bias.data import synthetic
 
 # The grids of the training-choice tables (sb_training_choices).
@@ -165,44 +166,34 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   return c
 
 
-def reduce_for_cpu(c) -> None:
-  """The `cpu` presets' common part: a 16-wide ResNet-18 on one device, batch 128, every
-  convolution as a matrix product (``conv_impl='im2col'``: the seeds are vmapped members, whose
-  XLA:CPU convolutions run as slower grouped convolutions; measured in benchmarks/RESULTS.md)."""
-  c.model.name = "resnet18"
-  c.model.base_width = 16
-  c.model.conv_impl = "im2col"
-  c.train.batch_size = 128
-  c.num_devices = 1
+# The `cpu` presets' common part: a 16-wide ResNet-18 on one device, batch 128, every convolution
+# as a matrix product (conv_impl='im2col': the seeds are vmapped members, whose XLA:CPU
+# convolutions run as slower grouped convolutions; measured in benchmarks/RESULTS.md).
+CPU_IMAGES = {"model": {"name": "resnet18", "base_width": 16, "conv_impl": "im2col"},
+              "train": {"batch_size": 128}, "num_devices": 1}
 
-
-def reduce_for_tests(c) -> None:
-  """The `smoke` presets' common part: two tiny runs of a 4-wide ResNet-18 with the stem max-pool
-  on 64 training and 32 test images of generated mock MNIST and CIFAR-10 (``data_dir='mock'``,
-  simplicity_bias/data/mock.py)."""
-  c.num_seeds = 2
-  c.model.name = "resnet18"
-  c.model.base_width = 4
-  c.model.stem_pool = True
-  c.data.data_dir = "mock"
-  c.data.num_train = 64
-  c.data.num_test = 32
-  c.train.batch_size = 32
-  c.train.eval_batch_size = 64
-  c.num_devices = 1
-  c.progress = False
+# The `smoke` presets' common part: two tiny runs of a 4-wide ResNet-18 with the stem max-pool on
+# 64 training and 32 test images of generated mock MNIST and CIFAR-10 (data_dir='mock',
+# simplicity_bias/data/mock.py).
+SMOKE_IMAGES = {"num_seeds": 2,
+                "model": {"name": "resnet18", "base_width": 4, "stem_pool": True},
+                "data": {"data_dir": "mock", "num_train": 64, "num_test": 32},
+                "train": {"batch_size": 32, "eval_batch_size": 64}, "num_devices": 1,
+                "progress": False}
 
 
 # Sizes of the LMS-5 presets every group method config shares (paper sizes without a preset).
 _LMS5_PRESETS = {
-    "cpu": {"num_seeds": 8, "num_train": 20_000, "num_val": 2_000, "num_test": 5_000,
-            "pool_size": 20_000, "stop_eps": 1e-3, "max_epochs": 100},
-    "smoke": {"num_seeds": 2, "num_train": 2_000, "num_val": 500, "num_test": 1_000,
-              "pool_size": 2_000, "stop_eps": 2e-3, "max_epochs": 10},
+    "cpu": {"num_seeds": 8, "data": {"num_train": 20_000, "num_val": 2_000, "num_test": 5_000,
+                                     "pool_size": 20_000},
+            "train": {"stop_eps": 1e-3, "max_epochs": 100}, "progress": True},
+    "smoke": {"num_seeds": 2, "data": {"num_train": 2_000, "num_val": 500, "num_test": 1_000,
+                                       "pool_size": 2_000},
+              "train": {"stop_eps": 2e-3, "max_epochs": 10}, "progress": False},
 }
 
 
-def group_method(objective: ml_collections.ConfigDict, preset: str, config_file: str,
+def group_method(objective: ml_collections.ConfigDict,
                  pool: str = "decorrelated") -> ml_collections.ConfigDict:
   """LMS-5 (the paper's sizes, model and optimizer) with groups of two members trained by
   ``objective``, read out member by member and as their mean logits. ``pool``: the unlabelled
@@ -214,18 +205,14 @@ def group_method(objective: ml_collections.ConfigDict, preset: str, config_file:
   c.data.pool = pool
   c.data.pool_size = 100_000 if pool else 0
   c.evals = ("sb", "sb@member:0", "sb@member:1", "sb@mean_logits", "disagreement")
-  if preset:
-    if preset not in _LMS5_PRESETS:
-      raise ValueError(f"unknown preset {preset!r} for {config_file}; valid: "
-                       f"{', '.join(_LMS5_PRESETS)}")
-    p = _LMS5_PRESETS[preset]
-    c.num_seeds = p["num_seeds"]
-    for field in ("num_train", "num_val", "num_test"):
-      c.data[field] = p[field]
-    c.data.pool_size = p["pool_size"] if pool else 0
-    c.train.stop_eps, c.train.max_epochs = p["stop_eps"], p["max_epochs"]
-    c.progress = preset != "smoke"
   return c
+
+
+def group_presets(pool: bool) -> dict:
+  """The ``PRESETS`` of a :func:`group_method` config (``pool``: whether it has an unlabelled
+  pool; without one the pool stays empty in every preset)."""
+  no_pool = {} if pool else {"data": {"pool_size": 0}}
+  return {name: merge(settings, no_pool) for name, settings in _LMS5_PRESETS.items()}
 
 
 # ----------------------------------------------------------------------------- claim sections
@@ -255,7 +242,7 @@ def diffroar_base(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
   c.data.num_test = 0
   c.model = ml_collections.ConfigDict({
       "name": "mlp", "width": 256, "depth": 2, "init": "pytorch", "base_width": 64,
-      "growth_rate": 32})
+      "growth_rate": 32, "conv_impl": "xla"})
   c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
   c.optim.learning_rate = 0.05
   c.optim.momentum = 0.9
@@ -294,6 +281,89 @@ def diffroar_base(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
   c.evals = ("accuracy",)
   c.eval = ml_collections.ConfigDict()
   return c
+
+
+def block_mnist_base(experiment: str = "block_mnist") -> ml_collections.ConfigDict:
+  """BlockMNIST (configs/block_mnist.py lists its choices): an MLP and a ResNet-18, standard and
+  adversarially trained, input-gradient attributions."""
+  c = image_base(experiment)
+  c.num_seeds = 4
+  c.data = ml_collections.ConfigDict()
+  c.data.source = "block_mnist"
+  c.data.digit_source = "mnist"   # 'sklearn_digits': offline stand-in, not MNIST
+  c.data.data_dir = ""
+  c.data.classes = "0,1"          # our choice; 'all' = the ten digits
+  c.data.placement = "random"     # 'top': BlockMNIST-Top
+  c.data.null = "patch"           # 'zero': a black null block
+  c.data.num_train = 0            # 0 = every training digit of the classes (balanced)
+  c.data.num_test = 0
+  c.model = ml_collections.ConfigDict({
+      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch",   # the MLP (our width)
+      "base_width": 64, "growth_rate": 32,                          # ResNet-18 (1 channel)
+      "conv_impl": "xla"})   # 'im2col', 'matmul': faster ResNets on a CPU (benchmarks/RESULTS.md)
+  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
+  c.optim.learning_rate = 0.05
+  c.optim.momentum = 0.9
+  c.optim.weight_decay = 5e-4
+  c.optim.decay_epochs = 0
+  c.train.batch_size = 128
+  c.train.max_epochs = 15
+  c.train.stop_rule = "none"
+  c.train.select = "last"
+  c.train.eval_batch_size = 512
+  c.train.check_size = 2000
+  c.sweep = ml_collections.ConfigDict()
+  c.sweep.models = "mlp,resnet18"
+  c.sweep.standard = True
+  c.sweep.robust_models = ""      # models that are also trained adversarially ('' = all)
+  c.sweep.linf_eps = (0.05, 0.1)   # an MLP trained at l-inf .2 or .3 collapses to chance
+  c.sweep.l2_eps = (1.0, 2.0)
+  c.adversarial = adversarial_objective(num_steps=10, box=(0.0, 1.0))
+  c.evals = ("attribution",)
+  c.eval = ml_collections.ConfigDict()
+  c.eval.attribution_method = "grad_logit"   # gradient of the true-class logit
+  c.eval.topk_fractions = (0.025, 0.05, 0.1, 0.2, 0.3)
+  c.eval.attribution_chunk = 256
+  c.eval.attribution_examples = 0            # 0 = every test image
+  c.eval.attribution_show = 8
+  return c
+
+
+# BlockMNIST on a CPU: the MLP with every training, a 4-wide ResNet-18 standard only: XLA:CPU
+# runs the members' vmapped convolutions slowly, so adversarial training of a ResNet is
+# impractical on a CPU (the measurements: benchmarks/RESULTS.md). Every convolution as a matrix
+# product (conv_impl='im2col', faster for vmapped members on a CPU, equal to 'xla' up to float
+# rounding).
+BLOCK_MNIST_CPU = {"model": {"conv_impl": "im2col", "base_width": 4},
+                   "data": {"num_train": 3_000}, "train": {"max_epochs": 4},
+                   "eval": {"attribution_examples": 1_000}, "sweep": {"robust_models": "mlp"}}
+
+# BlockMNIST in seconds, offline: the MLP alone (a ResNet's compilation alone is slow on a CPU),
+# on generated mock MNIST (simplicity_bias/data/mock.py).
+BLOCK_MNIST_SMOKE = {
+    "num_seeds": 2, "sweep": {"models": "mlp"},
+    "data": {"data_dir": "mock", "num_train": 400, "num_test": 100},
+    "model": {"width": 32, "base_width": 4},
+    "train": {"batch_size": 50, "max_epochs": 3, "eval_batch_size": 128},
+    "adversarial": {"num_steps": 2}, "eval": {"attribution_chunk": 64, "attribution_show": 4},
+    "progress": False, "num_devices": 1}
+
+
+def diffroar_cpu(num_train: int = 4_000) -> dict:
+  """DiffROAR on a CPU: a subset, fewer epochs, 4 seeds, 5 values of k, every attribution's
+  retrained models in one program."""
+  return {"num_seeds": 4, "data": {"num_train": num_train, "num_test": 2_000},
+          "train": {"max_epochs": 6},
+          "diffroar": {"k_grid": (0.05, 0.1, 0.2, 0.5, 1.0), "retrain_group": 0}}
+
+
+# DiffROAR in seconds, offline: a tiny MLP on a generated mock of the config's dataset
+# (simplicity_bias/data/mock.py).
+DIFFROAR_SMOKE = {
+    "num_seeds": 2, "data": {"data_dir": "mock"}, "model": {"name": "mlp", "width": 32},
+    "train": {"batch_size": 64, "max_epochs": 4, "check_size": 0},
+    "diffroar": {"k_grid": (0.05, 1.0), "retrain_group": 0}, "adversarial": {"num_steps": 2},
+    "progress": False, "num_devices": 1}
 
 
 def ensemble_dataset_settings(noise_frac=None, learning_rate=0.1, momentum=0.0, weight_decay=5e-5,

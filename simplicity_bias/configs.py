@@ -1,6 +1,8 @@
 """Config files and command-line overrides, with one-sentence errors.
 
-``configs/<name>.py`` defines ``get_config(preset)``; ``path[:preset]`` selects a preset.
+``configs/<name>.py`` defines ``get_config()`` (the paper's setting) and ``PRESETS``, a table
+``{name: settings}``; ``path[:preset]`` applies one preset's settings (nested sections, field by
+field; a section wrapped in :class:`Whole` replaces the config's section whole) to the config.
 ``--config.FIELD=VALUE`` overrides a field of the (locked) config: the value is parsed by the
 field's type (bool, int, float, str, tuples / lists as Python literals), so a misspelled field or
 a value of the wrong type is reported with the field's name, not a traceback.
@@ -10,7 +12,7 @@ import ast
 import difflib
 import importlib.util
 import os
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import ml_collections
 
@@ -21,6 +23,39 @@ CONFIG_DIR = os.path.join(REPO, "configs")
 
 
 _LOADED = {}
+
+
+class Whole(dict):
+  """A preset section that replaces the config's section whole (not field by field)."""
+
+
+def merge(*tables: Mapping) -> Dict[str, Any]:
+  """The nested settings of ``tables`` combined, a later table's field winning (a shared
+  fragment first, then what one preset changes of it)."""
+  out: Dict[str, Any] = {}
+  for table in tables:
+    for key, value in table.items():
+      if (isinstance(value, Mapping) and not isinstance(value, Whole)
+          and isinstance(out.get(key), Mapping) and not isinstance(out[key], Whole)):
+        out[key] = merge(out[key], value)
+      else:
+        out[key] = value
+  return out
+
+
+def apply_preset(config: ml_collections.ConfigDict, settings: Mapping, where: str,
+                 prefix: str = "") -> None:
+  """Sets ``settings`` (nested sections) on ``config``; a field the config lacks raises
+  (``where`` names the preset in the error)."""
+  for key, value in settings.items():
+    if key not in config:
+      raise ConfigError(f"{where} sets {prefix}{key}, which the config lacks; "
+                        f"{prefix.rstrip('.') or 'the config'} has {', '.join(sorted(config))}.")
+    if (isinstance(value, Mapping) and not isinstance(value, Whole)
+        and isinstance(config[key], ml_collections.ConfigDict)):
+      apply_preset(config[key], value, where, f"{prefix}{key}.")
+    else:
+      config[key] = dict(value) if isinstance(value, Whole) else value
 
 
 def config_path(name: str) -> str:
@@ -49,15 +84,31 @@ def load_module(path: str):
   return _LOADED[key]
 
 
+def presets(module) -> Dict[str, Mapping]:
+  """A config module's preset table (``{}`` when it defines none)."""
+  return dict(getattr(module, "PRESETS", {}))
+
+
 def load_config(spec: str, preset: str = None) -> ml_collections.ConfigDict:
-  """Loads ``path/to/file.py[:preset]`` (or a bare config name) and calls ``get_config(preset)``."""
+  """Loads ``path/to/file.py[:preset]`` (or a bare config name): ``get_config()`` with the
+  preset's settings applied."""
   path, _, inline = spec.partition(":")
   preset = inline if preset is None else preset
   module = load_module(path)
+  full = os.path.abspath(path if path.endswith(".py") or os.sep in path else config_path(path))
+  name = os.path.relpath(full, REPO) if full.startswith(REPO + os.sep) else full
+  table = presets(module)
+  if preset and preset not in table:
+    raise ConfigError(f"unknown preset {preset!r} for {name}; valid: "
+                      f"{', '.join(table) or 'none (the file defines no PRESETS)'}.")
   try:
-    config = module.get_config(preset or "")
+    config = module.get_config()
+  except ConfigError:
+    raise
   except ValueError as e:
-    raise ConfigError(f"{os.path.basename(path)}: {e}") from None
+    raise ConfigError(f"{name}: {e}") from None
+  if preset:
+    apply_preset(config, table[preset], f"preset {preset!r} of {name}")
   config.lock()
   return config
 

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import launch_train, run_launch
 from simplicity_bias.data import mock
+from simplicity_bias.validation import ConfigError
 
 train = launch_train()
 SMOKE = "--config=configs/lms5.py:smoke"
@@ -294,3 +295,34 @@ def test_the_paper_size_preset_on_a_cpu_prints_one_note_before_it_starts(capsys,
   assert "configs/mnist_cifar.py:cpu is the reduced variant (" in note
   status, out, _ = cli(capsys, "--config=configs/mnist_cifar.py:cpu", f"--workdir={file_path}")
   assert status == 2 and out == ""
+
+
+def test_presets_are_tables_applied_field_by_field(tmp_path):
+  """A preset sets only the fields it names, replaces a section wrapped in Whole, and a field the
+  config lacks is refused with the preset's name and the section's fields."""
+  from simplicity_bias.configs import Whole, load_config, merge
+  path = tmp_path / "toy.py"
+  path.write_text(
+      "import ml_collections\n"
+      "from simplicity_bias.config_base import Whole, merge\n\n\n"
+      "def get_config():\n"
+      "  return ml_collections.ConfigDict({'a': 1, 'sec': {'x': 1.0, 'y': 'keep'},\n"
+      "                                    'table': {'k': {'u': 1}}})\n\n\n"
+      "PRESETS = {'small': {'a': 2, 'sec': {'x': 0.5}},\n"
+      "           'whole': {'table': Whole({'j': {'v': 2}})},\n"
+      "           'merged': merge({'sec': {'x': 3.0, 'y': 'base'}}, {'sec': {'y': 'late'}}),\n"
+      "           'typo': {'sec': {'z': 1}}}\n")
+  base = load_config(f"{path}")
+  assert (base.a, base.sec.x, base.sec.y) == (1, 1.0, "keep")
+  small = load_config(f"{path}:small")
+  assert (small.a, small.sec.x, small.sec.y, small.table.k.u) == (2, 0.5, "keep", 1)
+  assert load_config(f"{path}:whole").table.to_dict() == {"j": {"v": 2}}
+  merged = load_config(f"{path}:merged")
+  assert (merged.sec.x, merged.sec.y) == (3.0, "late")
+  with pytest.raises(ConfigError, match=r"preset 'typo' of .*toy.py sets sec.z, which the "
+                                        r"config lacks; sec has x, y"):
+    load_config(f"{path}:typo")
+  with pytest.raises(ConfigError, match=r"unknown preset 'big' for .*toy.py; valid: small, "
+                                        r"whole, merged, typo\."):
+    load_config(f"{path}:big")
+  assert merge({"a": {"b": 1}}, {"a": Whole({"c": 2})}) == {"a": {"c": 2}}

@@ -125,7 +125,7 @@ def test_readme_toy_experiment_and_objective_run(tmp_path):
   line = objective.strip().splitlines()[-1]
   assert line.startswith("# in get_config: ")
   path.write_text(toy + "\n" + objective + "\n_get_config = get_config\n\n\n"
-                  "def get_config(preset=''):\n  c = _get_config(preset)\n  "
+                  "def get_config():\n  c = _get_config()\n  "
                   + line[len("# in get_config: "):] + "\n  return c\n")
   proc = run_launch("train.py", f"--config={path}:smoke", f"--workdir={tmp_path / 'b'}")
   assert proc.returncode == 0, proc.stderr[-3000:]

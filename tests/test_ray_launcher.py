@@ -69,7 +69,7 @@ def test_preset_is_checked_the_same_by_every_launcher(launcher, tmp_path):
                     f"--workdir={tmp_path / 'w'}", timeout=300)
   assert proc.returncode == 2, proc.stderr[-2000:]
   assert proc.stderr.strip().splitlines()[-1] == (
-      "error: lms5: unknown preset 'nope' for configs/lms5.py; valid: cpu, smoke")
+      "error: unknown preset 'nope' for configs/lms5.py; valid: cpu, smoke.")
   assert not (tmp_path / "w").exists()
 
 
