@@ -24,7 +24,7 @@ in the claim ledger ``reproduction/ledger/<config>.json``, :mod:`simplicity_bias
 import copy
 import dataclasses
 import time
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -63,6 +63,9 @@ class Cell:
   evals: Optional[Sequence[str]] = None   # the evaluators of this cell instead of config.evals
   eval_options: Dict[str, Any] = dataclasses.field(default_factory=dict)  # added to config.eval
   row_label: Optional[str] = None         # the label of its results rows, when not ``label``
+  # A named data transform (simplicity_bias/data/transforms.py) and its options, applied to the
+  # arrays the data source built, e.g. ("split_among_members", {"num_train": 1000}).
+  transform: Optional[Tuple[str, Dict[str, Any]]] = None
 
 
 class Outcome(NamedTuple):
@@ -339,14 +342,16 @@ def point_inputs(points: Sequence[Dict[str, Any]], layout: members.Layout) -> Di
 
 
 def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome:
-  """:func:`run_cell` for a cell as it describes itself (training points, monitor, evaluators)."""
+  """:func:`run_cell` for a cell as it describes itself (training points, data transform,
+  monitor, evaluators)."""
   config = cell.config
   kwargs = dict(monitor=cell.monitor, check_at_start=cell.check_at_start, evals=cell.evals,
                 eval_options=cell.eval_options)
+  slots = group_size_of(config)
+  layout = layout_of(config, len(grid_points(config)), slots=slots)
   if cell.points:
     if len(grid_points(config)) > 1:
       raise ConfigError(f"cell {cell.label!r} has training points and a dataset grid; use one.")
-    slots = group_size_of(config)
     layout = layout_of(config, num_points=len(cell.points), slots=slots)
     data_params = registry.point_params(config)
     if any(k in data_params for k in cell.points[0]):  # the points draw their own data
@@ -355,9 +360,12 @@ def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome
       data = tile_points(registry.build(config, layout_of(config, slots=slots)),
                          len(cell.points))
     inputs = [{k: v for k, v in p.items() if k not in data_params} for p in cell.points]
-    kwargs.update(layout=layout, data=data,
-                  aux=point_inputs(inputs, layout) if inputs[0] else None)
-  outcome = run_cell(config, writer, cell.label, progress, **kwargs)
+    kwargs.update(data=data, aux=point_inputs(inputs, layout) if inputs[0] else None)
+  if cell.transform is not None:
+    from simplicity_bias.data import transforms
+    name, options = cell.transform
+    kwargs.update(data_hook=lambda bundle: transforms.apply(name, bundle, layout, **options))
+  outcome = run_cell(config, writer, cell.label, progress, layout=layout, **kwargs)
   return outcome._replace(points=list(cell.points)) if cell.points else outcome
 
 

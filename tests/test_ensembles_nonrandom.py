@@ -11,7 +11,7 @@ import pytest
 from conftest import (expected_verdict, find_row, ledger_claims, load_config, run_launch,
                       set_fields)
 from simplicity_bias import members, pipeline
-from simplicity_bias.data import synthetic
+from simplicity_bias.data import synthetic, transforms
 from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
 from simplicity_bias.members import Purpose
 from simplicity_bias.models import build as build_model
@@ -88,17 +88,15 @@ def ensemble_outcome():
       "ensemble.datasets": ("ms5",), "ensemble.sizes": (1, 2, 3),
       "ensemble.settings.ms5.max_epochs": 1})
   [cell] = ensembles_synthetic.cells(config)
-  layout = pipeline.layout_of(cell.config, slots=3)
-  assert layout.num_seeds == 2 and layout.num_members == 6
-  out = pipeline.run_cell(cell.config, RunWriter("", cell.config), cell.label, progress=False,
-                          layout=layout)
+  out = pipeline.run_planned(cell, RunWriter("", cell.config), progress=False)
+  assert out.layout.num_seeds == 2 and out.layout.num_members == 6 and out.layout.slots == 3
   return cell.config, out
 
 
 @pytest.mark.slow
 def test_ensemble_metrics_equal_mean_of_member_logits(ensemble_outcome):
   config, out = ensemble_outcome
-  metrics = ensembles_synthetic.evaluate_ensembles(config, out, [1, 2, 3])
+  metrics = ensembles_synthetic.ensemble_metrics(out, [1, 2, 3])
   predict = jax.jit(out.trainer.predict)
   for s in range(2):
     x, y = out.data.x_test[s], np.asarray(out.data.y_test[s])
@@ -128,7 +126,9 @@ def test_own_data_members_each_train_on_their_own_block_of_the_ensembles_sample(
   assert (shared.label, own.label) == ("ms5", "ms5 (own data)")
   assert own.params["num_train"] == 512 and own.config.data.num_train == 2 * 512
   layout = pipeline.layout_of(own.config, slots=2)
-  hook = lambda b: ensembles_synthetic.split_among_members(b, 2, 512)
+  assert own.transform == ("split_among_members", {"num_train": 512})
+  assert shared.transform is None
+  hook = lambda b: transforms.split_among_members(b, layout, 512)
   out = pipeline.run_cell(own.config, RunWriter("", own.config), own.label, progress=False,
                           layout=layout, data_hook=hook)
   x = np.asarray(out.data.x_train)
@@ -159,9 +159,13 @@ def test_own_data_members_each_train_on_their_own_block_of_the_ensembles_sample(
   # Bad settings are named before anything compiles.
   with pytest.raises(ConfigError, match="own_data"):
     ensembles_synthetic.cells(set_fields(config, **{"ensemble.own_data": ("lms5",)}))
+  three = pipeline.layout_of(own.config, slots=3)
   with pytest.raises(ValueError, match="cannot be split evenly"):
     pipeline.run_cell(own.config, RunWriter("", own.config), own.label, progress=False,
-                      layout=pipeline.layout_of(own.config, slots=3), data_hook=hook)
+                      layout=three, data_hook=hook)
+  with pytest.raises(ValueError, match="needs 3 x 512 training points"):
+    transforms.split_among_members(out.data._replace(x_train=jnp.zeros((2, 1024, 50))), three,
+                                   512)
 
 
 def test_ensemble_members_share_data_and_differ_in_init(ensemble_outcome):

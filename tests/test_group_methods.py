@@ -224,13 +224,16 @@ def test_readouts_match_brute_force():
   logits = np.stack([np.asarray(x) @ np.asarray(group["w"][j]) + np.asarray(group["b"][j])
                      for j in range(k)])
   probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-  votes = np.zeros((n, c))
+  votes, votes3 = np.zeros((n, c)), np.zeros((n, c))
   for j in range(k):
     for i in range(n):
       votes[i, logits[j, i].argmax()] += 1.0 / k
+      if j < 3:
+        votes3[i, logits[j, i].argmax()] += 1.0 / 3
   expected = {"mean_logits": logits.mean(0), "mean_probs": np.log(probs.mean(0)),
               "vote": votes, "prefix:2": logits[:2].mean(0), "member:3": logits[3],
-              "head:1": logits[1]}
+              "head:1": logits[1], "mean_logits:3": logits[:3].mean(0),
+              "mean_probs:2": np.log(probs[:2].mean(0)), "vote:3": votes3}
   for spec, want in expected.items():
     readouts.parse(spec, k)
     got = readouts.group_predict(spec, _linear_predict)(group, x)
@@ -241,6 +244,7 @@ def test_readouts_match_brute_force():
 
 @pytest.mark.parametrize("spec,match", [("member:2", "does not exist"), ("prefix:0", "k=0"),
                                         ("prefix:3", "k=3"), ("median", "unknown"),
+                                        ("vote:3", "k=3"), ("mean_probs:0", "k=0"),
                                         ("member:x", "unknown")])
 def test_readout_errors(spec, match):
   with pytest.raises(ConfigError, match=match):

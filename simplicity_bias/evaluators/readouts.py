@@ -7,7 +7,8 @@ A config asks for an evaluator on a read-out with ``evaluator@readout`` in ``con
 * ``mean_logits`` — the mean of the members' logits;
 * ``mean_probs`` — the log of the mean of their class probabilities;
 * ``vote`` — the fraction of members voting for each class (ties: the lower class);
-* ``prefix:k`` — the mean logits of the first ``k`` members;
+* ``mean_logits:k``, ``mean_probs:k``, ``vote:k`` — the same rules on the first ``k`` members
+  (a size-``k`` ensemble of a group trained with ``K >= k``); ``prefix:k`` = ``mean_logits:k``;
 * ``member:i`` (or ``head:i``) — member ``i`` alone (e.g. D-BAT's last model, a DivDis head).
 
 A read-out maps ``(predict, group_variables, x)`` to logits, where ``predict(variables, x)`` is
@@ -22,7 +23,8 @@ import jax.numpy as jnp
 
 from simplicity_bias.validation import ConfigError
 
-NAMES = ("mean_logits", "mean_probs", "vote", "prefix:k", "member:i", "head:i")
+NAMES = ("mean_logits[:k]", "mean_probs[:k]", "vote[:k]", "prefix:k", "member:i", "head:i")
+_RULES = ("mean_logits", "mean_probs", "vote")
 
 
 def parse(spec: str, group_size: int) -> Tuple[str, int]:
@@ -30,11 +32,13 @@ def parse(spec: str, group_size: int) -> Tuple[str, int]:
   name, _, arg = spec.partition(":")
   if name == "head":
     name = "member"
-  if name in ("mean_logits", "mean_probs", "vote") and not arg:
+  if name == "prefix":
+    name = "mean_logits" if arg else name
+  if name in _RULES and not arg:
     return name, 0
-  if name in ("prefix", "member") and arg.isdigit():
+  if name in _RULES + ("member",) and arg.isdigit():
     n = int(arg)
-    if name == "prefix" and not 1 <= n <= group_size:
+    if name in _RULES and not 1 <= n <= group_size:
       raise ConfigError(f"read-out {spec!r}: k={n} must be in [1, {group_size}] "
                         f"(members.group_size={group_size}).")
     if name == "member" and not n < group_size:
@@ -57,10 +61,10 @@ def group_predict(spec: str, predict: Callable) -> Callable:
   def fn(variables, x):
     if name == "member":
       return predict(jax.tree_util.tree_map(lambda a: a[arg], variables), x)
-    if name == "prefix":
+    if arg:   # the first ``arg`` members
       variables = jax.tree_util.tree_map(lambda a: a[:arg], variables)
     logits = _member_logits(predict, variables, x)
-    if name in ("mean_logits", "prefix"):
+    if name == "mean_logits":
       return jnp.mean(logits, axis=0)
     if name == "mean_probs":
       return jnp.log(jnp.mean(jax.nn.softmax(logits, axis=-1), axis=0))

@@ -21,6 +21,7 @@ outvote them. On L̂MS-7 / LMS-5 all members use the same linear coordinate, so 
 changes nothing.
 """
 
+import dataclasses
 from typing import Dict, List
 
 import jax
@@ -28,11 +29,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from simplicity_bias import evaluators
-from simplicity_bias.evaluators import readouts
 from simplicity_bias.evaluators.sb import sb
-from simplicity_bias.members import Eval, Purpose, subkey
+from simplicity_bias.members import Eval, subkey
 from simplicity_bias.metrics.classification import accuracy, margin_scores, roc_auc
-from simplicity_bias.pipeline import Report, layout_of, make_cells, run_cell
+from simplicity_bias.pipeline import Report, make_cells
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
 from simplicity_bias.validation import ConfigError, named_settings
@@ -96,25 +96,26 @@ def cells(config):
         "optim.learning_rate": s.learning_rate, "optim.momentum": s.momentum,
         "optim.weight_decay": s.weight_decay, "train.stop_eps": s.stop_eps,
         "train.max_epochs": s.max_epochs}
+    overrides["members.group_size"] = slots
     specs.append((name, params, overrides))
     if name in own:  # one sample of slots x n per ensemble, split among its members
       specs.append((f"{name} (own data)", {**params, "member_data": "own"},
                     {**overrides, "data.num_train": num_train * slots}))
-  return make_cells(config, specs)
+  # Every member on its own (which coordinates it uses), and every size-K ensemble as the
+  # first K members of a group read out three ways.
+  evals = tuple(config.evals) + tuple(
+      f"{evaluator}@{rule}:{k}" for k in _ensemble_sizes(config)
+      for evaluator, rule in (("half_randomized", "mean_logits"), ("accuracy", "mean_probs"),
+                              ("accuracy", "vote")))
+  return [dataclasses.replace(cell, evals=evals, transform=(
+      ("split_among_members", {"num_train": cell.params["num_train"]})
+      if cell.params.get("member_data") == "own" else None))
+          for cell in make_cells(config, specs)]
 
 
-def split_among_members(bundle, slots: int, num_train: int):
-  """Gives member j of every ensemble rows ``[j n, (j + 1) n)`` of its ensemble's training sample
-  of ``slots x n`` points (``[seeds, slots n, ...]`` -> ``[seeds x slots, n, ...]``); the
-  validation set stays the ensemble's (one copy per member)."""
-  seeds, total = bundle.x_train.shape[:2]
-  if total != slots * num_train:
-    raise ValueError(f"an own-data cell needs {slots} x {num_train} training points per "
-                     f"ensemble, got {total}.")
-  split = lambda a: a.reshape((seeds * slots, num_train) + a.shape[2:])
-  copy = lambda a: jnp.repeat(a, slots, axis=0)
-  return bundle._replace(x_train=split(bundle.x_train), y_train=split(bundle.y_train),
-                         x_val=copy(bundle.x_val), y_val=copy(bundle.y_val))
+def _ensemble_sizes(config) -> List[int]:
+  """The sizes evaluated: the configured ones and 1 (the gains are against a single member)."""
+  return sorted(set(_sizes(config)) | {1})
 
 
 # ----------------------------------------------------------------------------- keys and logits
@@ -166,26 +167,18 @@ def half_randomized_eval(inputs):
   return out
 
 
-def evaluate_ensembles(config, outcome, sizes) -> Dict[int, Dict]:
-  """Metrics of every size-K ensemble (K in ``sizes``), each a dict of [num_seeds] arrays."""
-  layout, trainer, data = outcome.layout, outcome.trainer, outcome.data
-  stacked = jax.tree_util.tree_map(
-      lambda a: a.reshape((layout.num_seeds, layout.slots) + a.shape[1:]), outcome.variables)
-  keys = layout.seed_keys(Purpose.EVAL)
+def ensemble_metrics(outcome, sizes) -> Dict[int, Dict]:
+  """Metrics of every size-K ensemble (K in ``sizes``), each a dict of [num_seeds] arrays: the
+  mean-logit read-out's SB and half-randomized metrics, and the accuracy of the other combination
+  rules: mean softmax probabilities (the original code's use_softmax=True) and a majority vote
+  (ties to the lower class)."""
   results = {}
   for k in sizes:
-    params_k = jax.tree_util.tree_map(lambda a: a[:, :k], stacked)
-    out = evaluators.evaluate(["half_randomized"], readouts.group_predict(
-        "mean_logits", trainer.predict), params_k, data.x_test, data.y_test, data.rotation, keys,
-        data.info, dict(config.eval), shared_data=False)
-    results[k] = {n: np.asarray(v) for n, v in out.items() if n != "scores"}
-    # The other combination rules: mean softmax probabilities (the original code's
-    # use_softmax=True) and a majority vote (ties to the lower class).
-    prob_acc, vote_acc = (jax.vmap(lambda v, xx, yy, fn=readouts.group_predict(
-        rule, trainer.predict): accuracy(fn(v, xx), yy))(params_k, data.x_test, data.y_test)
-                          for rule in ("mean_probs", "vote"))
-    results[k]["prob_mean_acc"] = np.asarray(prob_acc)
-    results[k]["vote_acc"] = np.asarray(vote_acc)
+    tag = f"@mean_logits:{k}"
+    results[k] = {n[:-len(tag)]: np.asarray(v) for n, v in outcome.evals.items()
+                  if n.endswith(tag) and not n.startswith("scores@")}
+    results[k]["prob_mean_acc"] = np.asarray(outcome.evals[f"test_acc@mean_probs:{k}"])
+    results[k]["vote_acc"] = np.asarray(outcome.evals[f"test_acc@vote:{k}"])
   return results
 
 
@@ -240,29 +233,12 @@ def ensemble_rows(name: str, params: Dict, sizes, ens: Dict[int, Dict], diag: Di
   return rows
 
 
-# ----------------------------------------------------------------------------- run
-
-
-def run_cells(cells, writer, progress) -> List[Dict]:
-  """Per cell: train ``num_seeds x max(sizes)`` members (one dataset per seed), evaluate
-  every member (which coordinates it uses) and every size-K ensemble."""
-  rows = []
-  for cell in cells:
-    config = cell.config
-    sizes = _sizes(config)
-    layout = layout_of(config, slots=max(sizes))
-    hook = None
-    if cell.params.get("member_data") == "own":
-      hook = lambda b, n=cell.params["num_train"]: split_among_members(b, layout.slots, n)
-    outcome = run_cell(config, writer, cell.label, progress, layout=layout, data_hook=hook)
-    with writer.phase("evaluating the ensembles"):
-      ens = evaluate_ensembles(config, outcome, sorted(set(sizes) | {1}))
-    cell_rows = ensemble_rows(cell.label, cell.params, sizes, ens,
-                              member_diagnostics(config, outcome), list(layout.seeds))
-    for row in cell_rows:
-      row["timing"] = dict(outcome.timing)
-    rows += cell_rows
-  return rows
+def rows(cell, outcome) -> List[Dict]:
+  """One row per ensemble size of a cell's ``num_seeds x max(sizes)`` members."""
+  config = cell.config
+  return ensemble_rows(cell.label, cell.params, _sizes(config),
+                       ensemble_metrics(outcome, _ensemble_sizes(config)),
+                       member_diagnostics(config, outcome), list(outcome.layout.seeds))
 
 
 def report(config, results, writer) -> Report:
