@@ -39,7 +39,7 @@ from simplicity_bias.progress import Display
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.results import build_results, make_row, mean_ci95
 from simplicity_bias.report.run import RunWriter, prepare_workdir
-from simplicity_bias.train import objectives
+from simplicity_bias.train import inits, objectives
 from simplicity_bias.train.loop import Trainer, fit, init_members, train_spec, validate_train_spec
 from simplicity_bias.train.optimizers import make_optimizer
 from simplicity_bias.validation import ConfigError, check_positive
@@ -66,6 +66,13 @@ class Cell:
   # A named data transform (simplicity_bias/data/transforms.py) and its options, applied to the
   # arrays the data source built, e.g. ("split_among_members", {"num_train": 1000}).
   transform: Optional[Tuple[str, Dict[str, Any]]] = None
+  # How the members start: the purpose of their random-init keys (members.Purpose, by name) and
+  # a named init (simplicity_bias/train/inits.py) that may read an earlier cell of the plan,
+  # e.g. ("mix", {"from": "slab"}); ``eval_init``: evaluators of the initial parameters, whose
+  # outputs are named ``init_<metric>``.
+  key_purpose: str = "MODEL"
+  init: Optional[Tuple[str, Dict[str, Any]]] = None
+  eval_init: Sequence[str] = ()
 
 
 class Outcome(NamedTuple):
@@ -296,31 +303,42 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   t0 = time.perf_counter()
   variables = trainer.final_variables(states)
   entries = list(config.get("evals", ("sb",))) if evals is None else list(evals)
-  # Per-member evaluators; group evaluators and read-outs see each group of slots as one.
-  names = [e for e in entries if "@" not in e and not evaluators.is_group(e)]
   options = {**dict(config.get("eval", {})), **(eval_options or {})}
   out = {}
   if entries:
     with display.phase(f"evaluating ({', '.join(entries)})"):
-      for split in ("test", "val"):
-        on_split = [n for n in names if evaluators.split_of(n) == split]
-        x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
-        if on_split and (data.shared or layout.slots == 1):
-          out.update(evaluators.evaluate(
-              on_split, trainer.predict, variables, x, y, data.rotation,
-              model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
-              options, shared_data=data.shared, aux=aux,
-              first_layer=trainer.first_layer, extras=data.extras))
-        elif on_split:
-          out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
-                                     options, eval_keys))
-      out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
-                                  data, layout, info, options))
+      out = evaluate_members(entries, trainer, variables, data, layout, options, aux, eval_keys)
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
                      resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
   timing["members"] = layout.num_members
   return Outcome(config, layout, points, data, trainer, states, variables, history, out, timing)
+
+
+def evaluate_members(entries, trainer, variables, data: registry.DataBundle,
+                     layout: members.Layout, options: Dict[str, Any], aux=None,
+                     eval_keys=None) -> Dict[str, Any]:
+  """The evaluators ``entries`` of member-stacked ``variables``: per-member evaluators on their
+  seed's data; group evaluators and read-outs (``name@readout``) see each group of slots as
+  one."""
+  info = data.info
+  names = [e for e in entries if "@" not in e and not evaluators.is_group(e)]
+  out = {}
+  for split in ("test", "val"):
+    on_split = [n for n in names if evaluators.split_of(n) == split]
+    x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
+    if on_split and (data.shared or layout.slots == 1):
+      out.update(evaluators.evaluate(
+          on_split, trainer.predict, variables, x, y, data.rotation,
+          model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+          options, shared_data=data.shared, aux=aux,
+          first_layer=trainer.first_layer, extras=data.extras))
+    elif on_split:
+      out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
+                                 options, eval_keys))
+  out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
+                              data, layout, info, options))
+  return out
 
 
 def tile_points(data: registry.DataBundle, num_points: int) -> registry.DataBundle:
@@ -341,9 +359,11 @@ def point_inputs(points: Sequence[Dict[str, Any]], layout: members.Layout) -> Di
           for k in points[0]}
 
 
-def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome:
-  """:func:`run_cell` for a cell as it describes itself (training points, data transform,
-  monitor, evaluators)."""
+def run_planned(cell: Cell, writer: RunWriter, progress: bool = True,
+                earlier: Optional[Dict[str, Outcome]] = None) -> Outcome:
+  """:func:`run_cell` for a cell as it describes itself (training points, data transform, keys,
+  init, monitor, evaluators); ``earlier``: the outcomes of the plan's earlier cells by label
+  (those an init reads)."""
   config = cell.config
   kwargs = dict(monitor=cell.monitor, check_at_start=cell.check_at_start, evals=cell.evals,
                 eval_options=cell.eval_options)
@@ -365,7 +385,27 @@ def run_planned(cell: Cell, writer: RunWriter, progress: bool = True) -> Outcome
     from simplicity_bias.data import transforms
     name, options = cell.transform
     kwargs.update(data_hook=lambda bundle: transforms.apply(name, bundle, layout, **options))
+  if cell.key_purpose != "MODEL":
+    kwargs.update(keys=model_keys(layout, Purpose[cell.key_purpose]))
+  start = {}
+  if cell.init is not None or cell.eval_init:
+    def init_hook(trainer, states, data):
+      del data
+      if cell.init is not None:
+        from simplicity_bias.train import inits
+        states = inits.apply(cell.init, trainer, states, layout=layout, points=cell.points,
+                             earlier=earlier or {})
+      start["variables"] = {"params": states.params, **states.model_state}
+      return states
+    kwargs.update(init_hook=init_hook)
   outcome = run_cell(config, writer, cell.label, progress, layout=layout, **kwargs)
+  if cell.eval_init:
+    with writer.phase("evaluating the initial parameters"):
+      at_init = evaluate_members(
+          list(cell.eval_init), outcome.trainer, start["variables"], outcome.data, layout,
+          {**dict(config.get("eval", {})), **cell.eval_options}, kwargs.get("aux"))
+    outcome = outcome._replace(evals={**outcome.evals, **{f"init_{k}": v for k, v in
+                                                         at_init.items()}})
   return outcome._replace(points=list(cell.points)) if cell.points else outcome
 
 
@@ -542,8 +582,12 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
   rows = []
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
+  read = {source for cell in cells for source in inits.sources(cell.init)}
+  earlier: Dict[str, Outcome] = {}   # the outcomes a later cell's init reads
   for cell in cells:
-    outcome = run_planned(cell, writer, progress)
+    outcome = run_planned(cell, writer, progress, earlier)
+    if cell.label in read:
+      earlier[cell.label] = outcome
     cell_rows = rows_of(cell, outcome)
     for row in cell_rows:
       row.setdefault("timing", dict(outcome.timing))

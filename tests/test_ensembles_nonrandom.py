@@ -12,10 +12,12 @@ from conftest import (expected_verdict, find_row, ledger_claims, load_config, ru
                       set_fields)
 from simplicity_bias import members, pipeline
 from simplicity_bias.data import synthetic, transforms
+from simplicity_bias.data.randomize import strip_block
 from simplicity_bias.experiments import ensembles_synthetic, nonrandom_init
 from simplicity_bias.members import Purpose
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.run import RunWriter
+from simplicity_bias.train import inits
 from simplicity_bias.train.loop import Trainer, TrainSpec, init_members
 from simplicity_bias.train.optimizers import make_optimizer
 from simplicity_bias.validation import ConfigError
@@ -238,9 +240,10 @@ def test_init_hook_alpha_0_is_random_init_and_alpha_1_is_slab_exactly():
   # a non-zero momentum buffer: the hook must restart the optimizer state from the mixed params
   states = states._replace(opt_state=jax.tree_util.tree_map(lambda a: a + 1.0, states.opt_state))
   slab = init_members(trainer, jax.random.split(jax.random.key(1), num_seeds), x[:num_seeds])
-  record = {}
-  hook = nonrandom_init.make_init_hook(slab.params, alphas, num_seeds, record)
-  mixed = hook(trainer, states, None)
+  earlier = pipeline.Outcome(*([None] * 6), {"params": slab.params}, *([None] * 3))
+  mixed = inits.apply(("mix", {"from": "slab"}), trainer, states,
+                      layout=members.layout(0, num_seeds, num_points=len(alphas)),
+                      points=[{"alpha": a} for a in alphas], earlier={"slab": earlier})
   for s in range(num_seeds):
     assert _tree_equal(_member(mixed.params, 0 * num_seeds + s), _member(states.params, s))
     assert _tree_equal(_member(mixed.params, 2 * num_seeds + s), _member(slab.params, s))
@@ -250,7 +253,9 @@ def test_init_hook_alpha_0_is_random_init_and_alpha_1_is_slab_exactly():
                     jax.tree_util.tree_leaves(mid)):
       np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
   assert _tree_equal(mixed.best_params, mixed.params)
-  assert _tree_equal(record["params"], mixed.params)
+  with pytest.raises(ConfigError, match="has not run before it"):
+    inits.apply(("mix", {"from": "stage0"}), trainer, states, layout=None, points=[],
+                earlier={"slab": earlier})
   assert _tree_equal(mixed.opt_state, jax.vmap(trainer.optimizer.init)(mixed.params))
   # everything else (keys, counters) is untouched
   assert _tree_equal(jax.random.key_data(mixed.key), jax.random.key_data(states.key))
@@ -264,7 +269,7 @@ def test_strip_simple_breaks_only_the_simple_coordinate():
   mask = jnp.arange(10) == 0
   z = np.asarray(data.x_train @ data.rotation.T)
   for mode in ("permute", "zero"):
-    out = nonrandom_init.strip_simple(data.x_train, data.rotation, mask, jax.random.key(4), mode)
+    out = strip_block(data.x_train, data.rotation, mask, jax.random.key(4), mode)
     zz = np.asarray(out @ data.rotation.T)
     np.testing.assert_allclose(zz[:, 1:], z[:, 1:], atol=1e-5)
     if mode == "zero":
@@ -284,7 +289,7 @@ def test_nonrandom_init_smoke_run_writes_the_contract_files(smoke_run):
     saved = json.load(f)
   assert saved["experiment"] == "nonrandom_init"
   assert [r["label"] for r in saved["rows"]] == \
-      [f"alpha={a:g}" for a in config.init.alphas] + ["M_slab"]
+      ["M_slab"] + [f"alpha={a:g}" for a in config.init.alphas]
   for row in saved["rows"]:
     for metric in ("test_acc", "test_auc", "s_rand_acc", "s_rand_auc", "sc_rand_acc",
                    "sc_rand_auc"):

@@ -96,3 +96,13 @@ def sum_each_coordinate(fn, base, directions, shifts, per_row=(), block_rows: in
     return jax.tree_util.tree_map(lambda a, o: a.at[j].add(o), acc, block(j, b))
 
   return jax.lax.fori_loop(0, dim * blocks, body, zeros)
+
+
+def strip_block(x, rotation, mask, key, mode: str = "permute"):
+  """Removes the label information of the latent coordinates in ``mask`` ([dim] bool): permute
+  them across rows with one shared permutation (``'permute'``, drawn with ``key``) or set them to
+  0 (``'zero'``)."""
+  if mode == "permute":
+    return randomize_block(x, rotation, mask, jax.random.permutation(key, x.shape[0]))
+  z = x @ rotation.T
+  return jnp.where(mask[None, :], 0.0, z) @ rotation

@@ -8,8 +8,11 @@ A transform is ``fn(bundle, layout, **options) -> bundle`` on the cell's
 
 from typing import Callable, Dict
 
+import jax
 import jax.numpy as jnp
 
+from simplicity_bias.data.randomize import coord_mask, strip_block
+from simplicity_bias.members import Purpose, Strip, subkey
 from simplicity_bias.validation import ConfigError
 
 _TRANSFORMS: Dict[str, Callable] = {}
@@ -50,3 +53,22 @@ def split_among_members(bundle, layout, num_train: int):
   copy = lambda a: jnp.repeat(a, slots, axis=0)
   return bundle._replace(x_train=split(bundle.x_train), y_train=split(bundle.y_train),
                          x_val=copy(bundle.x_val), y_val=copy(bundle.y_val))
+
+
+STRIP_MODES = ("permute", "zero")
+
+
+@register("strip_simple")
+def strip_simple(bundle, layout, mode: str = "permute"):
+  """Removes the label information of the simple block S from the training and validation sets
+  (:func:`~simplicity_bias.data.randomize.strip_block`: S permuted across rows, or set to 0); the
+  test set stays ordinary. The permutations come from each member's STRIP key (the validation
+  set's from its ``Strip.VALIDATION`` subkey)."""
+  if mode not in STRIP_MODES:
+    raise ConfigError(f"strip_simple: mode={mode!r} must be one of {', '.join(STRIP_MODES)}.")
+  keys = layout.keys(Purpose.STRIP)
+  mask = jnp.asarray(coord_mask(bundle.info.dim, bundle.info.simple))
+  strip = jax.jit(jax.vmap(lambda x, r, k: strip_block(x, r, mask, k, mode)))
+  return bundle._replace(x_train=strip(bundle.x_train, bundle.rotation, keys),
+                         x_val=strip(bundle.x_val, bundle.rotation,
+                                     subkey(keys, Strip.VALIDATION)))

@@ -12,17 +12,11 @@ the slab solution keeps using the slabs (α = 0 is the usual extreme SB: S-rand 
 
 from typing import Dict, List
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias import evaluators
-from simplicity_bias.data import registry
-from simplicity_bias.data.randomize import coord_mask, randomize_block
 from simplicity_bias.evaluators.sb import SB_METRICS
-from simplicity_bias.members import Layout, Purpose, Strip, subkey
-from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, run_cell,
-                                      training_metrics, validate_cell)
+from simplicity_bias.pipeline import (Cell, Report, apply_overrides, training_metrics,
+                                      validate_cell)
 from simplicity_bias.report import curves
 from simplicity_bias.report.results import make_row
 from simplicity_bias.train.loop import STOP_RULES
@@ -90,77 +84,19 @@ def cells(config) -> List[Cell]:
   if not info.simple or not info.complex:
     raise ConfigError(f"data.name={config.data.name!r} has no simple/complex (S/S^c) split; use "
                       "a dataset such as 'lms7', 'lms5' or 'ms57'.")
-  return [Cell("slab", {"stage": "slab"}, slab), Cell("alpha", {"stage": "alpha"}, alpha)]
+  # Stage 1: M_slab per seed on its seed's dataset with S stripped from train and val (the test
+  # set stays ordinary: M_slab's metrics there show it ignores S), from its own init keys.
+  # Stage 2: every α trains on its seed's ordinary dataset from the α-mix of M_slab and the usual
+  # random init; the mixed initial parameters are evaluated too.
+  return [Cell("slab", {"stage": "slab"}, slab,
+               transform=("strip_simple", {"mode": config.init.slab_data}),
+               key_purpose="STAGE1_MODEL"),
+          Cell("alpha", {"stage": "alpha"}, alpha,
+               points=[{"alpha": a} for a in alphas_of(config)],
+               init=("mix", {"from": "slab"}), eval_init=("sb",))]
 
 
-# ----------------------------------------------------------------------------- pieces
-
-
-def strip_simple(x, rotation, mask, key, mode: str = "permute"):
-  """Removes the label information of the latent coordinates in ``mask`` ([dim] bool): permute
-  them across rows with one shared permutation (``'permute'``) or set them to 0 (``'zero'``)."""
-  if mode == "permute":
-    return randomize_block(x, rotation, mask, jax.random.permutation(key, x.shape[0]))
-  z = x @ rotation.T
-  return jnp.where(mask[None, :], 0.0, z) @ rotation
-
-
-def mix_params(theta_slab, theta_rand, alpha):
-  """``α·θ_slab + (1−α)·θ_rand`` leaf by leaf; ``alpha`` is [members] (one α per member).
-
-  α = 0 returns θ_rand and α = 1 returns θ_slab exactly (0·a + b = b, a + 0·b = a).
-  """
-  def mix(s, r):
-    a = jnp.reshape(alpha, (-1,) + (1,) * (s.ndim - 1)).astype(s.dtype)
-    return a * s + (1.0 - a) * r
-  return jax.tree_util.tree_map(mix, theta_slab, theta_rand)
-
-
-def make_init_hook(theta_slab, alphas, num_seeds: int, record=None):
-  """``init_hook`` for ``train_and_evaluate``: member ``a * num_seeds + s`` starts from
-  ``α_a·θ_slab[s] + (1−α_a)·θ_rand[member]``; best params and optimizer state restart from it.
-
-  ``record`` (a dict), when given, receives the mixed initial parameters under ``"params"``.
-  """
-  num_alphas = len(alphas)
-  alpha = jnp.repeat(jnp.asarray(alphas, jnp.float32), num_seeds)
-  slab = jax.tree_util.tree_map(
-      lambda a: jnp.tile(a, (num_alphas,) + (1,) * (a.ndim - 1)), theta_slab)
-
-  def hook(trainer, states, data):
-    del data
-    if states.num_updates.shape[0] != alpha.shape[0]:
-      raise ValueError(f"init hook built for {alpha.shape[0]} members got "
-                       f"{states.num_updates.shape[0]}")
-    params = mix_params(slab, states.params, alpha)
-    opt_state = jax.vmap(trainer.optimizer.init)(params)
-    if record is not None:
-      record["params"] = params
-    return states._replace(params=params, best_params=params, opt_state=opt_state)
-
-  return hook
-
-
-def train_slab_models(cell, writer, progress: bool = True):
-  """Stage 1: M_slab per seed on its seed's dataset with S stripped from train and val (the test
-  set stays ordinary: M_slab's metrics there show it ignores S)."""
-  config = cell.config
-  layout = layout_of(config)
-  perm_keys = layout.keys(Purpose.STRIP)
-  mode = config.init.slab_data
-
-  def strip_train_and_val(data):
-    mask = jnp.asarray(coord_mask(data.info.dim, data.info.simple))
-    strip = jax.jit(jax.vmap(lambda x, r, k: strip_simple(x, r, mask, k, mode)))
-    val_keys = subkey(perm_keys, Strip.VALIDATION)
-    return data._replace(x_train=strip(data.x_train, data.rotation, perm_keys),
-                         x_val=strip(data.x_val, data.rotation, val_keys))
-
-  return run_cell(config, writer, cell.label, progress, layout=layout,
-                  data_hook=strip_train_and_val, keys=layout.keys(Purpose.STAGE1_MODEL))
-
-
-# ----------------------------------------------------------------------------- run
+# ----------------------------------------------------------------------------- rows
 
 
 def sc_drop_alpha(rows, threshold: float):
@@ -171,49 +107,29 @@ def sc_drop_alpha(rows, threshold: float):
   return None
 
 
-def run_cells(cells, writer, progress) -> List[Dict]:
-  slab_cell, alpha_cell = cells
-  config = alpha_cell.config
-  alphas = alphas_of(config)
-  num_seeds = config.num_seeds
-  slab = train_slab_models(slab_cell, writer, progress)
-
-  # Stage 2: every α trains on its seed's ordinary dataset (drawn once, repeated per α).
-  record = {}
-  layout = layout_of(config, num_points=len(alphas))
-  data = registry.build(config, Layout(layout.seeds))
-  tile = lambda a: None if a is None else jnp.tile(a, (len(alphas),) + (1,) * (a.ndim - 1))
-  data = data._replace(**{f: tile(getattr(data, f)) for f in
-                          ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
-                           "rotation")})
-  out = run_cell(config, writer, alpha_cell.label, progress, layout=layout, data=data,
-                 init_hook=make_init_hook(slab.variables["params"], alphas, num_seeds, record))
-  with writer.phase("evaluating the initial parameters"):
-    init = evaluators.evaluate(["sb"], out.trainer.predict, {"params": record["params"]},
-                               data.x_test, data.y_test, data.rotation, layout.keys(Purpose.EVAL),
-                               data.info, dict(config.eval), shared_data=False)
-
-  rows = []
+def rows(cell, outcome) -> List[Dict]:
+  config, layout = cell.config, outcome.layout
   seeds = list(layout.seeds)
-  train = training_metrics(out.history)
-  for a, alpha in enumerate(alphas):
+  train = training_metrics(outcome.history)
+  if cell.label == "slab":
+    per_seed = {m: np.asarray(outcome.evals[m]) for m in SB_METRICS}
+    per_seed.update(train)
+    return [make_row("M_slab", {"stage": "slab"}, per_seed, seeds=seeds,
+                     auc_null_std=float(np.mean(outcome.evals["auc_null_std"])),
+                     note=("trained with S " + ("permuted" if config.init.slab_data == "permute"
+                                                else "set to 0") + " in train/val; metrics on "
+                           "the ordinary test set"))]
+  out = []
+  for a, point in enumerate(outcome.points):
+    alpha = point["alpha"]
     sl = layout.point_slice(a)
-    per_seed = {m: np.asarray(out.evals[m])[sl] for m in SB_METRICS}
+    per_seed = {m: np.asarray(outcome.evals[m])[sl] for m in SB_METRICS}
     for m in ("test_acc", "test_auc", "s_rand_auc", "sc_rand_auc"):
-      per_seed[f"init_{m}"] = np.asarray(init[m])[sl]
+      per_seed[f"init_{m}"] = np.asarray(outcome.evals[f"init_{m}"])[sl]
     per_seed.update({k: v[sl] for k, v in train.items()})
-    rows.append(make_row(f"alpha={alpha:g}", {"alpha": alpha}, per_seed, seeds=seeds,
-                         auc_null_std=float(np.mean(out.evals["auc_null_std"][sl])),
-                         timing=dict(out.timing)))
-  slab_seed = {m: np.asarray(slab.evals[m]) for m in SB_METRICS}
-  slab_seed.update(training_metrics(slab.history))
-  rows.append(make_row("M_slab", {"stage": "slab"}, slab_seed, seeds=seeds,
-                       auc_null_std=float(np.mean(slab.evals["auc_null_std"])),
-                       timing=dict(slab.timing),
-                       note=("trained with S " + ("permuted" if config.init.slab_data == "permute"
-                                                  else "set to 0") + " in train/val; metrics on "
-                             "the ordinary test set")))
-  return rows
+    out.append(make_row(f"alpha={alpha:g}", {"alpha": alpha}, per_seed, seeds=seeds,
+                        auc_null_std=float(np.mean(outcome.evals["auc_null_std"][sl]))))
+  return out
 
 
 def report(config, results, writer) -> Report:
