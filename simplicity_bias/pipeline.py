@@ -10,15 +10,19 @@ experiment turns cell outcomes into results rows and figures; ``report/`` writes
 An experiment module provides (only ``NAME`` and ``CONFIGS`` are required; its claims are data,
 in the claim ledger ``reproduction/ledger/<config>.json``, :mod:`simplicity_bias.report.ledger`):
 
-* ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell). A cell
-  says how it runs beyond its config (:class:`Cell`): training points that share a seed's data
-  or draw their own (per-member inputs such as ε), a monitor, its evaluators and their options;
+* ``cells(config) -> [Cell]`` — validated cells (default: the config itself, one cell), run in
+  order. A cell says how it runs beyond its config (:class:`Cell`): training points that share a
+  seed's data or draw their own (per-member inputs such as ε), a named data transform, the
+  purpose of its init keys and a named init, a monitor, its evaluators and their options. A claim
+  with several stages is a plan: a later cell's init or transform names earlier cells by label
+  (``{"from": ...}``) and reads their trained members (non-random init: slab model -> α-mixes;
+  DiffROAR: source models -> their attributions mask the retraining data);
 * ``rows(cell, outcome) -> [row]`` (default: :func:`point_rows`, one row per grid point);
+* ``finish_rows(config, rows) -> rows`` — what a row needs from other cells' rows (e.g. a gain
+  over another cell's value at the same seed);
 * ``cell_figures(cell, outcome, rows, writer)`` — figures of one cell; what it returns is kept in
   ``writer.kept`` for the figures of the whole run;
-* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text;
-* ``run_cells(cells, writer, progress) -> rows`` — only for multi-stage experiments whose later
-  stages read earlier ones' models (non-random init, DiffROAR, the ensembles' own-data cells).
+* ``report(config, results, writer) -> Report`` — figures of the whole run and the report text.
 """
 
 import copy
@@ -32,7 +36,7 @@ import ml_collections
 import numpy as np
 
 from simplicity_bias import evaluators, interrupts, members
-from simplicity_bias.data import registry
+from simplicity_bias.data import registry, transforms
 from simplicity_bias.experiment_registry import get_experiment
 from simplicity_bias.members import Purpose
 from simplicity_bias.progress import Display
@@ -352,11 +356,11 @@ def tile_points(data: registry.DataBundle, num_points: int) -> registry.DataBund
 
 
 def point_inputs(points: Sequence[Dict[str, Any]], layout: members.Layout) -> Dict[str, Any]:
-  """Per-member ``aux`` of a cell's training points: each point's values, repeated over its
-  seeds and slots (``{"eps": [members]}``)."""
+  """Per-member ``aux`` of a cell's training points: each point's numeric values, repeated over
+  its seeds and slots (``{"eps": [members]}``; a text value only names the point)."""
   per_point = layout.num_seeds * layout.slots
   return {k: jnp.repeat(jnp.asarray([float(p[k]) for p in points], jnp.float32), per_point)
-          for k in points[0]}
+          for k, v in points[0].items() if not isinstance(v, str)}
 
 
 def run_planned(cell: Cell, writer: RunWriter, progress: bool = True,
@@ -380,11 +384,10 @@ def run_planned(cell: Cell, writer: RunWriter, progress: bool = True,
       data = tile_points(registry.build(config, layout_of(config, slots=slots)),
                          len(cell.points))
     inputs = [{k: v for k, v in p.items() if k not in data_params} for p in cell.points]
-    kwargs.update(data=data, aux=point_inputs(inputs, layout) if inputs[0] else None)
+    kwargs.update(data=data, aux=point_inputs(inputs, layout) or None)
   if cell.transform is not None:
-    from simplicity_bias.data import transforms
-    name, options = cell.transform
-    kwargs.update(data_hook=lambda bundle: transforms.apply(name, bundle, layout, **options))
+    kwargs.update(data_hook=lambda bundle: transforms.apply(cell.transform, bundle, layout,
+                                                            earlier))
   if cell.key_purpose != "MODEL":
     kwargs.update(keys=model_keys(layout, Purpose[cell.key_purpose]))
   start = {}
@@ -582,12 +585,13 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
   rows = []
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
-  read = {source for cell in cells for source in inits.sources(cell.init)}
-  earlier: Dict[str, Outcome] = {}   # the outcomes a later cell's init reads
+  read = {source for cell in cells
+          for source in inits.sources(cell.init) + transforms.sources(cell.transform)}
+  earlier: Dict[str, Outcome] = {}   # the outcomes a later cell's init or transform reads
   for cell in cells:
     outcome = run_planned(cell, writer, progress, earlier)
-    if cell.label in read:
-      earlier[cell.label] = outcome
+    if cell.label in read:           # its trained members, not its data
+      earlier[cell.label] = outcome._replace(data=None, states=None)
     cell_rows = rows_of(cell, outcome)
     for row in cell_rows:
       row.setdefault("timing", dict(outcome.timing))
@@ -596,7 +600,8 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
       kept = cell_figures(cell, outcome, cell_rows, writer)
       if kept is not None:
         writer.kept[cell.label] = kept
-  return rows
+  finish = getattr(experiment, "finish_rows", None)
+  return rows if finish is None else finish(cells[0].base or cells[0].config, rows)
 
 
 def run(config, workdir: str = "", progress: bool = True) -> Dict:
@@ -624,11 +629,7 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
   writer = RunWriter(workdir, config, write=writer_process, display=display).start()
   start = time.perf_counter()
   try:
-    rows = getattr(experiment, "run_cells", None)
-    if rows is not None:
-      rows = rows(cells, writer, show)
-    else:
-      rows = run_cells(experiment, cells, writer, show)
+    rows = run_cells(experiment, cells, writer, show)
     interrupts.check("before the report", resumable=writer.has_checkpoint())
     timing = {"total_s": time.perf_counter() - start, "cells": len(cells),
               "device": jax.devices()[0].platform, "devices": jax.device_count()}

@@ -311,16 +311,30 @@ def test_diffroar_claims_of_a_smaller_model_than_the_panels_are_counted_as_reduc
 def test_diffroar_retrains_with_the_configured_objective_whatever_the_first_source():
   """The retrained models (class M) take the experiment's objective, not the first source
   cell's: without the standard source the first cell is a robust one, whose adversarial
-  objective they must not inherit."""
-  from simplicity_bias.experiments import diffroar
+  objective they must not inherit. The plan: source cells, then retraining cells that read
+  them."""
+  from simplicity_bias.experiments import diffroar as experiment
   config = load_config("diffroar_fashion_mnist", "smoke")
-  cells = diffroar.cells(config)
-  assert cells[0].params["source"] == "standard"
-  assert diffroar.retrain_config(cells).to_dict() == cells[0].config.to_dict()
-  robust_first = set_fields(config, **{"sweep.standard": False})
-  cells = diffroar.cells(robust_first)
+  cells = experiment.cells(config)
+  assert [c.label for c in cells] == ["source standard", "source linf",
+                                      "retrain on standard, linf 16/255, random masks"]
+  retrain = cells[-1]
+  assert retrain.config.to_dict() == cells[0].config.to_dict()
+  assert retrain.key_purpose == "RETRAIN" and retrain.transform[0] == "mask_by_ranks"
+  assert retrain.transform[1]["from"] == ["source linf", "source standard"]
+  assert retrain.transform[1]["attributions"] == [["source standard", 0], ["source linf", 0],
+                                                  ["random"]]
+  assert len(retrain.points) == 3 * 2 * len(config.diffroar.k_grid)
+  robust_first = set_fields(config, **{"sweep.standard": False, "sweep.linf_eps": (),
+                                       "sweep.l2_eps": (0.5, 1.0)})
+  cells = experiment.cells(robust_first)
   assert cells[0].params["source"] != "standard"
   assert cells[0].config.objective.name == "adversarial"
-  retrain = diffroar.retrain_config(cells)
+  assert cells[0].points == [{"eps": 0.5}, {"eps": 1.0}]
+  retrain = cells[-1].config
   assert retrain.objective.to_dict() == config.objective.to_dict()
   assert retrain.objective.name != "adversarial"
+  # diffroar.retrain_group: one retraining program per that many attributions.
+  grouped = experiment.cells(set_fields(robust_first, **{"diffroar.retrain_group": 1}))
+  assert [c.label for c in grouped if c.params.get("stage") == "retrain"] == [
+      "retrain on l2 0.5 masks", "retrain on l2 1 masks", "retrain on random masks"]

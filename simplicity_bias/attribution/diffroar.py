@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias.attribution import masking
+from simplicity_bias.attribution import gradients, masking
 
 K_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 SIDES = masking.SIDES
@@ -93,3 +93,37 @@ def grid(k_values):
 def diffroar(top_power, bottom_power):
   """PredPower(top-k) - PredPower(bottom-k), elementwise."""
   return np.asarray(top_power) - np.asarray(bottom_power)
+
+
+def _rank_dtype(x):
+  return jnp.int16 if int(np.prod(x.shape[1:3])) < 2 ** 15 else jnp.int32
+
+
+def attribution_ranks(predict, variables, x, y, keys, method, chunk):
+  """int16 [seeds, n, H, W] top-first pixel ranks of every seed's attribution of ``x`` (member
+  ``s`` of ``variables`` with ``keys[s]``; one seed at a time: the attributions of a whole
+  training set are the largest arrays of a DiffROAR run)."""
+  dtype = _rank_dtype(x)
+
+  @jax.jit
+  def one(v, key):
+    k_attr, k_tie = jax.random.split(key)
+    attr = gradients.attribute_chunked(method, lambda z: predict(v, z), x, y, k_attr, chunk)
+    return masking.feature_ranks(gradients.pixel_scores(attr), "top", k_tie).astype(dtype)
+
+  num = jax.tree_util.tree_leaves(variables)[0].shape[0]
+  return jnp.stack([one(jax.tree_util.tree_map(lambda a: a[s], variables), keys[s])
+                    for s in range(num)])
+
+
+def random_ranks(x, keys):
+  """Ranks of a random attribution (uniform scores, random tie-breaks) per seed."""
+  dtype = _rank_dtype(x)
+
+  @jax.jit
+  def one(key):
+    k_score, k_tie = jax.random.split(key)
+    scores = jax.random.uniform(k_score, x.shape[:3])
+    return masking.feature_ranks(scores, "top", k_tie).astype(dtype)
+
+  return jnp.stack([one(k) for k in keys])

@@ -226,3 +226,20 @@ def pixel_scores(attr, reduce="abs_sum"):
   if reduce == "abs_sum":
     return jnp.sum(magnitude, axis=-1)
   return jnp.max(magnitude, axis=-1)
+
+
+def attribute_chunked(method, logits_fn, x, y, key, chunk: int = 256, **opts):
+  """:func:`attribute` over ``x`` in chunks of ``chunk`` examples (``lax.map``), so the
+  backward pass of a large model never holds the activations of the whole test set."""
+  predict = lambda params, z: logits_fn(z)
+  n = x.shape[0]
+  if n <= chunk:
+    return attribute(method, predict, None, x, y, key=key, **opts)
+  num = -(-n // chunk)
+  pad = num * chunk - n
+  xs = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape((num, chunk) + x.shape[1:])
+  ys = jnp.pad(y, (0, pad)).reshape(num, chunk)
+  keys = jax.random.split(key, num)
+  out = jax.lax.map(lambda a: attribute(method, predict, None, a[0], a[1], key=a[2], **opts),
+                    (xs, ys, keys))
+  return out.reshape((num * chunk,) + x.shape[1:])[:n]

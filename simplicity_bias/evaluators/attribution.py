@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simplicity_bias.attribution import gradients, quality
+from simplicity_bias.attribution.gradients import attribute_chunked
 from simplicity_bias.data import block_mnist
 from simplicity_bias.evaluators import register
 from simplicity_bias.members import Purpose, subkey
@@ -48,23 +49,6 @@ def fraction_name(fraction: float) -> str:
 
 def topk_metric_names(fractions=TOPK_FRACTIONS):
   return [f"null_top{fraction_name(f)}" for f in fractions]
-
-
-def attribute_chunked(method, logits_fn, x, y, key, chunk: int = 256, **opts):
-  """``gradients.attribute`` over ``x`` in chunks of ``chunk`` examples (``lax.map``), so the
-  backward pass of a large model never holds the activations of the whole test set."""
-  predict = lambda params, z: logits_fn(z)
-  n = x.shape[0]
-  if n <= chunk:
-    return gradients.attribute(method, predict, None, x, y, key=key, **opts)
-  num = -(-n // chunk)
-  pad = num * chunk - n
-  xs = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1)).reshape((num, chunk) + x.shape[1:])
-  ys = jnp.pad(y, (0, pad)).reshape(num, chunk)
-  keys = jax.random.split(key, num)
-  out = jax.lax.map(lambda a: gradients.attribute(method, predict, None, a[0], a[1], key=a[2],
-                                                  **opts), (xs, ys, keys))
-  return out.reshape((num * chunk,) + x.shape[1:])[:n]
 
 
 def _method(options):

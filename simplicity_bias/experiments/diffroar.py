@@ -23,21 +23,16 @@ identically and DiffROAR is exactly 0.
 
 from typing import Dict, List
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from simplicity_bias.attribution import diffroar as lib
-from simplicity_bias.attribution import gradients, masking
+from simplicity_bias.attribution import gradients
 from simplicity_bias.data import registry
-from simplicity_bias.evaluators.attribution import attribute_chunked
 from simplicity_bias.experiments import trainings as training_lib
 from simplicity_bias.experiments.block_mnist import model_overrides
-from simplicity_bias.members import Attribution, Layout, Purpose, subkey
-from simplicity_bias.pipeline import (Cell, Report, apply_overrides, layout_of, make_cells,
-                                      run_cell, validate_cell)
+from simplicity_bias.pipeline import Cell, Report, apply_overrides, make_cells, validate_cell
 from simplicity_bias.report import attribution as attribution_report
-from simplicity_bias.report.results import make_row
+from simplicity_bias.report.results import add_metrics, make_row
 from simplicity_bias.validation import ConfigError
 
 NAME = "diffroar"
@@ -65,170 +60,128 @@ def _linear_overrides(config) -> Dict:
   return out
 
 
-def cells(config) -> List[Cell]:
-  """The source models: one cell per training (standard, one per attack norm) and the linear
-  model; the retraining config is checked here too, before anything compiles."""
-  k_grid(config)
-  lib.fill_value(np.zeros((1, 1, 1, 1), np.float32), config.diffroar.fill)
-  if config.diffroar.get("attribution_method", "grad_logit") not in gradients.METHODS:
-    raise ConfigError(f"diffroar.attribution_method={config.diffroar.attribution_method!r} is "
-                      f"unknown; valid: {', '.join(gradients.METHODS)}.")
-  validate_cell(config)
-  specs = []
-  if config.sweep.standard or config.sweep.linf_eps or config.sweep.l2_eps:
-    for training in training_lib.trainings(config):
-      specs.append((training.kind, {"source": training.kind, "eps": training.eps},
-                    training_lib.overrides(config, training)))
-  if config.sweep.linear:
-    specs.append(("linear", {"source": "linear", "eps": ()}, _linear_overrides(config)))
-  if not specs:
-    raise ConfigError("DiffROAR needs a source model: set sweep.standard, sweep.linf_eps, "
-                      "sweep.l2_eps or sweep.linear.")
-  return make_cells(config, specs)
-
-
-def retrain_config(cells):
-  """Class M: the configured model trained with the configured objective (the experiment's
-  config before any source cell's overrides: never a robust source's adversarial objective or
-  the linear source's model)."""
-  return apply_overrides(cells[0].base, {})
-
-
-def pixel_ranks(predict, variables, x, y, keys, method, chunk):
-  """int16 [seeds, n, H, W] top-first pixel ranks of every seed's attribution of ``x`` (one seed
-  at a time: the attributions of a whole training set are the largest arrays of the run)."""
-  num_pixels = int(np.prod(x.shape[1:3]))
-  dtype = jnp.int16 if num_pixels < 2 ** 15 else jnp.int32
-
-  @jax.jit
-  def one(v, key):
-    k_attr, k_tie = jax.random.split(key)
-    attr = attribute_chunked(method, lambda z: predict(v, z), x, y, k_attr, chunk)
-    return masking.feature_ranks(gradients.pixel_scores(attr), "top", k_tie).astype(dtype)
-
-  num = jax.tree_util.tree_leaves(variables)[0].shape[0]
-  return jnp.stack([one(jax.tree_util.tree_map(lambda a: a[s], variables), keys[s])
-                    for s in range(num)])
-
-
-def random_ranks(x, keys):
-  """Ranks of a random attribution (uniform scores, random tie-breaks) per seed."""
-  num_pixels = int(np.prod(x.shape[1:3]))
-  dtype = jnp.int16 if num_pixels < 2 ** 15 else jnp.int32
-
-  @jax.jit
-  def one(key):
-    k_score, k_tie = jax.random.split(key)
-    scores = jax.random.uniform(k_score, x.shape[:3])
-    return masking.feature_ranks(scores, "top", k_tie).astype(dtype)
-
-  return jnp.stack([one(k) for k in keys])
-
-
-def retrain(config, writer, label, data: registry.DataBundle, ranks, fill, seeds, progress):
-  """Test accuracy [attributions, points, seeds] of models of class M retrained on every
-  (attribution, k, side) masking, all members of one program.
-
-  ``ranks``: one ``(ranks_train, ranks_test)`` per attribution, each [seeds, n, H, W].
-  """
-  fractions, sides = lib.grid(k_grid(config))
-  layout = Layout(tuple(seeds), len(ranks) * len(fractions))
-  stack = lambda x, i: jnp.concatenate([lib.masked_stack(jnp.asarray(x), r[i], fractions, sides,
-                                                          fill) for r in ranks])
-  x_train, x_test = stack(data.x_train, 0), stack(data.x_test, 1)
-  members = layout.num_members
-  tile = lambda a: jnp.broadcast_to(jnp.asarray(a), (members,) + np.shape(a))
-  bundle = data._replace(x_train=x_train, y_train=tile(data.y_train), x_val=x_test[:, :0],
-                         y_val=tile(data.y_test)[:, :0], x_test=x_test, y_test=tile(data.y_test),
-                         shared=False, extras=None)  # masked: the digit extras do not apply
-  outcome = run_cell(config, writer, label, progress, layout=layout, data=bundle,
-                     keys=layout.keys(Purpose.RETRAIN), evals=("accuracy",))
-  del x_train, x_test, bundle
-  return np.asarray(outcome.evals["test_acc"]).reshape(len(ranks), len(fractions), len(seeds))
-
-
-def _groups(names: List[str], size: int) -> List[List[str]]:
+def _groups(names: List, size: int) -> List[List]:
   size = size or len(names)
   return [names[i:i + size] for i in range(0, len(names), size)]
 
 
-def run_cells(cells, writer, progress) -> List[Dict]:
-  config = retrain_config(cells)
-  with writer.phase("loading data"):
-    data = registry.build(config, layout_of(config))
-  info = data.info
-  seeds = layout_of(config).seeds
-  fill = lib.fill_value(data.x_train, config.diffroar.fill)
-  method = config.diffroar.get("attribution_method", "grad_logit")
-  chunk = int(config.diffroar.get("attribution_chunk", 512))
-  ranks: Dict[str, tuple] = {}        # attribution -> (ranks_train, ranks_test)
-  source_acc: Dict[str, np.ndarray] = {}
-  attribution_keys = Layout(seeds).keys(Purpose.ATTRIBUTION)
-  num_train = len(data.y_train)
-  x_all = jnp.concatenate([jnp.asarray(data.x_train), jnp.asarray(data.x_test)])
-  y_all = jnp.concatenate([jnp.asarray(data.y_train), jnp.asarray(data.y_test)])
-  for cell in cells:
-    training = training_lib.Training(cell.params["source"] if cell.params["source"] != "linear"
-                                      else "standard", tuple(cell.params["eps"]))
-    layout = layout_of(cell.config, training.num_points)
-    outcome = run_cell(cell.config, writer, f"source {cell.label}", progress,
-                       layout=layout, data=data, evals=("accuracy",),
-                       aux=training_lib.member_aux(training, layout.num_seeds))
-    names = ["linear"] if cell.params["source"] == "linear" else training.point_names()
-    for g, name in enumerate(names):
-      sl = layout.point_slice(g)
-      variables = jax.tree_util.tree_map(lambda a: a[sl], outcome.variables)
-      # Training and test images in one pass (one compiled attribution program per source).
-      with writer.phase(f"ranking pixels by the {name} model's attributions"):
-        both = pixel_ranks(outcome.trainer.predict, variables, x_all, y_all,
-                           attribution_keys, method, chunk)
-      ranks[name] = (both[:, :num_train], both[:, num_train:])
-      source_acc[name] = np.asarray(outcome.evals["test_acc"])[sl]
+def cells(config) -> List[Cell]:
+  """A plan: one cell per source training (standard, one per attack norm with its radii as
+  training points) and the linear model, then the retraining cells, each a program of models of
+  class M on the masks of ``diffroar.retrain_group`` attributions (the random one last). Every
+  check that needs no compilation runs here."""
+  k_grid(config)
+  lib.fill_value(np.zeros((1, 1, 1, 1), np.float32), config.diffroar.fill)
+  method = config.diffroar.attribution_method
+  if method not in gradients.METHODS:
+    raise ConfigError(f"diffroar.attribution_method={method!r} is unknown; valid: "
+                      f"{', '.join(gradients.METHODS)}.")
+  validate_cell(config)
+  specs, attributions = [], []
+  if config.sweep.standard or config.sweep.linf_eps or config.sweep.l2_eps:
+    for training in training_lib.trainings(config):
+      label = f"source {training.kind}"
+      specs.append((label, {"source": training.kind, "eps": training.eps},
+                    training_lib.overrides(config, training)))
+      attributions += [(name, [label, g]) for g, name in enumerate(training.point_names())]
+  if config.sweep.linear:
+    specs.append(("source linear", {"source": "linear", "eps": ()}, _linear_overrides(config)))
+    attributions.append(("linear", ["source linear", 0]))
+  if not specs:
+    raise ConfigError("DiffROAR needs a source model: set sweep.standard, sweep.linf_eps, "
+                      "sweep.l2_eps or sweep.linear.")
   if config.sweep.random:
-    keys = subkey(attribution_keys, Attribution.RANDOM_RANKS)
-    both = random_ranks(x_all, keys)
-    ranks["random"] = (both[:, :num_train], both[:, num_train:])
-  del both, x_all, y_all
-  sources: Dict[str, Dict] = {}
-  for group in _groups(list(ranks), int(config.diffroar.get("retrain_group", 0))):
-    acc = retrain(config, writer, f"retrain on {', '.join(group)} masks", data,
-                  [ranks.pop(name) for name in group], fill, seeds, progress)
-    for i, name in enumerate(group):
-      sources[name] = {"acc": acc[i], "source_acc": source_acc.get(name)}
-  return _rows(config, info, sources, seeds, writer)
+    attributions.append(("random", ["random"]))
+  out = make_cells(config, specs, of=lambda c: {"evals": ("accuracy",)})
+  for cell in out:   # a robust source's radii are its training points (each member's ε)
+    cell.points = [{"eps": e} for e in cell.params["eps"]]
+  # Class M: the configured model and objective (never a robust source's adversarial objective
+  # or the linear source's model); every retrained member of a seed starts from the same init.
+  fractions, sides = lib.grid(k_grid(config))
+  for group in _groups(attributions, int(config.diffroar.retrain_group)):
+    names = [name for name, _ in group]
+    out.append(Cell(
+        f"retrain on {', '.join(names)} masks", {"stage": "retrain", "sources": names},
+        apply_overrides(config, {}), config, evals=("accuracy",), key_purpose="RETRAIN",
+        points=[{"mask": f"{name} {lib.SIDES[side]} {k:g}"} for name in names
+                for k, side in zip(fractions, sides)],
+        transform=("mask_by_ranks", {
+            "from": sorted({src[0] for _, src in group if src[0] != "random"}),
+            "attributions": [src for _, src in group], "k_grid": k_grid(config),
+            "fill": config.diffroar.fill, "method": method,
+            "chunk": int(config.diffroar.attribution_chunk)})))
+  return out
 
 
-def _rows(config, info, sources, seeds, writer) -> List[Dict]:
-  ks = k_grid(config)
-  rows, tidy = [], []
-  standard = sources.get("standard")
-  model = config.model.name
-  note = info.source_note or info.name
-  for name, s in sources.items():
-    acc = s["acc"].reshape(len(ks), 2, len(seeds))     # [k, side, seed]
-    diff = acc[:, 0] - acc[:, 1]
+def rows(cell, outcome) -> List[Dict]:
+  """A source cell: each source model's test accuracy; a retraining cell: per attribution,
+  DiffROAR and both sides' accuracy per k, and their mean over k < 1 (``finish_rows`` adds what
+  needs other cells: the gain over the standard model, the source's accuracy)."""
+  seeds = list(outcome.layout.seeds)
+  note = outcome.data.info.source_note or outcome.data.info.name
+  if cell.params.get("stage") != "retrain":
+    training = training_lib.Training(
+        cell.params["source"] if cell.params["source"] != "linear" else "standard",
+        tuple(cell.params["eps"]))
+    names = ["linear"] if cell.params["source"] == "linear" else training.point_names()
+    acc = np.asarray(outcome.evals["test_acc"])
+    return [make_row(f"{name} source", {"source": name, "stage": "source"},
+                     {"source_test_acc": acc[outcome.layout.point_slice(g)]}, seeds=seeds,
+                     data=note) for g, name in enumerate(names)]
+  ks = k_grid(cell.config)
+  names = cell.params["sources"]
+  acc = np.asarray(outcome.evals["test_acc"]).reshape(len(names), len(ks), 2, len(seeds))
+  out = []
+  for name, a in zip(names, acc):
+    diff = a[:, 0] - a[:, 1]                             # [k, seed]
     for i, k in enumerate(ks):
-      per_seed = {"diffroar": diff[i], "top_acc": acc[i, 0], "bottom_acc": acc[i, 1]}
-      if standard is not None and name != "standard":
-        std = standard["acc"].reshape(len(ks), 2, len(seeds))
-        per_seed["gain_over_standard"] = diff[i] - (std[i, 0] - std[i, 1])
-      rows.append(make_row(f"{name} k={k:g}", {"source": name, "k": k}, per_seed,
-                           seeds=list(seeds), data=note))
-      for side in range(2):
-        for j, seed in enumerate(seeds):
-          tidy.append({"dataset": info.name, "model": model, "source": name,
-                       "attribution": "random" if name == "random" else
-                       config.diffroar.get("attribution_method", "grad_logit"),
-                       "k": k, "side": lib.SIDES[side], "seed": seed,
-                       "test_acc": float(acc[i, side, j]), "diffroar": float(diff[i, j])})
+      out.append(make_row(f"{name} k={k:g}", {"source": name, "k": k},
+                          {"diffroar": diff[i], "top_acc": a[i, 0], "bottom_acc": a[i, 1]},
+                          seeds=seeds, data=note))
     below_one = [i for i, k in enumerate(ks) if k < 1]
-    summary = {"diffroar_mean_k_below_1": diff[below_one].mean(0) if below_one else diff[0]}
-    if s["source_acc"] is not None:
-      summary["source_test_acc"] = s["source_acc"]
-    rows.append(make_row(f"{name} summary", {"source": name}, summary, seeds=list(seeds),
-                         data=note))
-  attribution_report.write_table(writer, "diffroar.csv", tidy, TIDY_COLUMNS)
-  return rows
+    out.append(make_row(f"{name} summary", {"source": name},
+                        {"diffroar_mean_k_below_1": diff[below_one].mean(0) if below_one
+                         else diff[0]}, seeds=seeds, data=note))
+  return out
+
+
+def finish_rows(config, rows) -> List[Dict]:
+  """Adds to each attribution's rows the gain over the standard model's DiffROAR at the same k
+  and seed, and to its summary the source model's test accuracy; drops the source rows."""
+  del config
+  source_acc = {r["params"]["source"]: r["per_seed"]["source_test_acc"] for r in rows
+                if r["params"].get("stage") == "source"}
+  standard = {r["params"]["k"]: np.asarray(r["per_seed"]["diffroar"]) for r in rows
+              if r["params"].get("source") == "standard" and "k" in r["params"]}
+  out = []
+  for r in rows:
+    if r["params"].get("stage") == "source":
+      continue
+    source = r["params"]["source"]
+    if "k" in r["params"] and standard and source != "standard":
+      add_metrics(r, {"gain_over_standard": np.asarray(r["per_seed"]["diffroar"])
+                      - standard[r["params"]["k"]]})
+    elif "k" not in r["params"] and source in source_acc:
+      add_metrics(r, {"source_test_acc": source_acc[source]})
+    out.append(r)
+  return out
+
+
+def _tidy(config, rows, dataset: str) -> List[Dict]:
+  """Per (attribution, k, side, seed): the retrained model's test accuracy and DiffROAR."""
+  out = []
+  for r in rows:
+    if "k" not in r["params"]:
+      continue
+    name, k = r["params"]["source"], r["params"]["k"]
+    for side, metric in enumerate(("top_acc", "bottom_acc")):
+      for j, seed in enumerate(r["seeds"]):
+        out.append({"dataset": dataset, "model": config.model.name, "source": name,
+                    "attribution": "random" if name == "random" else
+                    config.diffroar.attribution_method, "k": k, "side": lib.SIDES[side],
+                    "seed": seed, "test_acc": r["per_seed"][metric][j],
+                    "diffroar": r["per_seed"]["diffroar"][j]})
+  return out
 
 
 def report(config, results, writer) -> Report:
@@ -243,12 +196,14 @@ def report(config, results, writer) -> Report:
     c["ci95"].append(r["summary"]["diffroar"]["ci95"])
   info = registry.info(config)
   note = rows[0].get("data") or info.source_note or info.name
+  attribution_report.write_table(writer, "diffroar.csv", _tidy(config, rows, info.name),
+                                 TIDY_COLUMNS)
   panel = f"{info.name} / {config.model.name}"
   writer.figure("diffroar.png", f"DiffROAR vs k per attribution source ({note}); bands: 95% CI "
                 f"over {config.num_seeds} seeds; dotted: 0.", attribution_report.diffroar_curves,
                 {panel: curves}, title=f"DiffROAR, {panel}")
   intro = (f"DiffROAR on {note}: model class M = {config.model.name}; attribution "
-           f"{config.diffroar.get('attribution_method', 'grad_logit')} of each source model "
+           f"{config.diffroar.attribution_method} of each source model "
            f"(random: uniform scores); removed pixels filled {config.diffroar.fill}; "
            f"{config.num_seeds} seeds, each seed's retrained models (every k and side) one "
            "program. diffroar = test accuracy(top-k) − test accuracy(bottom-k); per-seed, "

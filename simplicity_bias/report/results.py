@@ -47,6 +47,14 @@ def make_row(label: str, params: Dict[str, float], per_seed: Dict[str, Sequence[
           **extra}
 
 
+def add_metrics(row: Dict, per_seed: Dict[str, Sequence[float]]) -> Dict:
+  """``row`` with more per-seed metrics and their mean +- CI (in place; returned too)."""
+  for k, v in per_seed.items():
+    row["per_seed"][k] = [float(x) for x in v]
+    row["summary"][k] = mean_ci95(row["per_seed"][k])
+  return row
+
+
 def build_results(experiment: str, rows: List[Dict], timing: Dict[str, float], **extra) -> Dict:
   if len(rows) == 1:
     per_seed, summary = rows[0]["per_seed"], rows[0]["summary"]
