@@ -46,6 +46,8 @@ def get_config():
   c.optim.learning_rate = 0.05
   c.optim.momentum = 0.9
   c.optim.weight_decay = 0.0
+  c.optim.decay_epochs = ()
+  c.optim.decay_factor = 0.2
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 100
   c.train.max_epochs = 300

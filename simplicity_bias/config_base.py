@@ -47,6 +47,7 @@ def common(c: ml_collections.ConfigDict, experiment: str) -> ml_collections.Conf
   # Each seed then trains a group; `evals` entries such as 'sb@mean_logits' read it out as one
   # model, and group objectives (objective.name) train its members together.
   c.members = ml_collections.ConfigDict({"group_size": 1})
+  c.num_devices = 1             # data-parallel devices (0 = every device; 1 = no sharding)
   return c
 
 
@@ -82,6 +83,8 @@ def synthetic_base(experiment: str = "synthetic_sb") -> ml_collections.ConfigDic
   c.optim.learning_rate = 0.1
   c.optim.momentum = 0.0
   c.optim.weight_decay = 5e-5
+  c.optim.decay_epochs = ()       # epochs after which the learning rate is multiplied by
+  c.optim.decay_factor = 0.2      # decay_factor (() = no decay)
 
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 256
@@ -96,6 +99,7 @@ def synthetic_base(experiment: str = "synthetic_sb") -> ml_collections.ConfigDic
   # accuracy (or loss) says a member may have converged ('gated'), or at every check ('always').
   c.train.full_check = "gated"
   c.train.check_slack = 0.005
+  c.train.fresh_batches = False   # a fresh sample for every batch (theorem1_lsn)
 
   c.evals = ("sb", "coordinatewise", "decision_grid")
   c.eval = ml_collections.ConfigDict()
@@ -115,7 +119,7 @@ def image_base(experiment: str = "mnist_cifar") -> ml_collections.ConfigDict:
   """MNIST-CIFAR A with the CIFAR ResNet-50 and the paper's SGD settings."""
   c = common(ml_collections.ConfigDict(), experiment)
   c.num_seeds = 3          # independent runs (ensembles when members.group_size > 1)
-  c.num_devices = 0        # data-parallel devices (0 = every device; 1 = no sharding)
+  c.num_devices = 0
 
   c.data = ml_collections.ConfigDict()
   c.data.source = "mnist_cifar"   # or 'cifar_only'

@@ -181,9 +181,9 @@ def validate_cell(config) -> registry.DataInfo:
     check_input_dim(config.model, info.dim)
   optimizer_of(config, steps_per_epoch=1)
   validate_train_spec(train_spec(config.train), info.num_train or 10**9)
-  objectives.build(config.get("objective", "erm"), info, group_size, has_pool=bool(pool_of(config)))
-  evaluators.check_entries(list(config.get("evals", ("sb",))), info, group_size)
-  if config.get("resume") and config.get("overwrite"):
+  objectives.build(config.objective, info, group_size, has_pool=bool(pool_of(config)))
+  evaluators.check_entries(list(config.evals), info, group_size)
+  if config.resume and config.overwrite:
     raise ConfigError("resume=True and overwrite=True contradict each other; use one.")
   return info
 
@@ -191,13 +191,12 @@ def validate_cell(config) -> registry.DataInfo:
 def optimizer_of(config, steps_per_epoch: int):
   o = config.optim
   schedule = None
-  if o.get("decay_epochs", 0):
+  if o.decay_epochs:
     check_positive("optim.decay_factor", o.decay_factor)
     # One epoch, or several (x decay_factor at each): e.g. (1000, 2000, 3000).
     epochs = o.decay_epochs if isinstance(o.decay_epochs, (tuple, list)) else (o.decay_epochs,)
     schedule = {int(e * steps_per_epoch): float(o.decay_factor) for e in epochs}
-  return make_optimizer(o.name, o.learning_rate, o.get("momentum", 0.0),
-                        o.get("weight_decay", 0.0), schedule)
+  return make_optimizer(o.name, o.learning_rate, o.momentum, o.weight_decay, schedule)
 
 
 # ----------------------------------------------------------------------------- one cell
@@ -212,7 +211,7 @@ def model_keys(layout: members.Layout, purpose: Purpose = Purpose.MODEL):
 
 
 def _mesh(config):
-  devices = config.get("num_devices", 1) or jax.device_count()
+  devices = config.num_devices or jax.device_count()
   if devices <= 1:
     return None
   from simplicity_bias.train import distributed
@@ -238,7 +237,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   """
   timing: Dict[str, float] = {}
   display = writer.display
-  display.cell(label or config.get("experiment", ""))
+  display.cell(label or config.experiment)
   interrupts.check(f"before cell {label!r}" if label else "before training")
   points = grid_points(config)
   layout = layout or layout_of(config, len(points), slots=group_size_of(config))
@@ -263,13 +262,13 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
     num_train = keep
   tspec = train_spec(config.train)
   sampler = None
-  if config.train.get("fresh_batches", False):
+  if registry.source_name(config) == "synthetic" and config.train.fresh_batches:
     from simplicity_bias.data.synthetic_source import sampler as make_sampler
     sampler = make_sampler(config, tspec.batch_size)
   trainer = Trainer(build_model(config.model, info.kind, info.num_classes), optimizer_of(
       config, num_train // tspec.batch_size), tspec, num_train, shared_data=data.shared,
                     mesh=mesh, objective=objectives.build(
-                        config.get("objective", "erm"), info, group_size_of(config),
+                        config.objective, info, group_size_of(config),
                         has_pool=data.pool is not None),
                     members_per_dataset=_members_per_dataset(data, layout), sampler=sampler,
                     monitor=monitor)
@@ -288,10 +287,10 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   try:
     states, history = fit(
         trainer, states, x_train, y_train, data.x_val, data.y_val,
-        progress=progress and config.get("progress", True),
+        progress=progress and config.progress,
         on_eval=writer.metrics_logger(label),
         description=f"{label or info.name} x{layout.num_members} members",
-        checkpointer=checkpointer, resume=bool(config.get("resume", False)),
+        checkpointer=checkpointer, resume=bool(config.resume),
         unit="img" if info.kind == "image" else "ex",
         sample_params=data.sample_params if sampler is not None else None,
         check_at_start=check_at_start, aux=aux, display=display, pool=data.pool)
@@ -306,8 +305,8 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
                    resumable=checkpointer is not None)
   t0 = time.perf_counter()
   variables = trainer.final_variables(states)
-  entries = list(config.get("evals", ("sb",))) if evals is None else list(evals)
-  options = {**dict(config.get("eval", {})), **(eval_options or {})}
+  entries = list(config.evals) if evals is None else list(evals)
+  options = {**dict(config.eval), **(eval_options or {})}
   out = {}
   if entries:
     with display.phase(f"evaluating ({', '.join(entries)})"):
@@ -406,7 +405,7 @@ def run_planned(cell: Cell, writer: RunWriter, progress: bool = True,
     with writer.phase("evaluating the initial parameters"):
       at_init = evaluate_members(
           list(cell.eval_init), outcome.trainer, start["variables"], outcome.data, layout,
-          {**dict(config.get("eval", {})), **cell.eval_options}, kwargs.get("aux"))
+          {**dict(config.eval), **cell.eval_options}, kwargs.get("aux"))
     outcome = outcome._replace(evals={**outcome.evals, **{f"init_{k}": v for k, v in
                                                          at_init.items()}})
   return outcome._replace(points=list(cell.points)) if cell.points else outcome
@@ -473,7 +472,7 @@ def checkpointer_for(config, writer: RunWriter, label: str):
   """Checkpoints under WORKDIR/checkpoints/<cell> when the run has a work directory. Every
   process of a multi-process job takes part (orbax writes the arrays they share; the work
   directory must then be on a shared file system)."""
-  every = config.get("checkpoint_every_s", 120.0)
+  every = config.checkpoint_every_s
   if not writer.workdir or every is None or every < 0:
     return None
   from simplicity_bias.train.checkpoint import Checkpointer
@@ -614,16 +613,16 @@ def run(config, workdir: str = "", progress: bool = True) -> Dict:
   whose ``resumable`` says whether ``resume=True`` can continue the run."""
   experiment = get_experiment(config.experiment)
   cells = getattr(experiment, "cells", default_cells)(config)
-  if config.get("distributed", False):
+  if config.distributed:
     from simplicity_bias.train import distributed
     distributed.initialize_distributed()
   writer_process = jax.process_index() == 0  # the others compute the same and write nothing
-  resume = bool(config.get("resume", False))
+  resume = bool(config.resume)
   created = False
   if workdir and writer_process:
     created = prepare_workdir(workdir, config, resume=resume,
-                              overwrite=bool(config.get("overwrite", False)))
-  show = progress and config.get("progress", True)
+                              overwrite=bool(config.overwrite))
+  show = progress and config.progress
   display = Display(enabled=bool(show))
   display.num_cells = len(cells)
   writer = RunWriter(workdir, config, write=writer_process, display=display).start()

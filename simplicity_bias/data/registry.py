@@ -89,7 +89,7 @@ _MODULES = {
 
 
 def source_name(config) -> str:
-  return config.data.get("source", "synthetic")
+  return config.data.source
 
 
 def get(name: str) -> Source:

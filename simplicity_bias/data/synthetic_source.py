@@ -51,7 +51,7 @@ def spec_and_params(config) -> Tuple[synthetic.SyntheticSpec, List[Dict], List]:
   """The validated static spec, the grid points and each point's dataset parameters."""
   spec = synthetic.spec_from_config(config.data)
   base = synthetic.params_from_config(spec, config.data)
-  given = [a for a in synthetic.PARAM_ALIASES if a != "width" and config.data.get(a) is not None]
+  given = [a for a in synthetic.PARAM_ALIASES if a != "width" and config.data[a] is not None]
   synthetic.check_params(spec, base, where="data", given=given)
   points = grid_points(config)
   params = []
@@ -68,7 +68,7 @@ def info(config) -> DataInfo:
   spec = synthetic.spec_from_config(config.data)
   return DataInfo(name=spec.name, kind="vector", simple=spec.simple_coords,
                   complex=spec.complex_coords, dim=spec.dim,
-                  width=float(config.data.get("width", 1.0)), num_train=spec.num_train)
+                  width=float(config.data.width), num_train=spec.num_train)
 
 
 @functools.lru_cache(maxsize=32)
@@ -81,8 +81,8 @@ POOLS = ("decorrelated", "in_distribution")
 
 def pool_settings(config) -> Tuple[str, int]:
   """The validated ``(data.pool, data.pool_size)`` ('' when the config asks for no pool)."""
-  kind = str(config.data.get("pool", "") or "")
-  size = int(config.data.get("pool_size", 0) or 0)
+  kind = str(config.data.pool or "")
+  size = int(config.data.pool_size or 0)
   if not kind:
     if size:
       raise ConfigError(f"data.pool_size={size} is given without data.pool; choose one of "

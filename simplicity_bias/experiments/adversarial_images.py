@@ -43,7 +43,7 @@ SHOW = 8  # test images in the example figures
 
 
 def _mode(config) -> str:
-  if config.get("adv_cells"):
+  if "adv_cells" in config:
     return "adv_training"
   return "uap"
 

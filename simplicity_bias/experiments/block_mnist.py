@@ -62,8 +62,8 @@ def cells(config) -> List[Cell]:
   if "attribution" not in tuple(config.evals):
     raise ConfigError("experiment block_mnist measures attributions: evals must include "
                       "'attribution'.")
-  check_fractions(config.eval.get("topk_fractions", TOPK_FRACTIONS))
-  robust_models = [t.strip() for t in config.sweep.get("robust_models", "").split(",")
+  check_fractions(config.eval.topk_fractions)
+  robust_models = [t.strip() for t in config.sweep.robust_models.split(",")
                    if t.strip()] or model_names(config)
   cells_ = []
   for model in model_names(config):
@@ -151,7 +151,7 @@ def report(config, results, writer) -> Report:
            f"block: {config.data.null}), classes {config.data.classes}: {rows[0]['source']}; "
            f"{rows[0]['num_train']} train / {rows[0]['num_test']} test images; "
            f"{config.num_seeds} seeds per model trained together; attribution "
-           f"{config.eval.get('attribution_method', 'grad_logit')} (BatchNorm in eval mode). "
+           f"{config.eval.attribution_method} (BatchNorm in eval mode). "
            "null_top{k}: share of the top-k% gradient pixels in the null block (chance .5); "
            "null_mass: share of |gradient| there; leakage: correlation of the null-block map "
            "with the training-set mean digit of the predicted class (leakage_random: a random "
@@ -160,7 +160,7 @@ def report(config, results, writer) -> Report:
   if "not MNIST" in rows[0]["source"]:
     notes.append("The digits are NOT MNIST (an offline stand-in): these are not BlockMNIST "
                  "results.")
-  metrics = ["test_acc"] + topk_metric_names(config.eval.get("topk_fractions", TOPK_FRACTIONS)) \
+  metrics = ["test_acc"] + topk_metric_names(config.eval.topk_fractions) \
       + ["null_topk", "null_mass", "null_mass_digit_top", "null_mass_digit_bottom", "leakage",
          "leakage_random"]
   return Report(f"BlockMNIST attribution ({placement} placement)", intro,

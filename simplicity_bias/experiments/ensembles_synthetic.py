@@ -76,7 +76,7 @@ def cells(config):
   if not 0.0 < config.ensemble.used_coord_drop < 1.0:
     raise ConfigError(f"ensemble.used_coord_drop={config.ensemble.used_coord_drop} must lie in "
                       "(0, 1).")
-  own = tuple(config.ensemble.get("own_data", ()))
+  own = tuple(config.ensemble.own_data)
   unknown = sorted(set(own) - set(config.ensemble.datasets))
   if unknown or len(set(own)) != len(own):
     raise ConfigError(f"ensemble.own_data={own} must name distinct datasets of ensemble.datasets "

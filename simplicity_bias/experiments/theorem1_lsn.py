@@ -102,7 +102,7 @@ def _per_d(config, dim: int) -> Dict:
 def cells(config) -> List[Cell]:
   if config.data.name != "lsn":
     raise ConfigError(f"theorem1_lsn needs data.name='lsn' (got {config.data.name!r}).")
-  if not config.sweep.get("m_over_d2", 0.0) and config.train.batch_size != config.data.num_train:
+  if not config.sweep.m_over_d2 and config.train.batch_size != config.data.num_train:
     raise ConfigError(f"train.batch_size={config.train.batch_size} must equal data.num_train="
                       f"{config.data.num_train}: each step uses one full batch of m samples.")
   if not config.optim.learning_rate > 0:
@@ -160,15 +160,15 @@ def report(config, results, writer) -> Report:
   k = config.model.hidden
   steps = sorted({r["params"]["steps"] for r in rows_})
   sizes = ", ".join(f"{r['params']['m']:,}" for r in rows_)
-  batches = ("a fresh batch of" if config.train.get("fresh_batches", False)
+  batches = ("a fresh batch of" if config.train.fresh_batches
              else "the same full batch of")
   setting = theorem_setting(config)
   intro = (f"One-hidden-layer ReLU net, k={k} units, output weights fixed at ±1/√k, first layer "
            f"trained by {'/'.join(map(str, steps))} hinge-loss gradient steps (lr "
            f"{config.optim.learning_rate}"
            + (f"; the theorem's horizon (4/η)(1 − c/√log d) with c = "
-              f"{config.sweep.get('horizon_c', 1.0):g}, our choice of the unknown constant"
-              if config.sweep.get("horizon", False) else "")
+              f"{config.sweep.horizon_c:g}, our choice of the unknown constant"
+              if config.sweep.horizon else "")
            + f"), each on {batches} m LSN samples (m = {sizes} per d), init {config.model.init} "
            f"(x{config.model.init_scale}), bias {bool(config.model.bias)}; {config.num_seeds} "
            "seeds per d in one compiled program. "
@@ -189,6 +189,6 @@ def report(config, results, writer) -> Report:
 
 def theorem_setting(config) -> bool:
   """The theorem's own setting: its init, a fresh batch per step, m ≥ d² and the horizon."""
-  return bool(config.model.init == "theorem" and config.train.get("fresh_batches", False)
-              and config.sweep.get("horizon", False)
-              and config.sweep.get("m_over_d2", 0.0) >= 1.0)
+  return bool(config.model.init == "theorem" and config.train.fresh_batches
+              and config.sweep.horizon
+              and config.sweep.m_over_d2 >= 1.0)

@@ -45,7 +45,7 @@ def eps_name(norm: str, eps: float) -> str:
 
 
 def _radii(config, norm) -> Tuple[float, ...]:
-  values = config.sweep.get(f"{norm}_eps", ())
+  values = config.sweep[f"{norm}_eps"]
   values = (values,) if isinstance(values, (int, float)) else tuple(values or ())
   if any(isinstance(v, bool) or not v > 0 for v in values):
     raise ConfigError(f"sweep.{norm}_eps={values!r} must hold radii > 0 (or be empty).")
@@ -56,7 +56,7 @@ def _radii(config, norm) -> Tuple[float, ...]:
 
 def trainings(config) -> List[Training]:
   """The standard model (when ``sweep.standard``) and one robust cell per norm with radii."""
-  out = [Training("standard")] if config.sweep.get("standard", True) else []
+  out = [Training("standard")] if config.sweep.standard else []
   out += [Training(norm, _radii(config, norm)) for norm in NORMS if _radii(config, norm)]
   if not out:
     raise ConfigError("nothing to train: sweep.standard is False and sweep.linf_eps / "
