@@ -166,6 +166,18 @@ def test_a_testbed_erm_does_not_learn_is_flagged():
   assert len(notes) == 1 and notes[0].startswith("ms57: ERM reaches test accuracy 0.520")
 
 
+def test_a_method_that_does_not_fit_its_training_set_is_flagged():
+  def row(method, selection, fit):
+    return {"params": {"testbed": "ms57", "track": "T0", "method": method,
+                       "selection": selection},
+            "summary": {"train_acc_min": {"mean": fit, "ci95": 0.01}}}
+  notes = board.unfitted_methods([row("erm", "fixed", 0.999), row("adv_linf", "fixed", 0.499),
+                                  row("adv_linf", "ensemble", 0.499), row("sd", "fixed", 0.9)])
+  assert notes == ["ms57 adv_linf: the group's least-fitted member reaches training accuracy "
+                   "0.499 ± 0.010, so the method did not fit the training set at our settings "
+                   "and its rows do not measure mitigation."]
+
+
 def test_the_committed_leaderboard_is_what_its_record_renders(tmp_path):
   import os
   from conftest import REPO
