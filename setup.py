@@ -30,7 +30,7 @@ setup(
         "scikit-learn>=1.3",
     ],
     extras_require={
-        "test": ["pytest>=7.4"],
+        "test": ["pytest>=7.4", "pytest-xdist>=3.0"],
         "bench": ["torch>=2.2"],
         "build-data": ["tensorflow-cpu>=2.16"],
         # launch/reproduce.py --launcher=ray (launch/MULTIHOST.md)
