@@ -347,6 +347,37 @@ def test_image_uap_share_counts_the_digit_rows():
   assert out["svd_uap"].shape == (1, 8, 4, 3)
 
 
+def test_attack_examples_are_the_pgd_attack_of_the_first_images_with_the_attack_key():
+  """``attack_examples``: the first images, their PGD perturbation computed from the model's
+  ATTACK subkey exactly as a direct call gives it, and the predictions on both."""
+  from simplicity_bias.attacks.pgd import pgd
+  from simplicity_bias.members import subkey
+  rng = np.random.default_rng(2)
+  y = rng.integers(0, 2, 20).astype(np.int32)
+  x = rng.uniform(0.2, 0.8, size=(20, 8, 4, 3)).astype(np.float32)
+  info = DataInfo(name="toy_mnist_cifar", kind="image", simple=(0, 4), complex=(4, 8))
+
+  def logits_fn(scale, xx):
+    f = scale * (jnp.mean(xx[:, :4], axis=(1, 2, 3)) - 0.5)
+    return jnp.stack([jnp.zeros_like(f), f], -1)
+
+  keys = layout(0, 2).keys(Purpose.EVAL)
+  options = {"show_examples": 6, "example_norm": "l2", "example_eps": 0.5, "example_steps": 3}
+  out = evaluators.evaluate(["attack_examples"], logits_fn, jnp.asarray([1.0, 3.0]),
+                            jnp.asarray(x), jnp.asarray(y), None, keys, info, options,
+                            shared_data=True)["attack_examples"]
+  for m, scale in enumerate((1.0, 3.0)):
+    predict = lambda _, xx, s=scale: logits_fn(s, xx)
+    delta = pgd(predict, None, jnp.asarray(x[:6]), jnp.asarray(y[:6]),
+                subkey(keys[m], Purpose.ATTACK), norm="l2", eps=0.5, num_steps=3,
+                box=(0.0, 1.0))
+    np.testing.assert_allclose(out["delta"][m], np.asarray(delta), atol=1e-6)
+    np.testing.assert_array_equal(out["x"][m], x[:6])
+    np.testing.assert_array_equal(out["pred_adv"][m],
+                                  np.argmax(np.asarray(logits_fn(scale, x[:6] + delta)), -1))
+  assert np.max(np.abs(out["delta"])) > 0.01   # the attack moved the images
+
+
 def test_robust_uses_each_models_own_eps_from_aux():
   x, y, rotation, w = _linear_vector_case()
   info = DataInfo(name="linear", kind="vector", simple=(0,), complex=(1, 2, 3, 4), dim=VDIM)

@@ -73,6 +73,33 @@ def test_randomized_sets_break_exactly_the_block_a_model_reads(block):
   assert not np.allclose(out["scores"][broken][0], out["scores"][broken][1] / 2)
 
 
+def test_sb_keeps_the_first_test_images_as_it_randomized_them():
+  """With ``show_examples``, ``sb`` returns each model's first test images of every set: the
+  standard ones, and the randomized ones with exactly the permutation its metrics used."""
+  from simplicity_bias.data.randomize import permutation, randomize
+  from simplicity_bias.evaluators.sb import _keys
+  info = image_source.info(smoke_config("mnist_cifar"))
+  x, y = _two_block_test_set()
+  logits_fn = lambda scale, xx: jnp.stack([jnp.zeros(len(xx)), scale * jnp.mean(
+      xx[:, :images.SIMPLE_BLOCK[1]], axis=(1, 2, 3))], -1)
+  keys = layout(seed=3, num_seeds=2).keys(Purpose.EVAL)
+  out = evaluators.evaluate(["sb"], logits_fn, jnp.asarray([1.0, 2.0]), jnp.asarray(x),
+                            jnp.asarray(y), None, keys, info, {"show_examples": 5},
+                            shared_data=True)
+  shown = out["randomized_examples"]
+  assert set(shown) == {"test", "s_rand", "sc_rand"}
+  for m in range(2):
+    np.testing.assert_array_equal(shown["test"][m], x[:5])
+    for name, block, k in zip(("s_rand", "sc_rand"), ("simple", "complex"), _keys(keys[m])):
+      by_hand = randomize(jnp.asarray(x), info, block, permutation(k, len(x)))[:5]
+      np.testing.assert_array_equal(shown[name][m], np.asarray(by_hand))
+  assert not np.array_equal(shown["s_rand"][0], shown["s_rand"][1])   # each run its own key
+  plain = evaluators.evaluate(["sb"], logits_fn, jnp.asarray([1.0, 2.0]), jnp.asarray(x),
+                              jnp.asarray(y), None, keys, info, {}, shared_data=True)
+  assert "randomized_examples" not in plain
+  np.testing.assert_array_equal(plain["s_rand_auc"], out["s_rand_auc"])
+
+
 def test_cifar_only_data_has_no_block_to_randomize():
   """The CIFAR image is all of a CIFAR-only input: permuting it would shuffle whole images."""
   info = image_source.info(smoke_config("cifar_only"))

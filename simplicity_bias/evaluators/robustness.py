@@ -58,6 +58,7 @@ DEFAULTS = {
     "uap_fit_fraction": 0.5, "as_uap_steps": 50, "attack_batch": 0, "unroll": False,
     "attack_random_start": False, "attack_examples": 0, "robust_random_start": True,
     "range_attack_fraction": 0.0, "range_attack_step_fraction": 0.05, "range_attack_steps": 20,
+    "show_examples": 8, "example_norm": "linf", "example_eps": 0.3, "example_steps": 20,
 }
 
 
@@ -103,6 +104,23 @@ def _chunks(fn, batch: int, *arrays):
   stacked = [jnp.concatenate([a, a[:pad]]).reshape((num, batch) + a.shape[1:]) for a in arrays]
   out = jax.lax.map(lambda xs: fn(*xs), tuple(stacked))
   return jax.tree_util.tree_map(lambda o: o.reshape((num * batch,) + o.shape[2:])[:n], out)
+
+
+@register("attack_examples", kinds=("image",))
+def attack_examples(inputs):
+  """For figures: the first ``eval.show_examples`` test images, their PGD perturbation against
+  this model (``eval.example_norm``, ``example_eps``, ``example_steps``; from the model's ATTACK
+  key, inputs kept in [0, 1]) and the model's predictions on both."""
+  o = inputs.options
+  show = int(option(o, "show_examples"))
+  x, y = inputs.x[:show], inputs.y[:show]
+  predict = lambda _, xx: inputs.logits_fn(xx)
+  delta = pgd(predict, None, x, y, subkey(inputs.key, Purpose.ATTACK),
+              norm=option(o, "example_norm"), eps=float(option(o, "example_eps")),
+              num_steps=int(option(o, "example_steps")), box=IMAGE_BOX)
+  pred = lambda xx: jnp.argmax(inputs.logits_fn(xx), -1)
+  return {"attack_examples": {"x": x, "y": y, "delta": delta, "pred": pred(x),
+                              "pred_adv": pred(x + delta)}}
 
 
 @register("robust")

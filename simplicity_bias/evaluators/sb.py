@@ -28,20 +28,26 @@ def scored(logits, y, name: str):
 
 @register("sb")
 def sb(inputs):
-  """Accuracy / AUC on the test set and with S or S^c randomized; margin scores per set."""
+  """Accuracy / AUC on the test set and with S or S^c randomized; margin scores per set. With
+  the option ``show_examples = n > 0`` also the first ``n`` inputs of each set as evaluated
+  (``randomized_examples``, for figures)."""
   x, y, info = inputs.x, inputs.y, inputs.info
   k_simple, k_complex, _ = _keys(inputs.key)
-  out, scores = {}, {}
+  show = int(inputs.options.get("show_examples", 0))
+  out, scores, examples = {}, {}, {"test": x[:show]}
   metrics, scores["test"] = scored(inputs.logits_fn(x), y, "test")
   out.update(metrics)
   for name, block, k in (("s_rand", "simple", k_simple), ("sc_rand", "complex", k_complex)):
     if info.has(block):
       perm = permutation(k, x.shape[0])
-      metrics, scores[name] = scored(
-          inputs.logits_fn(randomize(x, info, block, perm, inputs.rotation)), y, name)
+      randomized = randomize(x, info, block, perm, inputs.rotation)
+      metrics, scores[name] = scored(inputs.logits_fn(randomized), y, name)
       out.update(metrics)
+      examples[name] = randomized[:show]
   out["scores"] = scores
   out["auc_null_std"] = auc_null_std(y)
+  if show:
+    out["randomized_examples"] = examples
   return out
 
 

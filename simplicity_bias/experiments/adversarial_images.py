@@ -18,18 +18,17 @@ Metric names follow the other image experiment: ``s_rand_*`` = MNIST-randomized 
 permuted across the test set), ``sc_rand_*`` = CIFAR-randomized.
 """
 
+import dataclasses
 from typing import Dict, List
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias.attacks.pgd import pgd
 from simplicity_bias.attacks.uap import apply_uap
 from simplicity_bias.data.images import SIMPLE_BLOCK
 from simplicity_bias.evaluators.robustness import IMAGE_BOX, eps_name, option
 from simplicity_bias.experiments.mnist_cifar import _host, cells as image_cells
-from simplicity_bias.members import Purpose, subkey
 from simplicity_bias.pipeline import Cell, Report, apply_overrides, point_rows, validate_cell
 from simplicity_bias.report import robustness as figures
 from simplicity_bias.report.results import mean_ci95
@@ -52,7 +51,7 @@ def cells(config) -> List[Cell]:
   """``uap``: the image experiment's cells (one model); adversarial training: a ``standard`` and
   an ``adversarial`` cell of the same model, data and seeds."""
   if _mode(config) == "uap":
-    return image_cells(config)
+    return [_with_examples(cell) for cell in image_cells(config)]
   if config.objective.name != "adversarial":
     raise ConfigError(f"objective.name={config.objective.name!r}: the adversarial cell trains "
                       "with objective 'adversarial' (the standard cell switches it to 'erm').")
@@ -70,10 +69,17 @@ def cells(config) -> List[Cell]:
       validate_cell(c)
     except ConfigError as e:
       raise ConfigError(f"cell {name!r}: {e}") from None
-    out.append(Cell(name, {"training": name, "model": config.model.name}, c))
+    out.append(_with_examples(Cell(name, {"training": name, "model": config.model.name}, c)))
   if len({c.label for c in out}) != len(out):
     raise ConfigError(f"adv_cells={tuple(config.adv_cells)} repeats a cell.")
   return out
+
+
+def _with_examples(cell: Cell) -> Cell:
+  """The cell with the ``attack_examples`` evaluator (the example figures' images)."""
+  return dataclasses.replace(
+      cell, evals=tuple(cell.evals if cell.evals is not None else cell.config.evals)
+      + ("attack_examples",), eval_options={**cell.eval_options, **example_options(cell.config)})
 
 
 def rows(cell, outcome) -> List[Dict]:
@@ -103,30 +109,30 @@ def cell_figures(cell, outcome, cell_rows, writer) -> Dict:
   return examples
 
 
-def _examples(config, outcome) -> Dict:
-  """The first test images, their l2 (UAP runs) or l∞ PGD perturbation against the first run's
-  model, and that model's predictions (host arrays, for the figures)."""
-  data = outcome.data
-  variables = jax.tree_util.tree_map(lambda a: a[0], _host(outcome.variables))
-  predict = lambda _, xx: outcome.trainer.predict(variables, xx)
-  x, y = jnp.asarray(data.x_test[:SHOW]), jnp.asarray(data.y_test[:SHOW])
+def example_options(config) -> Dict:
+  """The ``attack_examples`` evaluator's options: l2 PGD at the attack's ε (UAP runs) or l∞ PGD
+  at the largest robust-evaluation ε, with the attack's steps."""
   o = dict(config.eval)
   if _mode(config) == "uap":
-    norm, eps = "l2", float(option(o, "attack_eps"))
-    steps = int(option(o, "attack_steps"))
+    norm, eps, steps = "l2", option(o, "attack_eps"), option(o, "attack_steps")
   else:
-    norm, eps = "linf", float(max(option(o, "robust_eps")))
-    steps = int(option(o, "robust_steps"))
-  key = subkey(outcome.layout.keys(Purpose.EVAL)[0], Purpose.ATTACK)
-  delta = jax.jit(lambda xx, yy: pgd(predict, None, xx, yy, key, norm=norm, eps=eps,
-                                     num_steps=steps, box=IMAGE_BOX))(x, y)
-  pred = lambda xx: np.asarray(jnp.argmax(predict(None, xx), -1))
-  out = {"x": np.asarray(x), "y": np.asarray(y), "delta": np.asarray(delta), "norm": norm,
-         "eps": eps, "pred": pred(x), "pred_adv": pred(x + delta)}
+    norm, eps, steps = "linf", max(option(o, "robust_eps")), option(o, "robust_steps")
+  return {"show_examples": SHOW, "example_norm": norm, "example_eps": float(eps),
+          "example_steps": int(steps)}
+
+
+def _examples(config, outcome) -> Dict:
+  """The first run's example images from its ``attack_examples`` evaluation, and with the first
+  run's SVD-UAP where there is one (host arrays, for the figures)."""
+  options = example_options(config)
+  out = {k: np.asarray(v[0]) for k, v in outcome.evals["attack_examples"].items()}
+  out.update(norm=options["example_norm"], eps=options["example_eps"])
   if "svd_uap" in outcome.evals:
+    variables = jax.tree_util.tree_map(lambda a: a[0], _host(outcome.variables))
     u = jnp.asarray(outcome.evals["svd_uap"][0])
-    x_uap = apply_uap(x, y, u, IMAGE_BOX)
-    out.update(uap=np.asarray(u), x_uap=np.asarray(x_uap), pred_uap=pred(x_uap))
+    x_uap = apply_uap(jnp.asarray(out["x"]), jnp.asarray(out["y"]), u, IMAGE_BOX)
+    out.update(uap=np.asarray(u), x_uap=np.asarray(x_uap), pred_uap=np.asarray(
+        jnp.argmax(outcome.trainer.predict(variables, x_uap), -1)))
   return out
 
 

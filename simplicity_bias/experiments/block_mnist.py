@@ -21,7 +21,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from simplicity_bias.evaluators.attribution import (TOPK_FRACTIONS, check_fractions,
+from simplicity_bias.evaluators.attribution import (check_fractions,
                                                     topk_metric_names)
 from simplicity_bias.experiments import trainings as training_lib
 from simplicity_bias.models import field_defaults

@@ -19,12 +19,8 @@ import itertools
 from typing import Dict, List
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from simplicity_bias.data.randomize import permutation, randomize
-from simplicity_bias.evaluators.sb import _keys
-from simplicity_bias.members import Purpose
 from simplicity_bias.pipeline import Cell, Report, group_size_of, make_cells
 from simplicity_bias.report import bars, figures
 from simplicity_bias.report.results import make_row
@@ -34,6 +30,8 @@ NAME = "mnist_cifar"
 CONFIGS = ("mnist_cifar", "cifar_only", "mnist_cifar_ensemble")
 # The metrics its claims read: shown first in the console summary.
 HEADLINE = ("test_acc", "test_auc", "s_rand_auc", "sc_rand_auc", "train_acc")
+# The sb evaluator keeps the first test images of each set as evaluated (for examples.png).
+EXAMPLE_OPTIONS = {"show_examples": 8}
 _IMAGE_EVAL_NAMES = {"test": "standard", "s_rand": "MNIST-randomized",
                      "sc_rand": "CIFAR-randomized"}
 
@@ -68,8 +66,10 @@ def cells(config) -> List[Cell]:
     from simplicity_bias.pipeline import apply_overrides, validate_cell
     c = apply_overrides(config, specs[0][2])
     validate_cell(c)
-    return [Cell(specs[0][0], specs[0][1], c, evals=_evals(c), row_label="all")]
-  return make_cells(config, specs, of=lambda c: {"evals": _evals(c)})
+    return [Cell(specs[0][0], specs[0][1], c, evals=_evals(c), row_label="all",
+                 eval_options=dict(EXAMPLE_OPTIONS))]
+  return make_cells(config, specs,
+                    of=lambda c: {"evals": _evals(c), "eval_options": dict(EXAMPLE_OPTIONS)})
 
 
 def _host(tree):
@@ -123,15 +123,9 @@ def first_figures(cell, outcome, evals, writer) -> None:
   if not writer.enabled:
     return
   data = outcome.data
-  show = min(8, len(data.y_test))
-  key = outcome.layout.seed_keys(Purpose.EVAL)[0]
-  k_simple, k_complex, _ = _keys(key)
-  sets = {"test": data.x_test[:show]}
-  x = jnp.asarray(data.x_test)
-  for name, block, k in (("s_rand", "simple", k_simple), ("sc_rand", "complex", k_complex)):
-    if data.info.has(block):
-      perm = permutation(k, x.shape[0])
-      sets[name] = np.asarray(randomize(x, data.info, block, perm))[:show]
+  show = min(EXAMPLE_OPTIONS["show_examples"], len(data.y_test))
+  # The first run's test images as its sb evaluator randomized them.
+  sets = {k: np.asarray(v[0])[:show] for k, v in outcome.evals["randomized_examples"].items()}
   writer.figure("examples.png", "The first test images as evaluated: standard and, for "
                 "MNIST-CIFAR, with one block permuted across the test set (first run).",
                 figures.image_grid, {_IMAGE_EVAL_NAMES[k]: v for k, v in sets.items()},
