@@ -232,6 +232,28 @@ def attack_settings(stop_rule="loss", stop_eps=0.01, uap_eps=1.0, num_train=100_
       "num_test": int(num_test)})
 
 
+def _attribution_training(c, max_epochs: int, eval_batch_size: int) -> None:
+  """The model and training the attribution configs share (our choices; their config files
+  list them): an MLP of width 256 with two hidden layers (or a ResNet-18 by name), SGD lr .05
+  with momentum .9 and weight decay 5e-4, batch 128, a fixed number of epochs, the last
+  parameters."""
+  c.model = ml_collections.ConfigDict({
+      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch",   # the MLP (our width)
+      "base_width": 64, "growth_rate": 32,                          # ResNet-18
+      "conv_impl": "xla"})   # 'im2col', 'matmul': faster ResNets on a CPU (benchmarks/RESULTS.md)
+  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
+  c.optim.learning_rate = 0.05
+  c.optim.momentum = 0.9
+  c.optim.weight_decay = 5e-4
+  c.optim.decay_epochs = 0
+  c.train.batch_size = 128
+  c.train.max_epochs = max_epochs
+  c.train.stop_rule = "none"
+  c.train.select = "last"
+  c.train.eval_batch_size = eval_batch_size
+  c.train.check_size = 2000
+
+
 def diffroar_base(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
   """The common part of the DiffROAR configs: an MLP on ``dataset``, standard and robust sources,
   the linear model and a random attribution, the poster's k grid (our choices are named in each
@@ -244,20 +266,7 @@ def diffroar_base(dataset: str = "fashion_mnist") -> ml_collections.ConfigDict:
   c.data.data_dir = ""
   c.data.num_train = 0            # 0 = the whole split
   c.data.num_test = 0
-  c.model = ml_collections.ConfigDict({
-      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch", "base_width": 64,
-      "growth_rate": 32, "conv_impl": "xla"})
-  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
-  c.optim.learning_rate = 0.05
-  c.optim.momentum = 0.9
-  c.optim.weight_decay = 5e-4
-  c.optim.decay_epochs = 0
-  c.train.batch_size = 128
-  c.train.max_epochs = 20
-  c.train.stop_rule = "none"
-  c.train.select = "last"
-  c.train.eval_batch_size = 1000
-  c.train.check_size = 2000
+  _attribution_training(c, max_epochs=20, eval_batch_size=1000)
   c.train.scan_length = 0         # MLPs: one scan per epoch (convolutional configs set 1)
   c.sweep = ml_collections.ConfigDict()
   c.sweep.standard = True
@@ -301,21 +310,7 @@ def block_mnist_base(experiment: str = "block_mnist") -> ml_collections.ConfigDi
   c.data.null = "patch"           # 'zero': a black null block
   c.data.num_train = 0            # 0 = every training digit of the classes (balanced)
   c.data.num_test = 0
-  c.model = ml_collections.ConfigDict({
-      "name": "mlp", "width": 256, "depth": 2, "init": "pytorch",   # the MLP (our width)
-      "base_width": 64, "growth_rate": 32,                          # ResNet-18 (1 channel)
-      "conv_impl": "xla"})   # 'im2col', 'matmul': faster ResNets on a CPU (benchmarks/RESULTS.md)
-  c.model.stem_pool = ml_collections.config_dict.placeholder(bool)
-  c.optim.learning_rate = 0.05
-  c.optim.momentum = 0.9
-  c.optim.weight_decay = 5e-4
-  c.optim.decay_epochs = 0
-  c.train.batch_size = 128
-  c.train.max_epochs = 15
-  c.train.stop_rule = "none"
-  c.train.select = "last"
-  c.train.eval_batch_size = 512
-  c.train.check_size = 2000
+  _attribution_training(c, max_epochs=15, eval_batch_size=512)
   c.sweep = ml_collections.ConfigDict()
   c.sweep.models = "mlp,resnet18"
   c.sweep.standard = True

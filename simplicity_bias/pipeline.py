@@ -222,7 +222,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
              layout: Optional[members.Layout] = None, data: Optional[registry.DataBundle] = None,
              data_hook: Optional[Callable] = None, init_hook: Optional[Callable] = None,
              keys: Optional[Any] = None, monitor: Optional[Callable] = None,
-             evals: Optional[Sequence[str]] = None, eval_keys: Optional[Any] = None,
+             evals: Optional[Sequence[str]] = None,
              check_at_start: bool = False, aux: Optional[Any] = None,
              eval_options: Optional[Dict[str, Any]] = None) -> Outcome:
   """Data -> members -> fit -> evaluators for one cell.
@@ -310,7 +310,7 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
   out = {}
   if entries:
     with display.phase(f"evaluating ({', '.join(entries)})"):
-      out = evaluate_members(entries, trainer, variables, data, layout, options, aux, eval_keys)
+      out = evaluate_members(entries, trainer, variables, data, layout, options, aux)
     interrupts.check(f"after evaluating {label!r}" if label else "after evaluating",
                      resumable=checkpointer is not None)
   timing["eval_s"] = time.perf_counter() - t0
@@ -319,8 +319,8 @@ def run_cell(config, writer: RunWriter, label: str = "", progress: bool = True, 
 
 
 def evaluate_members(entries, trainer, variables, data: registry.DataBundle,
-                     layout: members.Layout, options: Dict[str, Any], aux=None,
-                     eval_keys=None) -> Dict[str, Any]:
+                     layout: members.Layout, options: Dict[str, Any], aux=None
+                     ) -> Dict[str, Any]:
   """The evaluators ``entries`` of member-stacked ``variables``: per-member evaluators on their
   seed's data; group evaluators and read-outs (``name@readout``) see each group of slots as
   one."""
@@ -333,12 +333,12 @@ def evaluate_members(entries, trainer, variables, data: registry.DataBundle,
     if on_split and (data.shared or layout.slots == 1):
       out.update(evaluators.evaluate(
           on_split, trainer.predict, variables, x, y, data.rotation,
-          model_keys_for_eval(layout, data) if eval_keys is None else eval_keys, info,
+          model_keys_for_eval(layout, data), info,
           options, shared_data=data.shared, aux=aux,
           first_layer=trainer.first_layer, extras=data.extras))
     elif on_split:
       out.update(_evaluate_slots(on_split, trainer, variables, x, y, data, layout, info,
-                                 options, eval_keys))
+                                 options))
   out.update(_evaluate_groups([e for e in entries if e not in names], trainer, variables,
                               data, layout, info, options))
   return out
@@ -428,12 +428,12 @@ def model_keys_for_eval(layout: members.Layout, data: registry.DataBundle):
   return layout.keys(Purpose.EVAL)
 
 
-def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, options, eval_keys):
+def _evaluate_slots(names, trainer, variables, x, y, data, layout, info, options):
   """Members that share datasets: each slot evaluated on its seed's ``x, y`` (a split)."""
   repeat = lambda a: None if a is None else jnp.repeat(a, layout.slots, axis=0)
   return evaluators.evaluate(
       names, trainer.predict, variables, repeat(x), repeat(y),
-      repeat(data.rotation), layout.keys(Purpose.EVAL) if eval_keys is None else eval_keys,
+      repeat(data.rotation), layout.keys(Purpose.EVAL),
       info, options, shared_data=False, first_layer=trainer.first_layer,
       extras=jax.tree_util.tree_map(repeat, data.extras))
 

@@ -342,39 +342,39 @@ def test_a_group_run_reads_each_group_out_on_its_own_seed():
       summary)
 
 
-def test_spectral_decoupling_update_equals_the_hand_computed_one():
-  weight = 0.3
+def _one_member_update(objective):
+  """(model, first batch x, y, initial and updated parameters) of one member trained for one
+  full-batch update with ``objective``."""
   model = get_model("fcn", width=8, depth=1)
   spec = TrainSpec(batch_size=NUM_TRAIN, max_epochs=1, stop_rule="none", select="last")
-  trainer = Trainer(model, optax.sgd(LR), spec, NUM_TRAIN, objective=objectives.build(
-      ml_collections.ConfigDict({"name": "spectral_decoupling", "weight": weight})))
+  trainer = Trainer(model, optax.sgd(LR), spec, NUM_TRAIN,
+                    objective=objectives.build(ml_collections.ConfigDict(objective)))
   data, start, states, _ = _fit(trainer, 1)
-  x, y = data.x_train[0], data.y_train[0]
+  return (model, data.x_train[0], data.y_train[0], _member(start.params, 0),
+          _member(states.params, 0))
+
+
+def test_spectral_decoupling_update_equals_the_hand_computed_one():
+  weight = 0.3
+  model, x, y, p0, p1 = _one_member_update({"name": "spectral_decoupling", "weight": weight})
 
   def loss(p):
     logits = _apply(model, p, x)
     squares = sum(logits[i, c] ** 2 for i in range(NUM_TRAIN) for c in range(2))
     return cross_entropy(logits, y) + weight * squares / (2 * NUM_TRAIN)
 
-  p0 = _member(start.params, 0)
-  _close(_member(states.params, 0), _sgd(p0, jax.grad(loss)(p0)))
+  _close(p1, _sgd(p0, jax.grad(loss)(p0)))
 
 
 def test_sam_update_follows_the_gradient_at_the_worst_nearby_weights():
   rho = 0.2
-  model = get_model("fcn", width=8, depth=1)
-  spec = TrainSpec(batch_size=NUM_TRAIN, max_epochs=1, stop_rule="none", select="last")
-  trainer = Trainer(model, optax.sgd(LR), spec, NUM_TRAIN, objective=objectives.build(
-      ml_collections.ConfigDict({"name": "sam", "rho": rho})))
-  data, start, states, _ = _fit(trainer, 1)
-  x, y = data.x_train[0], data.y_train[0]
+  model, x, y, p0, p1 = _one_member_update({"name": "sam", "rho": rho})
   loss = lambda p: cross_entropy(_apply(model, p, x), y)
-  p0 = _member(start.params, 0)
   g = jax.grad(loss)(p0)
   norm = np.sqrt(sum(float(np.sum(np.asarray(leaf, np.float64) ** 2))
                      for leaf in jax.tree_util.tree_leaves(g)))
   worst = jax.tree_util.tree_map(lambda p, d: p + rho * d / norm, p0, g)
   expected = _sgd(p0, jax.grad(loss)(worst))
-  _close(_member(states.params, 0), expected)
+  _close(p1, expected)
   # The step differs from plain SGD's by more than the tolerance (the check can fail).
   assert _moved(expected, _sgd(p0, g)) > 1e-4

@@ -8,7 +8,7 @@ earlier cells of the plan (``"from": [labels]``) gets their outcomes as ``earlie
 label), e.g. the trained models whose attributions mask the data (``mask_by_ranks``).
 """
 
-from typing import Callable, Dict, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -16,19 +16,11 @@ import jax.numpy as jnp
 from simplicity_bias.attribution import diffroar as roar
 from simplicity_bias.data.randomize import coord_mask, strip_block
 from simplicity_bias.members import Attribution, Purpose, Strip, subkey
+from simplicity_bias.registries import Registry
 from simplicity_bias.validation import ConfigError
 
-_TRANSFORMS: Dict[str, Callable] = {}
-
-
-def register(name: str):
-  def wrap(fn):
-    if name in _TRANSFORMS:
-      raise ValueError(f"data transform {name!r} is registered twice")
-    _TRANSFORMS[name] = fn
-    return fn
-
-  return wrap
+_TRANSFORMS = Registry("data transform")
+register = _TRANSFORMS.register   # decorator: adds a data transform under ``name``
 
 
 def names():

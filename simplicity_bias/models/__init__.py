@@ -5,21 +5,12 @@ Every builder takes keyword arguments (``num_classes`` and model-specific fields
 ``@register("name")``; :func:`get_model` resolves a name and lists the valid ones when it is unknown.
 """
 
-from typing import Callable, Dict
+from typing import Dict
 
-_REGISTRY: Dict[str, Callable] = {}
+from simplicity_bias.registries import Registry
 
-
-def register(name: str):
-  """Decorator that adds a model builder to the registry under ``name``."""
-
-  def wrap(builder):
-    if name in _REGISTRY:
-      raise ValueError(f"model {name!r} is registered twice")
-    _REGISTRY[name] = builder
-    return builder
-
-  return wrap
+_REGISTRY = Registry("model")
+register = _REGISTRY.register   # decorator: adds a model builder under ``name``
 
 
 # Modules whose import registers their builders; add a module here when you add one.

@@ -7,24 +7,15 @@ are the members' randomly initialised states, ``points`` the cell's training poi
 the one it reads). :func:`register` adds one; :func:`apply` runs one by name.
 """
 
-from typing import Callable, Dict
 
 import jax
 import jax.numpy as jnp
 
+from simplicity_bias.registries import Registry
 from simplicity_bias.validation import ConfigError
 
-_INITS: Dict[str, Callable] = {}
-
-
-def register(name: str):
-  def wrap(fn):
-    if name in _INITS:
-      raise ValueError(f"init {name!r} is registered twice")
-    _INITS[name] = fn
-    return fn
-
-  return wrap
+_INITS = Registry("init")
+register = _INITS.register   # decorator: adds a init under ``name``
 
 
 def names():

@@ -34,12 +34,13 @@ The group size is not the objective's: it is ``members.group_size`` of the confi
 """
 
 import dataclasses
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 
 from simplicity_bias.metrics.classification import cross_entropy, margin_scores
+from simplicity_bias.registries import Registry
 from simplicity_bias.validation import ConfigError
 
 
@@ -103,19 +104,8 @@ def hinge_loss(logits, y):
   return jnp.mean(jax.nn.relu(1.0 - s * margin_scores(logits)))
 
 
-_BUILDERS: Dict[str, Callable] = {}
-
-
-def register(name: str):
-  """Adds ``builder(objective_config, data_info) -> Objective`` under ``name``."""
-
-  def wrap(builder):
-    if name in _BUILDERS:
-      raise ValueError(f"objective {name!r} is registered twice")
-    _BUILDERS[name] = builder
-    return builder
-
-  return wrap
+_BUILDERS = Registry("objective")
+register = _BUILDERS.register   # decorator: adds ``builder(objective_config, data_info)``
 
 
 def names():

@@ -1,0 +1,20 @@
+"""Registries by name (models, objectives, data transforms, inits): a dict with a decorator."""
+
+from typing import Callable
+
+
+class Registry(dict):
+  """``{name: function}``; ``@registry.register(name)`` adds one (a name once only)."""
+
+  def __init__(self, kind: str):
+    super().__init__()
+    self.kind = kind
+
+  def register(self, name: str) -> Callable:
+    def wrap(fn):
+      if name in self:
+        raise ValueError(f"{self.kind} {name!r} is registered twice")
+      self[name] = fn
+      return fn
+
+    return wrap
