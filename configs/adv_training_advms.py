@@ -39,7 +39,7 @@ import ml_collections
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: 4,000 epochs of adversarial training'
+PAPER_SIZE_NEEDS = "a GPU: 4,000 epochs of adversarial training"
 
 
 def get_config():

@@ -38,7 +38,7 @@ from simplicity_bias.config_base import (CPU_IMAGES, SMOKE_IMAGES, adversarial_o
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: ResNet-50 with 7-step PGD in every update'
+PAPER_SIZE_NEEDS = "a GPU: ResNet-50 with 7-step PGD in every update"
 
 
 def get_config():

@@ -30,7 +30,7 @@ from simplicity_bias.config_base import BLOCK_MNIST_CPU, BLOCK_MNIST_SMOKE, bloc
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: ResNet-18s trained adversarially on 12k images'
+PAPER_SIZE_NEEDS = "a GPU: ResNet-18s trained adversarially on 12k images"
 
 
 def get_config():

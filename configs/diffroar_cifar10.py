@@ -25,7 +25,7 @@ from simplicity_bias.config_base import DIFFROAR_SMOKE, diffroar_base, merge
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: ResNet-50 sources and retrains'
+PAPER_SIZE_NEEDS = "a GPU: ResNet-50 sources and retrains"
 
 
 def get_config():

@@ -15,7 +15,7 @@ from simplicity_bias.config_base import synthetic_base
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: 200 members of 100k samples'
+PAPER_SIZE_NEEDS = "a GPU: 200 members of 100k samples"
 
 
 def get_config():

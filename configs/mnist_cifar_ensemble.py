@@ -16,7 +16,7 @@ from simplicity_bias.config_base import CPU_IMAGES, SMOKE_IMAGES, image_base, me
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU: 9 ResNet-50s'
+PAPER_SIZE_NEEDS = "a GPU: 9 ResNet-50s"
 
 
 def get_config():

@@ -34,7 +34,7 @@ from simplicity_bias.config_base import Whole, sb_models_sweep, synthetic_base
 
 # What the paper-size (default) preset needs besides time (a constraint, not a measurement;
 # simplicity_bias/report/costs.py reads the measured times from reproduction/).
-PAPER_SIZE_NEEDS = 'a GPU for the MS-(5,7) CNN and GRU cells'
+PAPER_SIZE_NEEDS = "a GPU for the MS-(5,7) CNN and GRU cells"
 
 
 def get_config():

@@ -40,28 +40,28 @@ from simplicity_bias.data import sources
 from simplicity_bias.data import store
 
 _DATASETS = flags.DEFINE_list(
-    'datasets', list(store.TFDS_DATASETS),
+    "datasets", list(store.TFDS_DATASETS),
     f'TFDS names to prepare, among {", ".join(store.TFDS_DATASETS)}. With '
-    '--from_raw: those to import (default: every one found).',
+    "--from_raw: those to import (default: every one found).",
 )
 _DATA_DIR = flags.DEFINE_string(
-    'data_dir', None,
-    'Where to write them (the directory the training runs read). First set '
-    f'wins: {store.data_dir_order(config_field=False)}.',
+    "data_dir", None,
+    "Where to write them (the directory the training runs read). First set "
+    f"wins: {store.data_dir_order(config_field=False)}.",
 )
 _FROM_RAW = flags.DEFINE_string(
-    'from_raw', None,
-    'Import from this directory of raw files (idx files, CIFAR-10 python '
-    'pickle batches, SVHN .mat files) instead of downloading.',
+    "from_raw", None,
+    "Import from this directory of raw files (idx files, CIFAR-10 python "
+    "pickle batches, SVHN .mat files) instead of downloading.",
 )
 _ALLOW_PARTIAL = flags.DEFINE_bool(
-    'allow_partial', False,
-    'With --from_raw: accept splits whose sizes are not the official ones.',
+    "allow_partial", False,
+    "With --from_raw: accept splits whose sizes are not the official ones.",
 )
 
 
 def error(message: str, status: int) -> int:
-  print(f'error: {message}', file=sys.stderr)
+  print(f"error: {message}", file=sys.stderr)
   return status
 
 
@@ -71,16 +71,16 @@ def prepare(name: str, data_dir: str) -> None:
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
   builder = tfds.builder(name, data_dir=data_dir)
-  builder.download_and_prepare(file_format='array_record')
+  builder.download_and_prepare(file_format="array_record")
   problem = sources.preparation_error(name, data_dir)
   if problem is not None:
     raise RuntimeError(str(problem))
-  print(f'{name}: prepared in {builder.data_dir}')
+  print(f"{name}: prepared in {builder.data_dir}")
 
 
 def import_from_raw(raw_dir: str, data_dir: str) -> int:
   """Imports what `raw_dir` holds and says what was imported or skipped."""
-  names = _DATASETS.value if flags.FLAGS['datasets'].present else None
+  names = _DATASETS.value if flags.FLAGS["datasets"].present else None
   try:
     datasets = raw.import_raw(
         raw_dir, data_dir, names=names, allow_partial=_ALLOW_PARTIAL.value
@@ -88,32 +88,32 @@ def import_from_raw(raw_dir: str, data_dir: str) -> int:
   except raw.RawDataError as problem:
     return error(str(problem), 2)
   except OSError as problem:
-    return error(f'could not write to {data_dir} ({problem}).', 1)
+    return error(f"could not write to {data_dir} ({problem}).", 1)
   for name, folder_name in raw.RAW_FOLDERS.items():
     if name in datasets:
-      counts = ', '.join(
-          f'{split} {raw_split.num_examples:,}'
+      counts = ", ".join(
+          f"{split} {raw_split.num_examples:,}"
           for split, raw_split in datasets[name].splits.items()
       )
-      print(f'{name}: imported {counts} from {datasets[name].folder}')
+      print(f"{name}: imported {counts} from {datasets[name].folder}")
     elif names is not None:
-      print(f'{name}: skipped (not in --datasets)')
+      print(f"{name}: skipped (not in --datasets)")
     else:
-      print(f'{name}: skipped, {os.path.join(raw_dir, folder_name)} not found')
+      print(f"{name}: skipped, {os.path.join(raw_dir, folder_name)} not found")
   for dataset in datasets.values():
     for problem in raw.unofficial_counts(dataset):
-      print(f'warning: {problem} (--allow_partial).', file=sys.stderr)
+      print(f"warning: {problem} (--allow_partial).", file=sys.stderr)
   print(
       f'Done: {", ".join(datasets)} imported into '
-      f'{os.path.join(data_dir, store.IMPORTED_FOLDER)}; runs read them with '
-      f'data_dir (or TFDS_DATA_DIR) set to {data_dir}.'
+      f"{os.path.join(data_dir, store.IMPORTED_FOLDER)}; runs read them with "
+      f"data_dir (or TFDS_DATA_DIR) set to {data_dir}."
   )
   return 0
 
 
 def main(argv):
   if len(argv) > 1:
-    return error(f'unexpected arguments {argv[1:]}.', 2)
+    return error(f"unexpected arguments {argv[1:]}.", 2)
   unknown = [
       name for name in _DATASETS.value if name not in store.TFDS_DATASETS
   ]
@@ -126,30 +126,30 @@ def main(argv):
   data_dir = store.resolve_data_dir(_DATA_DIR.value)
   if _FROM_RAW.value is not None:
     if not _FROM_RAW.value:
-      return error('--from_raw needs a directory.', 2)
+      return error("--from_raw needs a directory.", 2)
     return import_from_raw(
         os.path.abspath(os.path.expanduser(_FROM_RAW.value)), data_dir
     )
   if _ALLOW_PARTIAL.value:
-    return error('--allow_partial applies only with --from_raw.', 2)
+    return error("--allow_partial applies only with --from_raw.", 2)
   # Checked up front: tfds imports without TensorFlow but needs it to encode
   # the downloaded images, and would otherwise fail midway through a download.
-  if importlib.util.find_spec('tensorflow') is None:
+  if importlib.util.find_spec("tensorflow") is None:
     return error(
-        'preparing datasets needs TensorFlow, which is not installed: '
-        'run `pip install -e .[build-data]` (or `pip install tensorflow-cpu`) '
-        'on a machine with internet, then rerun this script (or, with the raw '
-        'files at hand, import them with --from_raw=RAW).',
+        "preparing datasets needs TensorFlow, which is not installed: "
+        "run `pip install -e .[build-data]` (or `pip install tensorflow-cpu`) "
+        "on a machine with internet, then rerun this script (or, with the raw "
+        "files at hand, import them with --from_raw=RAW).",
         1,
     )
   for name in _DATASETS.value:
     prepare(name, data_dir)
   print(
       f'Done. Copy the prepared folders ({", ".join(_DATASETS.value)}) from '
-      f'{data_dir} into the TFDS data directory of the machine that trains.'
+      f"{data_dir} into the TFDS data directory of the machine that trains."
   )
   return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
   app.run(main, flags_parser=absl_parser())

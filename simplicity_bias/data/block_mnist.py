@@ -40,8 +40,8 @@ IMAGE_SHAPE = (2 * BLOCK_SIZE, BLOCK_SIZE, 1)
 TOP_BLOCK = (0, BLOCK_SIZE)
 BOTTOM_BLOCK = (BLOCK_SIZE, 2 * BLOCK_SIZE)
 
-PLACEMENTS = ('random', 'top', 'bottom')
-NULL_KINDS = ('patch', 'zero')
+PLACEMENTS = ("random", "top", "bottom")
+NULL_KINDS = ("patch", "zero")
 NUM_MNIST_CLASSES = 10
 
 # MNIST centres its size-normalised digits in a 20x20 box of the 28x28 frame.
@@ -97,13 +97,13 @@ def null_patch(
   """
   if stroke_width <= 0 or inset < 0 or 2 * (inset + stroke_width) >= size:
     raise ValueError(
-        f'No room for a pattern of stroke {stroke_width} inset {inset} in a'
-        f' {size} px block.'
+        f"No room for a pattern of stroke {stroke_width} inset {inset} in a"
+        f" {size} px block."
     )
   low = inset + stroke_width / 2
   high = size - inset - stroke_width / 2
   centres = np.arange(size) + 0.5
-  rows, cols = np.meshgrid(centres, centres, indexing='ij')
+  rows, cols = np.meshgrid(centres, centres, indexing="ij")
   # Distance to the outline of the square [low, high]^2, inside or out.
   half_side = (high - low) / 2
   excess_rows = np.abs(rows - size / 2) - half_side
@@ -131,11 +131,11 @@ def stack_blocks(
   block; the null block fills the other one. The result is float32 in [0, 1].
   """
   if digits.shape[1:] != (BLOCK_SIZE, BLOCK_SIZE, 1):
-    raise ValueError(f'Expected (N, 28, 28, 1) digits, got {digits.shape}.')
+    raise ValueError(f"Expected (N, 28, 28, 1) digits, got {digits.shape}.")
   digit_on_top = np.asarray(digit_on_top, bool)
   if digit_on_top.shape != (len(digits),):
     raise ValueError(
-        f'Expected {len(digits)} placements, got shape {digit_on_top.shape}.'
+        f"Expected {len(digits)} placements, got shape {digit_on_top.shape}."
     )
   scaled = digits[..., 0].astype(np.float32) / 255.0
   null_block = np.asarray(null_block, np.float32)
@@ -170,7 +170,7 @@ def split_blocks(
   """
   images = np.asarray(images)
   if images.shape[1:3] != IMAGE_SHAPE[:2]:
-    raise ValueError(f'Expected (N, 56, 28, ...) arrays, got {images.shape}.')
+    raise ValueError(f"Expected (N, 56, 28, ...) arrays, got {images.shape}.")
   on_top = np.asarray(digit_on_top, bool).reshape(
       (-1,) + (1,) * (images.ndim - 1)
   )
@@ -217,27 +217,27 @@ class BlockMnistDataset:
     return len(self.classes)
 
   def _digit_on_top(self, split: str) -> np.ndarray:
-    if split not in ('train', 'test'):
+    if split not in ("train", "test"):
       raise ValueError(f"split must be 'train' or 'test', not {split!r}.")
-    return getattr(self, f'digit_on_top_{split}')
+    return getattr(self, f"digit_on_top_{split}")
 
-  def digit_region(self, split: str = 'test') -> np.ndarray:
+  def digit_region(self, split: str = "test") -> np.ndarray:
     """bool (N, 56, 28): True on the digit block of each image of `split`."""
     return digit_region_mask(self._digit_on_top(split))
 
-  def null_region(self, split: str = 'test') -> np.ndarray:
+  def null_region(self, split: str = "test") -> np.ndarray:
     """bool (N, 56, 28): True on the null block of each image of `split`."""
     return null_region_mask(self._digit_on_top(split))
 
-  def class_mean_digits(self, split: str = 'train') -> np.ndarray:
+  def class_mean_digits(self, split: str = "train") -> np.ndarray:
     """float32 (num_classes, 28, 28): the mean digit block of each label.
 
     The reference map of `attribution.quality.leakage_score`: index it with
     the predicted labels.
     """
     on_top = self._digit_on_top(split)
-    x = getattr(self, f'x_{split}')
-    y = getattr(self, f'y_{split}')
+    x = getattr(self, f"x_{split}")
+    y = getattr(self, f"y_{split}")
     digits, _ = split_blocks(x[..., 0], on_top)
     return np.stack(
         [digits[y == label].mean(axis=0) for label in range(self.num_classes)]
@@ -246,7 +246,7 @@ class BlockMnistDataset:
 
 def _resolve_classes(classes) -> tuple[int, ...]:
   if isinstance(classes, str):
-    if classes != 'all':
+    if classes != "all":
       raise ValueError(
           f"classes must be 'all' or a tuple of digits, not {classes!r}."
       )
@@ -254,7 +254,7 @@ def _resolve_classes(classes) -> tuple[int, ...]:
   resolved = tuple(int(c) for c in classes)
   if len(resolved) < 2 or len(set(resolved)) != len(resolved):
     raise ValueError(
-        f'Expected at least two distinct classes, got {classes!r}.'
+        f"Expected at least two distinct classes, got {classes!r}."
     )
   return resolved
 
@@ -272,8 +272,8 @@ def _balanced_split(
     per_class = min(per_class, max_examples // len(classes))
   if per_class == 0:
     raise ValueError(
-        f'{split.name}/{split.split} has no examples of some class in {classes}'
-        f' (or max_examples < {len(classes)}).'
+        f"{split.name}/{split.split} has no examples of some class in {classes}"
+        f" (or max_examples < {len(classes)})."
     )
   chosen = np.concatenate([rng.permutation(p)[:per_class] for p in pools])
   labels = np.repeat(np.arange(len(classes), dtype=np.int32), per_class)
@@ -285,18 +285,18 @@ def _balanced_split(
 def _placements(
     num: int, placement: str, rng: np.random.Generator
 ) -> np.ndarray:
-  if placement == 'random':
+  if placement == "random":
     return rng.random(num) < 0.5
-  return np.full(num, placement == 'top')
+  return np.full(num, placement == "top")
 
 
 def _source_note(split: sources.ImageSplit, null: str) -> str:
   if split.is_mnist:
-    digits = 'MNIST digits'
+    digits = "MNIST digits"
   else:
-    digits = split.note or f'{split.name} digits, not MNIST'
-  pattern = 'square-and-X patch' if null == 'patch' else 'all zero'
-  return f'digit block: {digits}; null block: {pattern}'
+    digits = split.note or f"{split.name} digits, not MNIST"
+  pattern = "square-and-X patch" if null == "patch" else "all zero"
+  return f"digit block: {digits}; null block: {pattern}"
 
 
 def build_block_mnist(
@@ -304,8 +304,8 @@ def build_block_mnist(
     digit_test: sources.ImageSplit,
     *,
     classes: tuple[int, ...] | str = (0, 1),
-    placement: str = 'random',
-    null: str = 'patch',
+    placement: str = "random",
+    null: str = "patch",
     seed: int | np.random.Generator = 0,
     num_train: int | None = None,
     num_test: int | None = None,
@@ -333,12 +333,12 @@ def build_block_mnist(
   classes = _resolve_classes(classes)
   if placement not in PLACEMENTS:
     raise ValueError(
-        f'Unknown placement {placement!r}; choose from {PLACEMENTS}.'
+        f"Unknown placement {placement!r}; choose from {PLACEMENTS}."
     )
   if null not in NULL_KINDS:
-    raise ValueError(f'Unknown null {null!r}; choose from {NULL_KINDS}.')
+    raise ValueError(f"Unknown null {null!r}; choose from {NULL_KINDS}.")
   rng = _as_generator(seed)
-  if null == 'patch':
+  if null == "patch":
     null_block = null_patch()
   else:
     null_block = np.zeros((BLOCK_SIZE, BLOCK_SIZE), np.float32)
@@ -362,7 +362,7 @@ def build_block_mnist(
 
 def load_block_mnist(
     *,
-    digit_source: str = 'mnist',
+    digit_source: str = "mnist",
     data_dir: str | os.PathLike[str] | None = None,
     **options,
 ) -> BlockMnistDataset:
@@ -378,8 +378,8 @@ def load_block_mnist(
     sources.DatasetNotFoundError: the digits are not prepared in `data_dir`.
   """
   return build_block_mnist(
-      sources.load_split(digit_source, 'train', data_dir=data_dir),
-      sources.load_split(digit_source, 'test', data_dir=data_dir),
+      sources.load_split(digit_source, "train", data_dir=data_dir),
+      sources.load_split(digit_source, "test", data_dir=data_dir),
       **options,
   )
 
@@ -419,9 +419,9 @@ def simplified_block_mnist(
     x [n, d * b], y int32 [n] in {0, 1}, signal_block int32 [n] in [0, d / 2).
   """
   if num_blocks < 2 or num_blocks % 2:
-    raise ValueError(f'num_blocks must be even and >= 2, got {num_blocks}.')
+    raise ValueError(f"num_blocks must be even and >= 2, got {num_blocks}.")
   if block_size < 1 or n < 1:
-    raise ValueError(f'Need n >= 1 and block_size >= 1, got {n}, {block_size}.')
+    raise ValueError(f"Need n >= 1 and block_size >= 1, got {n}, {block_size}.")
   half = num_blocks // 2
   label_key, block_key, noise_key = jax.random.split(key, 3)
   y = jax.random.bernoulli(label_key, 0.5, (n,)).astype(jnp.int32)

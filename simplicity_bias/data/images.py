@@ -30,8 +30,8 @@ BLOCK_SIZE = 32
 _MNIST_PAD = (BLOCK_SIZE - 28) // 2
 
 CIFAR10_CLASS_NAMES = (
-    'airplane', 'automobile', 'bird', 'cat', 'deer',
-    'dog', 'frog', 'horse', 'ship', 'truck',
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
 )
 
 
@@ -47,9 +47,9 @@ class MnistCifarVariant:
 
 
 VARIANTS = {
-    'A': MnistCifarVariant(digit_classes=(0, 1), cifar_classes=(1, 9)),
-    'B': MnistCifarVariant(digit_classes=(1, 4), cifar_classes=(1, 9)),
-    'C': MnistCifarVariant(digit_classes=(0, 1), cifar_classes=(0, 8)),
+    "A": MnistCifarVariant(digit_classes=(0, 1), cifar_classes=(1, 9)),
+    "B": MnistCifarVariant(digit_classes=(1, 4), cifar_classes=(1, 9)),
+    "C": MnistCifarVariant(digit_classes=(0, 1), cifar_classes=(0, 8)),
 }
 
 
@@ -138,8 +138,8 @@ def pair_within_classes(
   per_label = _per_label(simple_pools + complex_pools, max_examples)
   if per_label == 0:
     raise ValueError(
-        f'Cannot pair digit classes {simple_classes} with CIFAR classes '
-        f'{complex_classes}: a class pool is empty (or max_examples < 2).'
+        f"Cannot pair digit classes {simple_classes} with CIFAR classes "
+        f"{complex_classes}: a class pool is empty (or max_examples < 2)."
     )
   simple_chosen = [rng.permutation(pool)[:per_label] for pool in simple_pools]
   complex_chosen = [rng.permutation(pool)[:per_label] for pool in complex_pools]
@@ -156,7 +156,7 @@ def pair_within_classes(
 def mnist_to_block(digits: np.ndarray) -> np.ndarray:
   """uint8 (N, 28, 28, 1) digits -> float32 (N, 32, 32, 3) in [0, 1]."""
   if digits.shape[1:] != (28, 28, 1):
-    raise ValueError(f'Expected (N, 28, 28, 1) digits, got {digits.shape}.')
+    raise ValueError(f"Expected (N, 28, 28, 1) digits, got {digits.shape}.")
   scaled = digits.astype(np.float32) / 255.0
   pad = (_MNIST_PAD, _MNIST_PAD)
   padded = np.pad(scaled, ((0, 0), pad, pad, (0, 0)))
@@ -166,7 +166,7 @@ def mnist_to_block(digits: np.ndarray) -> np.ndarray:
 def cifar_to_block(images: np.ndarray) -> np.ndarray:
   """uint8 (N, 32, 32, 3) images -> float32 in [0, 1]."""
   if images.shape[1:] != (BLOCK_SIZE, BLOCK_SIZE, 3):
-    raise ValueError(f'Expected (N, 32, 32, 3) images, got {images.shape}.')
+    raise ValueError(f"Expected (N, 32, 32, 3) images, got {images.shape}.")
   return images.astype(np.float32) / 255.0
 
 
@@ -204,14 +204,14 @@ def _source_note(
 ) -> str:
   """Names both sources; a stand-in contributes its note ('not MNIST', ...)."""
   if mnist_train.is_mnist:
-    digits = 'MNIST digits'
+    digits = "MNIST digits"
   else:
-    digits = mnist_train.note or f'{mnist_train.name} digits, not MNIST'
-  return f'top block: {digits}; bottom block: {_cifar_source(cifar_train)}'
+    digits = mnist_train.note or f"{mnist_train.name} digits, not MNIST"
+  return f"top block: {digits}; bottom block: {_cifar_source(cifar_train)}"
 
 
 def _cifar_source(cifar_train: sources.ImageSplit) -> str:
-  return cifar_train.note or f'{cifar_train.name} images'
+  return cifar_train.note or f"{cifar_train.name} images"
 
 
 def _variant_and_rng(
@@ -219,7 +219,7 @@ def _variant_and_rng(
 ) -> tuple[MnistCifarVariant, np.random.Generator]:
   if variant not in VARIANTS:
     raise ValueError(
-        f'Unknown variant {variant!r}; choose from {sorted(VARIANTS)}.'
+        f"Unknown variant {variant!r}; choose from {sorted(VARIANTS)}."
     )
   return VARIANTS[variant], _as_generator(seed)
 
@@ -230,7 +230,7 @@ def build_mnist_cifar(
     cifar_train: sources.ImageSplit,
     cifar_test: sources.ImageSplit,
     *,
-    variant: str = 'A',
+    variant: str = "A",
     seed: int | np.random.Generator = 0,
     num_train: int | None = None,
     num_test: int | None = None,
@@ -273,8 +273,8 @@ def _two_class_split(
   per_label = _per_label(pools, max_examples)
   if per_label == 0:
     raise ValueError(
-        f'{split.name}/{split.split} has no examples of class {classes} (or'
-        ' max_examples < 2).'
+        f"{split.name}/{split.split} has no examples of class {classes} (or"
+        " max_examples < 2)."
     )
   chosen = np.concatenate([rng.permutation(p)[:per_label] for p in pools])
   labels = np.repeat(np.arange(2, dtype=np.int32), per_label)
@@ -286,7 +286,7 @@ def build_cifar_only(
     cifar_train: sources.ImageSplit,
     cifar_test: sources.ImageSplit,
     *,
-    variant: str = 'A',
+    variant: str = "A",
     seed: int | np.random.Generator = 0,
     num_train: int | None = None,
     num_test: int | None = None,
@@ -301,16 +301,16 @@ def build_cifar_only(
   classes = spec.cifar_classes
   x_train, y_train = _two_class_split(cifar_train, classes, rng, num_train)
   x_test, y_test = _two_class_split(cifar_test, classes, rng, num_test)
-  names = ' vs '.join(CIFAR10_CLASS_NAMES[c] for c in classes)
+  names = " vs ".join(CIFAR10_CLASS_NAMES[c] for c in classes)
   return MnistCifarDataset(
       x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-      variant=variant, source_note=f'{_cifar_source(cifar_train)} only: {names}',
+      variant=variant, source_note=f"{_cifar_source(cifar_train)} only: {names}",
       simple_block=None, complex_block=(0, BLOCK_SIZE),
   )
 
 
 def load_cifar_only(
-    variant: str = 'A',
+    variant: str = "A",
     *,
     data_dir: str | os.PathLike[str] | None = None,
     seed: int | np.random.Generator = 0,
@@ -319,16 +319,16 @@ def load_cifar_only(
 ) -> MnistCifarDataset:
   """Loads CIFAR-10 (see `sources.load_split`) and builds `build_cifar_only`."""
   return build_cifar_only(
-      sources.load_split('cifar10', 'train', data_dir=data_dir),
-      sources.load_split('cifar10', 'test', data_dir=data_dir),
+      sources.load_split("cifar10", "train", data_dir=data_dir),
+      sources.load_split("cifar10", "test", data_dir=data_dir),
       variant=variant, seed=seed, num_train=num_train, num_test=num_test,
   )
 
 
 def load_mnist_cifar(
-    variant: str = 'A',
+    variant: str = "A",
     *,
-    digit_source: str = 'mnist',
+    digit_source: str = "mnist",
     data_dir: str | os.PathLike[str] | None = None,
     seed: int | np.random.Generator = 0,
     num_train: int | None = None,
@@ -355,7 +355,7 @@ def load_mnist_cifar(
     return sources.load_split(name, split, data_dir=data_dir)
 
   return build_mnist_cifar(
-      load(digit_source, 'train'), load(digit_source, 'test'),
-      load('cifar10', 'train'), load('cifar10', 'test'),
+      load(digit_source, "train"), load(digit_source, "test"),
+      load("cifar10", "train"), load("cifar10", "test"),
       variant=variant, seed=seed, num_train=num_train, num_test=num_test,
   )

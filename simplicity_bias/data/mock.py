@@ -49,20 +49,20 @@ is_mock = store.is_mock
 default_dir = store.mock_dir
 
 SEED = 0
-SPLIT_SIZES = {'train': 500, 'test': 200}
+SPLIT_SIZES = {"train": 500, "test": 200}
 NUM_CLASSES = 10
 
 IMAGE_SHAPES = {
-    'mnist': (28, 28, 1),
-    'fashion_mnist': (28, 28, 1),
-    'cifar10': (32, 32, 3),
-    'svhn_cropped': (32, 32, 3),
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+    "svhn_cropped": (32, 32, 3),
 }
 # Fixed per dataset (not the dict order), so that adding a dataset changes no other's bytes.
-_STREAMS = {'mnist': 0, 'fashion_mnist': 1, 'cifar10': 2, 'svhn_cropped': 3}
-_SPLIT_STREAMS = {'train': 0, 'test': 1}
+_STREAMS = {"mnist": 0, "fashion_mnist": 1, "cifar10": 2, "svhn_cropped": 3}
+_SPLIT_STREAMS = {"train": 0, "test": 1}
 # Datasets whose images show their class (see the module docstring).
-_LABELLED_IMAGES = ('mnist', 'fashion_mnist')
+_LABELLED_IMAGES = ("mnist", "fashion_mnist")
 # Class patterns are blocks of this many pixels a side.
 _CELL = 7
 # MNIST centres its digits in a 20x20 box of the 28x28 frame; the border stays black.
@@ -74,13 +74,13 @@ _PATTERN_WEIGHT, _NOISE_WEIGHT = 3, 2
 def note(name: str) -> str:
   """What a generated `name` is, for results ('..., not MNIST' for the digits)."""
   display = store.TFDS_DATASETS[name]
-  what = 'class patterns plus noise' if name in _LABELLED_IMAGES else 'noise, uninformative labels'
-  return f'mock {display}: generated images ({what}; simplicity_bias.data.mock), not {display}'
+  what = "class patterns plus noise" if name in _LABELLED_IMAGES else "noise, uninformative labels"
+  return f"mock {display}: generated images ({what}; simplicity_bias.data.mock), not {display}"
 
 
 def _check_name(name: str) -> None:
   if name not in IMAGE_SHAPES:
-    raise ValueError(f'No mock for {name!r}; choose one of {sorted(IMAGE_SHAPES)}.')
+    raise ValueError(f"No mock for {name!r}; choose one of {sorted(IMAGE_SHAPES)}.")
 
 
 def _digit_box(name: str) -> np.ndarray:
@@ -126,14 +126,14 @@ def generate_split(name: str, split: str, seed: int = SEED,
 
 def _record(name: str, seed: int, splits: dict) -> dict:
   return {
-      'dataset': name,
-      GENERATED_KEY: {'by': 'simplicity_bias.data.mock', 'version': VERSION, 'seed': seed,
-                      'note': note(name)},
-      'official_counts': False,
-      'splits': {
-          split: {'file': os.path.basename(store.imported_path(name, split)),
-                  'num_examples': len(labels), 'image_shape': list(images.shape[1:]),
-                  'label_counts': np.bincount(labels, minlength=NUM_CLASSES).tolist()}
+      "dataset": name,
+      GENERATED_KEY: {"by": "simplicity_bias.data.mock", "version": VERSION, "seed": seed,
+                      "note": note(name)},
+      "official_counts": False,
+      "splits": {
+          split: {"file": os.path.basename(store.imported_path(name, split)),
+                  "num_examples": len(labels), "image_shape": list(images.shape[1:]),
+                  "label_counts": np.bincount(labels, minlength=NUM_CLASSES).tolist()}
           for split, (images, labels) in splits.items()
       },
   }
@@ -152,15 +152,15 @@ def generate(name: str, data_dir: str | os.PathLike[str], seed: int = SEED) -> s
   data_dir = store.resolve_data_dir(data_dir)
   record_path = store.provenance_path(name, data_dir)
   if os.path.exists(record_path) and not store.generated_note(name, data_dir):
-    raise ValueError(f'{os.path.dirname(record_path)} holds an imported {name}; mock data is '
-                     'never written over it.')
+    raise ValueError(f"{os.path.dirname(record_path)} holds an imported {name}; mock data is "
+                     "never written over it.")
   os.makedirs(os.path.dirname(record_path), exist_ok=True)
   splits = {split: generate_split(name, split, seed) for split in SPLIT_SIZES}
   for split, (images, labels) in splits.items():
     store.write_atomically(store.imported_path(name, split, data_dir),
                          lambda file, i=images, l=labels: np.savez(file, images=i, labels=l))
   # Written last: a record always describes complete .npz files beside it.
-  text = json.dumps(_record(name, seed, splits), indent=2) + '\n'
+  text = json.dumps(_record(name, seed, splits), indent=2) + "\n"
   store.write_atomically(record_path, lambda file: file.write(text.encode()))
   return os.path.dirname(record_path)
 
@@ -170,12 +170,12 @@ def ensure(name: str, data_dir: str | os.PathLike[str], seed: int = SEED) -> str
   data_dir = store.resolve_data_dir(data_dir)
   record_path = store.provenance_path(name, data_dir)
   try:
-    with open(record_path, encoding='utf-8') as file:
+    with open(record_path, encoding="utf-8") as file:
       generated = json.load(file).get(GENERATED_KEY) or {}
   except (OSError, ValueError, AttributeError):
     generated = {}
   complete = all(os.path.exists(store.imported_path(name, split, data_dir))
                  for split in SPLIT_SIZES)
-  if complete and generated.get('version') == VERSION and generated.get('seed') == seed:
+  if complete and generated.get("version") == VERSION and generated.get("seed") == seed:
     return os.path.dirname(record_path)
   return generate(name, data_dir, seed)

@@ -44,22 +44,22 @@ from simplicity_bias.data.store import write_atomically
 
 # Folder of each dataset (by TFDS name) inside a raw directory.
 RAW_FOLDERS = {
-    'mnist': 'mnist',
-    'fashion_mnist': 'fashion_mnist',
-    'cifar10': 'cifar-10-batches-py',
-    'svhn_cropped': 'svhn',
+    "mnist": "mnist",
+    "fashion_mnist": "fashion_mnist",
+    "cifar10": "cifar-10-batches-py",
+    "svhn_cropped": "svhn",
 }
 RAW_FORMATS = {
-    'mnist': 'idx files',
-    'fashion_mnist': 'idx files',
-    'cifar10': 'python pickle batches',
-    'svhn_cropped': '.mat files',
+    "mnist": "idx files",
+    "fashion_mnist": "idx files",
+    "cifar10": "python pickle batches",
+    "svhn_cropped": ".mat files",
 }
 OFFICIAL_COUNTS = {
-    'mnist': {'train': 60_000, 'test': 10_000},
-    'fashion_mnist': {'train': 60_000, 'test': 10_000},
-    'cifar10': {'train': 50_000, 'test': 10_000},
-    'svhn_cropped': {'train': 73_257, 'test': 26_032},
+    "mnist": {"train": 60_000, "test": 10_000},
+    "fashion_mnist": {"train": 60_000, "test": 10_000},
+    "cifar10": {"train": 50_000, "test": 10_000},
+    "svhn_cropped": {"train": 73_257, "test": 26_032},
 }
 NUM_CLASSES = 10
 
@@ -67,15 +67,15 @@ NUM_CLASSES = 10
 # number of dimensions.
 IDX_IMAGES_MAGIC = 0x00000803
 IDX_LABELS_MAGIC = 0x00000801
-_GZIP_MAGIC = b'\x1f\x8b'
-_MNIST_FILE_PREFIXES = {'train': 'train', 'test': 't10k'}
+_GZIP_MAGIC = b"\x1f\x8b"
+_MNIST_FILE_PREFIXES = {"train": "train", "test": "t10k"}
 _MNIST_SIDE = 28
 _CIFAR_BATCHES = {
-    'train': tuple(f'data_batch_{index}' for index in range(1, 6)),
-    'test': ('test_batch',),
+    "train": tuple(f"data_batch_{index}" for index in range(1, 6)),
+    "test": ("test_batch",),
 }
 _CIFAR_SHAPE = (3, 32, 32)  # each row of a batch, channel-major
-_SVHN_FILES = {'train': 'train_32x32.mat', 'test': 'test_32x32.mat'}
+_SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 _SVHN_SHAPE = (32, 32, 3)
 
 
@@ -126,12 +126,12 @@ class RawDataset:
 def _read_file(path: str) -> tuple[bytes, SourceFile]:
   """Reads a whole file once, so the hash recorded is of the bytes parsed."""
   try:
-    with open(path, 'rb') as file:
+    with open(path, "rb") as file:
       data = file.read()
   except FileNotFoundError:
-    raise RawDataError(f'{path} is missing.') from None
+    raise RawDataError(f"{path} is missing.") from None
   except OSError as error:
-    raise RawDataError(f'{path} cannot be read ({error}).') from error
+    raise RawDataError(f"{path} cannot be read ({error}).") from error
   source = SourceFile(
       os.path.abspath(path), hashlib.sha256(data).hexdigest(), len(data)
   )
@@ -150,7 +150,7 @@ def _gunzip_if_gzipped(data: bytes, path: str) -> bytes:
     return gzip.decompress(data)
   except (OSError, EOFError, zlib.error) as error:
     raise RawDataError(
-        f'{path} is not a complete gzip file ({error}).'
+        f"{path} is not a complete gzip file ({error})."
     ) from error
 
 
@@ -160,8 +160,8 @@ def _check_labels(labels: np.ndarray, path: str, low: int = 0) -> None:
   if labels.size and (labels.min() < low or labels.max() > high):
     bad = np.flatnonzero((labels < low) | (labels > high))[0]
     raise RawDataError(
-        f'{path} has label {labels[bad]} at index {bad}; labels must be'
-        f' {low}..{high}.'
+        f"{path} has label {labels[bad]} at index {bad}; labels must be"
+        f" {low}..{high}."
     )
 
 
@@ -188,27 +188,27 @@ def parse_idx(data: bytes, path: str, expected_magic: int) -> np.ndarray:
   header_size = 4 + 4 * num_dims
   if len(data) < header_size:
     raise RawDataError(
-        f'{path} is truncated: {len(data)} bytes, shorter than the'
-        f' {header_size}-byte header of its format.'
+        f"{path} is truncated: {len(data)} bytes, shorter than the"
+        f" {header_size}-byte header of its format."
     )
-  magic = int.from_bytes(data[:4], 'big')
+  magic = int.from_bytes(data[:4], "big")
   if magic != expected_magic:
-    kind = 'images' if expected_magic == IDX_IMAGES_MAGIC else 'labels'
+    kind = "images" if expected_magic == IDX_IMAGES_MAGIC else "labels"
     raise RawDataError(
-        f'{path} starts with magic number 0x{magic:08x}, not'
-        f' 0x{expected_magic:08x} (idx {kind}, uint8).'
+        f"{path} starts with magic number 0x{magic:08x}, not"
+        f" 0x{expected_magic:08x} (idx {kind}, uint8)."
     )
   shape = tuple(
-      int.from_bytes(data[4 + 4 * dim:8 + 4 * dim], 'big')
+      int.from_bytes(data[4 + 4 * dim:8 + 4 * dim], "big")
       for dim in range(num_dims)
   )
   expected_size = int(np.prod(shape))
   size = len(data) - header_size
   if size != expected_size:
-    problem = 'is truncated' if size < expected_size else 'is too long'
+    problem = "is truncated" if size < expected_size else "is too long"
     raise RawDataError(
-        f'{path} {problem}: its header promises {expected_size} bytes of'
-        f' data (shape {shape}), it holds {size}.'
+        f"{path} {problem}: its header promises {expected_size} bytes of"
+        f" data (shape {shape}), it holds {size}."
     )
   return np.frombuffer(data, np.uint8, expected_size, header_size).reshape(
       shape
@@ -227,30 +227,30 @@ def _read_idx(path: str, expected_magic: int) -> tuple[np.ndarray, SourceFile]:
 
 def _find_idx(folder: str, base_name: str) -> str:
   """`base_name`, else `base_name`.gz (torchvision keeps both once unpacked)."""
-  for name in (base_name, base_name + '.gz'):
+  for name in (base_name, base_name + ".gz"):
     path = os.path.join(folder, name)
     if os.path.isfile(path):
       return path
-  raise RawDataError(f'{os.path.join(folder, base_name)}[.gz] is missing.')
+  raise RawDataError(f"{os.path.join(folder, base_name)}[.gz] is missing.")
 
 
-def read_mnist_format(folder: str, name: str = 'mnist') -> RawDataset:
+def read_mnist_format(folder: str, name: str = "mnist") -> RawDataset:
   """Reads MNIST or Fashion-MNIST (same layout) from their four idx files."""
   splits = {}
   for split, prefix in _MNIST_FILE_PREFIXES.items():
-    images_path = _find_idx(folder, f'{prefix}-images-idx3-ubyte')
-    labels_path = _find_idx(folder, f'{prefix}-labels-idx1-ubyte')
+    images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
+    labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
     images, images_source = _read_idx(images_path, IDX_IMAGES_MAGIC)
     labels, labels_source = _read_idx(labels_path, IDX_LABELS_MAGIC)
     if images.shape[1:] != (_MNIST_SIDE, _MNIST_SIDE):
       raise RawDataError(
-          f'{images_path} holds {images.shape[1]}x{images.shape[2]} images;'
-          f' {name} images are {_MNIST_SIDE}x{_MNIST_SIDE}.'
+          f"{images_path} holds {images.shape[1]}x{images.shape[2]} images;"
+          f" {name} images are {_MNIST_SIDE}x{_MNIST_SIDE}."
       )
     if len(images) != len(labels):
       raise RawDataError(
-          f'{images_path} holds {len(images)} images but {labels_path} holds'
-          f' {len(labels)} labels.'
+          f"{images_path} holds {len(images)} images but {labels_path} holds"
+          f" {len(labels)} labels."
       )
     _check_labels(labels, labels_path)
     splits[split] = RawSplit(
@@ -276,14 +276,14 @@ def _allowed_pickle_globals() -> dict[tuple[str, str], object]:
   frombuffer = array.__reduce_ex__(5)[0]
   scalar = np.uint8(0).__reduce__()[0]
   allowed = {
-      ('numpy', 'ndarray'): np.ndarray,
-      ('numpy', 'dtype'): np.dtype,
-      ('_codecs', 'encode'): codecs.encode,
+      ("numpy", "ndarray"): np.ndarray,
+      ("numpy", "dtype"): np.dtype,
+      ("_codecs", "encode"): codecs.encode,
   }
-  for package in ('numpy.core', 'numpy._core'):
-    allowed[(f'{package}.multiarray', '_reconstruct')] = reconstruct
-    allowed[(f'{package}.multiarray', 'scalar')] = scalar
-    allowed[(f'{package}.numeric', '_frombuffer')] = frombuffer
+  for package in ("numpy.core", "numpy._core"):
+    allowed[(f"{package}.multiarray", "_reconstruct")] = reconstruct
+    allowed[(f"{package}.multiarray", "scalar")] = scalar
+    allowed[(f"{package}.numeric", "_frombuffer")] = frombuffer
   return allowed
 
 
@@ -294,8 +294,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     allowed = _allowed_pickle_globals()
     if (module, name) not in allowed:
       raise pickle.UnpicklingError(
-          f'it names {module}.{name}, which a CIFAR-10 batch never does, so it'
-          ' was not loaded'
+          f"it names {module}.{name}, which a CIFAR-10 batch never does, so it"
+          " was not loaded"
       )
     return allowed[(module, name)]
 
@@ -306,7 +306,7 @@ def _batch_entry(batch: dict, key: str, path: str) -> object:
     if candidate in batch:
       return batch[candidate]
   raise RawDataError(
-      f'{path} has no {key!r} entry (it has {sorted(map(repr, batch))}).'
+      f"{path} has no {key!r} entry (it has {sorted(map(repr, batch))})."
   )
 
 
@@ -319,19 +319,19 @@ def read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
 def _read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray, SourceFile]:
   data, source = _read_file(path)
   try:
-    batch = _NumpyOnlyUnpickler(io.BytesIO(data), encoding='bytes').load()
+    batch = _NumpyOnlyUnpickler(io.BytesIO(data), encoding="bytes").load()
   except Exception as error:  # pylint: disable=broad-except
     # Damaged pickles fail in many ways (EOFError, UnpicklingError,
     # ValueError, ...); all of them mean the file is unusable.
     raise RawDataError(
-        f'{path} is not a readable CIFAR-10 batch pickle ({error}).'
+        f"{path} is not a readable CIFAR-10 batch pickle ({error})."
     ) from error
   if not isinstance(batch, dict):
     raise RawDataError(
-        f'{path} holds a {type(batch).__name__}, not a CIFAR-10 batch (a'
-        ' dict).'
+        f"{path} holds a {type(batch).__name__}, not a CIFAR-10 batch (a"
+        " dict)."
     )
-  pixels = _batch_entry(batch, 'data', path)
+  pixels = _batch_entry(batch, "data", path)
   row_size = int(np.prod(_CIFAR_SHAPE))
   if (
       not isinstance(pixels, np.ndarray)
@@ -340,24 +340,24 @@ def _read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray, SourceFile]:
       or pixels.shape[1] != row_size
   ):
     found = (
-        f'dtype {pixels.dtype}, shape {pixels.shape}'
-        if isinstance(pixels, np.ndarray) else f'a {type(pixels).__name__}'
+        f"dtype {pixels.dtype}, shape {pixels.shape}"
+        if isinstance(pixels, np.ndarray) else f"a {type(pixels).__name__}"
     )
     raise RawDataError(
         f"{path}: 'data' must be a uint8 array of shape [N, {row_size}] (one"
-        f' 3x32x32 image per row), got {found}.'
+        f" 3x32x32 image per row), got {found}."
     )
-  labels = np.asarray(_batch_entry(batch, 'labels', path))
+  labels = np.asarray(_batch_entry(batch, "labels", path))
   if labels.ndim != 1 or not (
       labels.size == 0 or np.issubdtype(labels.dtype, np.integer)
   ):
     raise RawDataError(
         f"{path}: 'labels' must be a list of integers, not {labels.dtype}"
-        f' with shape {labels.shape}.'
+        f" with shape {labels.shape}."
     )
   if len(labels) != len(pixels):
     raise RawDataError(
-        f'{path} holds {len(pixels)} images but {len(labels)} labels.'
+        f"{path} holds {len(pixels)} images but {len(labels)} labels."
     )
   _check_labels(labels, path)
   # Rows are channel-major (all red, then green, then blue); NHWC as
@@ -379,7 +379,7 @@ def read_cifar10(folder: str) -> RawDataset:
         np.concatenate([labels for _, labels, _ in batches]),
         tuple(source for _, _, source in batches),
     )
-  return RawDataset('cifar10', folder, splits)
+  return RawDataset("cifar10", folder, splits)
 
 
 # ------------------------------------------------------------------- SVHN
@@ -401,24 +401,24 @@ def _read_svhn_mat(path: str) -> tuple[np.ndarray, np.ndarray, SourceFile]:
   except Exception as error:  # pylint: disable=broad-except
     # scipy raises ValueError, TypeError, NotImplementedError (v7.3 files)...
     raise RawDataError(
-        f'{path} is not a readable MATLAB file ({error}).'
+        f"{path} is not a readable MATLAB file ({error})."
     ) from error
-  for key in ('X', 'y'):
+  for key in ("X", "y"):
     if key not in mat:
-      raise RawDataError(f'{path} has no {key!r} variable.')
-  pixels, labels = mat['X'], np.asarray(mat['y']).reshape(-1)
+      raise RawDataError(f"{path} has no {key!r} variable.")
+  pixels, labels = mat["X"], np.asarray(mat["y"]).reshape(-1)
   if pixels.dtype != np.uint8 or pixels.shape[:3] != _SVHN_SHAPE or (
       pixels.ndim != 4
   ):
     raise RawDataError(
         f"{path}: 'X' must be a uint8 array of shape [32, 32, 3, N], not"
-        f' {pixels.dtype} with shape {pixels.shape}.'
+        f" {pixels.dtype} with shape {pixels.shape}."
     )
   if not np.issubdtype(labels.dtype, np.integer):
     raise RawDataError(f"{path}: 'y' must hold integers, not {labels.dtype}.")
   if len(labels) != pixels.shape[3]:
     raise RawDataError(
-        f'{path} holds {pixels.shape[3]} images but {len(labels)} labels.'
+        f"{path} holds {pixels.shape[3]} images but {len(labels)} labels."
     )
   # SVHN labels the digit 0 as 10; TFDS (and every other source here) as 0.
   _check_labels(labels, path, low=1)
@@ -432,7 +432,7 @@ def read_svhn(folder: str) -> RawDataset:
   for split, file_name in _SVHN_FILES.items():
     images, labels, source = _read_svhn_mat(os.path.join(folder, file_name))
     splits[split] = RawSplit(images, labels, (source,))
-  return RawDataset('svhn_cropped', folder, splits)
+  return RawDataset("svhn_cropped", folder, splits)
 
 
 # ---------------------------------------------------------------- import
@@ -447,19 +447,19 @@ def read_raw_dataset(
     RawDataError: a file is missing or malformed, or (unless `allow_partial`)
       a split does not have its official size.
   """
-  if name == 'cifar10':
+  if name == "cifar10":
     dataset = read_cifar10(folder)
-  elif name == 'svhn_cropped':
+  elif name == "svhn_cropped":
     dataset = read_svhn(folder)
-  elif name in ('mnist', 'fashion_mnist'):
+  elif name in ("mnist", "fashion_mnist"):
     dataset = read_mnist_format(folder, name)
   else:
-    raise ValueError(f'No raw reader for {name!r}; choose among {RAW_FOLDERS}.')
+    raise ValueError(f"No raw reader for {name!r}; choose among {RAW_FOLDERS}.")
   problems = unofficial_counts(dataset)
   if problems and not allow_partial:
     raise RawDataError(
-        f'{problems[0]}, so the files in {folder} are not the full dataset'
-        ' (allow_partial / --allow_partial imports them anyway).'
+        f"{problems[0]}, so the files in {folder} are not the full dataset"
+        " (allow_partial / --allow_partial imports them anyway)."
     )
   return dataset
 
@@ -467,8 +467,8 @@ def read_raw_dataset(
 def unofficial_counts(dataset: RawDataset) -> list[str]:
   """One phrase per split whose size is not the official one."""
   return [
-      f'{dataset.name} {split} has {dataset.splits[split].num_examples:,}'
-      f' examples, not the official {expected:,}'
+      f"{dataset.name} {split} has {dataset.splits[split].num_examples:,}"
+      f" examples, not the official {expected:,}"
       for split, expected in OFFICIAL_COUNTS[dataset.name].items()
       if dataset.splits[split].num_examples != expected
   ]
@@ -477,7 +477,7 @@ def unofficial_counts(dataset: RawDataset) -> list[str]:
 def find_raw_datasets(raw_dir: str) -> dict[str, str]:
   """{TFDS name: folder} for each dataset folder present in `raw_dir`."""
   if not os.path.isdir(raw_dir):
-    raise RawDataError(f'{raw_dir} is not a directory.')
+    raise RawDataError(f"{raw_dir} is not a directory.")
   found = {}
   for name, folder_name in RAW_FOLDERS.items():
     folder = os.path.join(raw_dir, folder_name)
@@ -488,9 +488,9 @@ def find_raw_datasets(raw_dir: str) -> dict[str, str]:
 
 def expected_layout() -> str:
   """The raw folders this module reads, for messages."""
-  parts = [f'{folder}/ ({RAW_FORMATS[name]})'
+  parts = [f"{folder}/ ({RAW_FORMATS[name]})"
            for name, folder in RAW_FOLDERS.items()]
-  return ', '.join(parts[:-1]) + ' or ' + parts[-1]
+  return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def provenance(dataset: RawDataset) -> dict[str, object]:
@@ -498,30 +498,30 @@ def provenance(dataset: RawDataset) -> dict[str, object]:
   splits = {}
   for split, raw_split in dataset.splits.items():
     splits[split] = {
-        'file': os.path.basename(store.imported_path(dataset.name, split)),
-        'num_examples': raw_split.num_examples,
-        'image_shape': list(raw_split.images.shape[1:]),
-        'label_counts': np.bincount(
+        "file": os.path.basename(store.imported_path(dataset.name, split)),
+        "num_examples": raw_split.num_examples,
+        "image_shape": list(raw_split.images.shape[1:]),
+        "label_counts": np.bincount(
             raw_split.labels, minlength=NUM_CLASSES
         ).tolist(),
-        'source_files': [
+        "source_files": [
             {
-                'name': os.path.basename(source.path),
-                'sha256': source.sha256,
-                'bytes': source.num_bytes,
+                "name": os.path.basename(source.path),
+                "sha256": source.sha256,
+                "bytes": source.num_bytes,
             }
             for source in raw_split.source_files
         ],
     }
   return {
-      'dataset': dataset.name,
-      'imported_from': os.path.abspath(dataset.folder),
-      'format': RAW_FORMATS[dataset.name],
-      'imported_at': datetime.datetime.now(datetime.timezone.utc).isoformat(
-          timespec='seconds'
+      "dataset": dataset.name,
+      "imported_from": os.path.abspath(dataset.folder),
+      "format": RAW_FORMATS[dataset.name],
+      "imported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec="seconds"
       ),
-      'official_counts': not unofficial_counts(dataset),
-      'splits': splits,
+      "official_counts": not unofficial_counts(dataset),
+      "splits": splits,
   }
 
 
@@ -548,7 +548,7 @@ def write_store(dataset: RawDataset, data_dir: str | None = None) -> str:
             file, images=s.images, labels=s.labels
         ),
     )
-  record = json.dumps(provenance(dataset), indent=2) + '\n'
+  record = json.dumps(provenance(dataset), indent=2) + "\n"
   write_atomically(record_path, lambda file: file.write(record.encode()))
   return folder
 
@@ -585,18 +585,18 @@ def import_raw(
     unknown = [name for name in names if name not in RAW_FOLDERS]
     if unknown:
       raise ValueError(
-          f'No raw reader for {unknown}; choose among {list(RAW_FOLDERS)}.'
+          f"No raw reader for {unknown}; choose among {list(RAW_FOLDERS)}."
       )
     for name in names:
       if name not in found:
         raise RawDataError(
-            f'{os.path.join(raw_dir, RAW_FOLDERS[name])} is missing, so'
-            f' {name} cannot be imported.'
+            f"{os.path.join(raw_dir, RAW_FOLDERS[name])} is missing, so"
+            f" {name} cannot be imported."
         )
     found = {name: found[name] for name in names}
   if not found:
     raise RawDataError(
-        f'{raw_dir} holds no raw dataset: expected {expected_layout()}.'
+        f"{raw_dir} holds no raw dataset: expected {expected_layout()}."
     )
   datasets = {
       name: read_raw_dataset(name, folder, allow_partial=allow_partial)

@@ -52,12 +52,12 @@ from simplicity_bias.data.store import (
     resolve_data_dir,
 )
 
-SKLEARN_DIGITS = 'sklearn_digits'
+SKLEARN_DIGITS = "sklearn_digits"
 AVAILABLE_SOURCES = tuple(TFDS_DATASETS) + (SKLEARN_DIGITS,)
 
 SKLEARN_DIGITS_NOTE = (
     "digits from scikit-learn's 8x8 set (1,797 images, upsampled to 28x28), "
-    'not MNIST'
+    "not MNIST"
 )
 
 # The stand-in copies MNIST's layout: MNIST digits are size-normalised into a
@@ -93,20 +93,20 @@ class ImageSplit:
   name: str
   split: str
   is_mnist: bool
-  note: str = ''
+  note: str = ""
 
   def __post_init__(self):
     # Checked here so that a malformed cache or source fails at load time,
     # not deep inside a training step.
     if self.images.dtype != np.uint8 or self.images.ndim != 4:
       raise ValueError(
-          f'{self.name}/{self.split}: images must be uint8 NHWC, got '
-          f'{self.images.dtype} with shape {self.images.shape}.'
+          f"{self.name}/{self.split}: images must be uint8 NHWC, got "
+          f"{self.images.dtype} with shape {self.images.shape}."
       )
     if self.labels.ndim != 1 or len(self.labels) != len(self.images):
       raise ValueError(
-          f'{self.name}/{self.split}: expected {len(self.images)} labels, got '
-          f'shape {self.labels.shape}.'
+          f"{self.name}/{self.split}: expected {len(self.images)} labels, got "
+          f"shape {self.labels.shape}."
       )
 
   @property
@@ -147,7 +147,7 @@ def load_split(
     return load_sklearn_digits(split)
   if name not in TFDS_DATASETS:
     raise ValueError(
-        f'Unknown image source {name!r}; choose one of {AVAILABLE_SOURCES}.'
+        f"Unknown image source {name!r}; choose one of {AVAILABLE_SOURCES}."
     )
   if mock.is_mock(data_dir):
     mock.ensure(name, data_dir)
@@ -164,13 +164,13 @@ def load_split(
   if imported_splits and preparation_error(name, data_dir) is not None:
     # Otherwise TFDS would report the dataset as not prepared at all.
     raise DatasetNotFoundError(
-        f'{TFDS_DATASETS[name]} is imported in'
-        f' {os.path.dirname(imported)} as the whole splits'
+        f"{TFDS_DATASETS[name]} is imported in"
+        f" {os.path.dirname(imported)} as the whole splits"
         f' {", ".join(imported_splits)} only, not {split!r}: load one of'
-        ' those and slice its arrays.'
+        " those and slice its arrays."
     )
   images, labels = _stack_tfds_split(name, split, data_dir)
-  result = ImageSplit(images, labels, name, split, is_mnist=name == 'mnist')
+  result = ImageSplit(images, labels, name, split, is_mnist=name == "mnist")
   if use_cache:
     _write_cache(path, images, labels)
   return result
@@ -198,7 +198,7 @@ def _stack_tfds_split(
     raise
   num_records = len(source)
   logging.info(
-      'Stacking %d records of %s/%s; cached after this.',
+      "Stacking %d records of %s/%s; cached after this.",
       num_records, name, split,
   )
   images = None
@@ -207,13 +207,13 @@ def _stack_tfds_split(
   # data source (it fails under tfds' mock), and one image is small.
   for index in range(num_records):
     record = source[index]
-    image = np.asarray(record['image'], np.uint8)
+    image = np.asarray(record["image"], np.uint8)
     if images is None:
       images = np.empty((num_records,) + image.shape, np.uint8)
     images[index] = image
-    labels[index] = int(record['label'])
+    labels[index] = int(record["label"])
   if images is None:
-    raise ValueError(f'{name}/{split} in {data_dir} has no records.')
+    raise ValueError(f"{name}/{split} in {data_dir} has no records.")
   return images, labels
 
 
@@ -230,37 +230,37 @@ def preparation_error(
   data_dir = resolve_data_dir(data_dir)
   display_name = TFDS_DATASETS[name]
   prepare = (
-      'on a machine with internet run `pip install -e .[build-data] && python'
-      f' launch/build_datasets.py --datasets={name} --data_dir=DIR`'
+      "on a machine with internet run `pip install -e .[build-data] && python"
+      f" launch/build_datasets.py --datasets={name} --data_dir=DIR`"
   )
   import_raw = (
-      f'or, with the raw {raw.RAW_FORMATS[name]} in'
-      f' RAW/{raw.RAW_FOLDERS[name]}/, run `python launch/build_datasets.py'
-      f' --from_raw=RAW --data_dir={data_dir}`'
+      f"or, with the raw {raw.RAW_FORMATS[name]} in"
+      f" RAW/{raw.RAW_FOLDERS[name]}/, run `python launch/build_datasets.py"
+      f" --from_raw=RAW --data_dir={data_dir}`"
   )
   dataset_folder = os.path.join(data_dir, name)
-  if not glob.glob(os.path.join(dataset_folder, '*', 'dataset_info.json')):
+  if not glob.glob(os.path.join(dataset_folder, "*", "dataset_info.json")):
     return DatasetNotFoundError(
-        f'{display_name} is not prepared in {data_dir}: {prepare}, then copy'
-        f' DIR/{name} to {data_dir} (or set TFDS_DATA_DIR), {import_raw}.'
+        f"{display_name} is not prepared in {data_dir}: {prepare}, then copy"
+        f" DIR/{name} to {data_dir} (or set TFDS_DATA_DIR), {import_raw}."
     )
-  if not glob.glob(os.path.join(dataset_folder, '*', '*.array_record*')):
+  if not glob.glob(os.path.join(dataset_folder, "*", "*.array_record*")):
     # Typically prepared earlier by `tfds.load`, which writes TFRecord files
     # that `tfds.data_source` cannot read.
     return DatasetNotFoundError(
-        f'{display_name} in {dataset_folder} has no array_record files (it was'
-        f' probably prepared as TFRecord): {prepare} with a fresh DIR, then'
-        f' replace {dataset_folder} with DIR/{name} (or set TFDS_DATA_DIR),'
-        f' {import_raw}.'
+        f"{display_name} in {dataset_folder} has no array_record files (it was"
+        f" probably prepared as TFRecord): {prepare} with a fresh DIR, then"
+        f" replace {dataset_folder} with DIR/{name} (or set TFDS_DATA_DIR),"
+        f" {import_raw}."
     )
   return None
 
 
 def _imported_splits(name: str, data_dir: str) -> list[str]:
   """The splits of `name` in the imported store, e.g. ['test', 'train']."""
-  prefix = imported_path(name, '', data_dir)[:-len('.npz')]
+  prefix = imported_path(name, "", data_dir)[:-len(".npz")]
   return sorted(
-      path[len(prefix):-len('.npz')] for path in glob.glob(prefix + '*.npz')
+      path[len(prefix):-len(".npz")] for path in glob.glob(prefix + "*.npz")
   )
 
 
@@ -276,14 +276,14 @@ def _read_imported(
   try:
     with np.load(path) as stored:
       return ImageSplit(
-          stored['images'], stored['labels'].astype(np.int32, copy=False),
-          name, split, is_mnist=name == 'mnist' and not note, note=note,
+          stored["images"], stored["labels"].astype(np.int32, copy=False),
+          name, split, is_mnist=name == "mnist" and not note, note=note,
       )
   except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
     raise DatasetNotFoundError(
-        f'The imported {TFDS_DATASETS[name]} split {path} is unreadable'
-        f' ({error}): import it again with `python launch/build_datasets.py'
-        f' --from_raw=RAW --data_dir={data_dir}`.'
+        f"The imported {TFDS_DATASETS[name]} split {path} is unreadable"
+        f" ({error}): import it again with `python launch/build_datasets.py"
+        f" --from_raw=RAW --data_dir={data_dir}`."
     ) from error
 
 
@@ -292,11 +292,11 @@ def _read_cache(path: str, name: str, split: str) -> ImageSplit | None:
   try:
     with np.load(path) as cached:
       return ImageSplit(
-          cached['images'], cached['labels'], name, split,
-          is_mnist=name == 'mnist',
+          cached["images"], cached["labels"], name, split,
+          is_mnist=name == "mnist",
       )
   except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-    logging.warning('Ignoring unreadable cache %s (%s).', path, error)
+    logging.warning("Ignoring unreadable cache %s (%s).", path, error)
     return None
 
 
@@ -311,7 +311,7 @@ def _write_cache(path: str, images: np.ndarray, labels: np.ndarray) -> None:
   try:
     os.makedirs(cache_folder, exist_ok=True)
     with tempfile.NamedTemporaryFile(
-        dir=cache_folder, suffix='.npz.tmp', delete=False
+        dir=cache_folder, suffix=".npz.tmp", delete=False
     ) as temp_file:
       temp_path = temp_file.name
       # Uncompressed: loading speed matters more than disk space here.
@@ -319,7 +319,7 @@ def _write_cache(path: str, images: np.ndarray, labels: np.ndarray) -> None:
     os.chmod(temp_path, new_file_mode())
     os.replace(temp_path, path)
   except OSError as error:
-    logging.warning('Could not write the cache %s (%s).', path, error)
+    logging.warning("Could not write the cache %s (%s).", path, error)
     if temp_path is not None and os.path.exists(temp_path):
       os.remove(temp_path)
 
@@ -349,7 +349,7 @@ def sklearn_digits_as_mnist(digits_8x8: np.ndarray) -> np.ndarray:
   images whose digit occupies the same central box as in MNIST.
   """
   resize = _bilinear_resize_matrix(digits_8x8.shape[-1], _DIGIT_BOX_SIZE)
-  boxes = np.einsum('ij,njk,lk->nil', resize, digits_8x8, resize)
+  boxes = np.einsum("ij,njk,lk->nil", resize, digits_8x8, resize)
   boxes = np.clip(
       np.rint(boxes * (255 / _SKLEARN_DIGITS_MAX_VALUE)), 0, 255
   ).astype(np.uint8)
@@ -373,7 +373,7 @@ def load_sklearn_digits(split: str) -> ImageSplit:
   # pylint: disable-next=g-import-not-at-top
   from sklearn import datasets as sklearn_datasets
 
-  if split not in ('train', 'test'):
+  if split not in ("train", "test"):
     raise ValueError(
         f"{SKLEARN_DIGITS} has splits 'train' and 'test', not {split!r}."
     )
@@ -383,7 +383,7 @@ def load_sklearn_digits(split: str) -> ImageSplit:
       num_digits
   )
   num_train = int(num_digits * _SKLEARN_DIGITS_TRAIN_FRACTION)
-  chosen = order[:num_train] if split == 'train' else order[num_train:]
+  chosen = order[:num_train] if split == "train" else order[num_train:]
   return ImageSplit(
       images=sklearn_digits_as_mnist(digits.images[chosen]),
       labels=digits.target[chosen].astype(np.int32),

@@ -473,7 +473,7 @@ def parse_blocks(text: str) -> Tuple[Block, ...]:
                         "(kind[k]:count[:role]).")
     kind, k = parts[0], 0
     if kind[-1:].isdigit():
-      kind, k = kind.rstrip("0123456789"), int(kind[len(kind.rstrip('0123456789')):])
+      kind, k = kind.rstrip("0123456789"), int(kind[len(kind.rstrip("0123456789")):])
     try:
       count = int(parts[1])
     except ValueError:
