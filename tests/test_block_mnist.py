@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from simplicity_bias.data import block_mnist as B
+from simplicity_bias.data import simplified_block_mnist as S
 from simplicity_bias.data import sources
 
 
@@ -270,7 +271,7 @@ def simplified_runs(key):
   the threefry PRNG takes seconds on a small CPU.
   """
   def make(k, m, s):
-    return B.simplified_block_mnist(
+    return S.simplified_block_mnist(
         k, N, num_blocks=NUM_BLOCKS, block_size=BLOCK, mu=m, sigma=s
     )
 
@@ -324,7 +325,7 @@ def test_simplified_block_mnist_matches_its_definition(simplified, mu_kind):
 
 def test_simplified_signal_mask_marks_the_signal_block(simplified):
   _, (x, _, signal_block) = simplified
-  mask = np.asarray(B.simplified_signal_mask(
+  mask = np.asarray(S.simplified_signal_mask(
       signal_block[0], num_blocks=NUM_BLOCKS, block_size=BLOCK
   ))
   assert mask.shape == x[0].shape and mask.dtype == bool
@@ -338,6 +339,6 @@ def test_simplified_signal_mask_marks_the_signal_block(simplified):
 def test_simplified_block_mnist_needs_an_even_number_of_blocks():
   for num_blocks in (0, 3, 5):
     with pytest.raises(ValueError, match='even'):
-      B.simplified_block_mnist(
+      S.simplified_block_mnist(
           jax.random.key(0), 10, num_blocks=num_blocks, block_size=2
       )

@@ -25,7 +25,7 @@ from typing import Dict, Tuple
 import jax
 import numpy as np
 
-from simplicity_bias.data import block_mnist, store
+from simplicity_bias.data import block_mnist, simplified_block_mnist, store
 from simplicity_bias.data.registry import DataBundle, DataInfo, Source
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.validation import ConfigError, check_choice
@@ -153,7 +153,7 @@ def simplified_info(config) -> DataInfo:
 def _draw(num_train: int, num_test: int, num_blocks: int, block_size: int):
   def draw(key, mu, sigma):
     k_train, k_test = jax.random.split(key)
-    make = functools.partial(block_mnist.simplified_block_mnist, num_blocks=num_blocks,
+    make = functools.partial(simplified_block_mnist.simplified_block_mnist, num_blocks=num_blocks,
                              block_size=block_size, mu=mu, sigma=sigma)
     x_train, y_train, _ = make(k_train, num_train)
     x_test, y_test, _ = make(k_test, num_test)
