@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from simplicity_bias.data import block_mnist as B
+from simplicity_bias.data import digits as digits_lib
 from simplicity_bias.data import simplified_block_mnist as S
 from simplicity_bias.data import sources
 
@@ -20,7 +21,7 @@ from simplicity_bias.data import sources
 @pytest.fixture(scope='module')
 def digits():
   return (
-      sources.load_sklearn_digits('train'), sources.load_sklearn_digits('test')
+      digits_lib.load_sklearn_digits('train'), digits_lib.load_sklearn_digits('test')
   )
 
 
@@ -233,7 +234,7 @@ def test_seeds_and_source_note(digits, dataset):
   other = B.build_block_mnist(*digits, seed=2)
   assert not np.array_equal(other.x_train, dataset.x_train)
   # A stand-in says it is not MNIST; real MNIST says MNIST.
-  assert sources.SKLEARN_DIGITS_NOTE in dataset.source_note
+  assert digits_lib.SKLEARN_DIGITS_NOTE in dataset.source_note
   assert 'not MNIST' in dataset.source_note
   as_mnist = [
       sources.ImageSplit(s.images, s.labels, 'mnist', s.split, is_mnist=True)

@@ -22,6 +22,7 @@ from sklearn import datasets as sklearn_datasets
 import tensorflow_datasets as tfds
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
+from simplicity_bias.data import digits
 from simplicity_bias.data import images
 from simplicity_bias.data import sources
 from simplicity_bias.data import store
@@ -209,7 +210,7 @@ def test_unknown_source_is_rejected(tmp_path):
 
 def test_sklearn_digits_look_like_mnist_but_say_they_are_not():
   train = sources.load_split('sklearn_digits', 'train')
-  test = sources.load_sklearn_digits('test')
+  test = digits.load_sklearn_digits('test')
   all_labels = sklearn_datasets.load_digits().target
   assert train.num_examples + test.num_examples == len(all_labels)
   assert train.num_examples == int(0.8 * len(all_labels))
@@ -232,17 +233,17 @@ def test_sklearn_digits_look_like_mnist_but_say_they_are_not():
     assert not split.images[:, :, -4:].any()
   # Deterministic split.
   np.testing.assert_array_equal(
-      sources.load_sklearn_digits('train').images, train.images
+      digits.load_sklearn_digits('train').images, train.images
   )
   with pytest.raises(ValueError, match='validation'):
-    sources.load_sklearn_digits('validation')
+    digits.load_sklearn_digits('validation')
 
 
 def test_sklearn_digits_upsampling_keeps_values_and_position():
-  digits = np.zeros((2, 8, 8))
-  digits[0] = 16  # a full block must fill the 20x20 box with 255
-  digits[1, :4] = 16  # top half only
-  upsampled = sources.sklearn_digits_as_mnist(digits)
+  bitmaps = np.zeros((2, 8, 8))
+  bitmaps[0] = 16  # a full block must fill the 20x20 box with 255
+  bitmaps[1, :4] = 16  # top half only
+  upsampled = digits.sklearn_digits_as_mnist(bitmaps)
   assert upsampled.shape == (2, 28, 28, 1)
   assert (upsampled[0, 4:24, 4:24] == 255).all()
   assert upsampled[1, 4:12, 4:24].min() == 255  # top of the box

@@ -25,7 +25,7 @@ from typing import Dict, Tuple
 import jax
 import numpy as np
 
-from simplicity_bias.data import block_mnist, simplified_block_mnist, store
+from simplicity_bias.data import block_mnist, digits, simplified_block_mnist, store
 from simplicity_bias.data.registry import DataBundle, DataInfo, Source
 from simplicity_bias.members import Layout, Purpose
 from simplicity_bias.validation import ConfigError, check_choice
@@ -194,11 +194,11 @@ def classification_info(config) -> DataInfo:
 
 def source_note(dataset: str, data_dir: str = "") -> str:
   """What ``dataset`` read from ``data_dir`` is, for results."""
-  from simplicity_bias.data import mock, sources
+  from simplicity_bias.data import mock
   if mock.is_mock(data_dir) and dataset in mock.IMAGE_SHAPES:
     return mock.note(dataset)
   if dataset == "sklearn_digits":
-    return sources.SKLEARN_DIGITS_NOTE
+    return digits.SKLEARN_DIGITS_NOTE
   if dataset == "fashion_mnist":
     return FASHION_MNIST_NOTE
   return store.TFDS_DATASETS[dataset]

@@ -33,7 +33,6 @@ has `is_mnist=False` and a `note`, which results carry as their data source.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import tempfile
@@ -43,6 +42,9 @@ from absl import logging
 import numpy as np
 
 from simplicity_bias.data import mock, raw
+from simplicity_bias.data.digits import SKLEARN_DIGITS, load_sklearn_digits
+# ImageSplit and DatasetNotFoundError are this module's too (sources.ImageSplit).
+from simplicity_bias.data.splits import DatasetNotFoundError, ImageSplit
 from simplicity_bias.data.store import (
     TFDS_DATASETS,
     cache_path,
@@ -52,67 +54,7 @@ from simplicity_bias.data.store import (
     resolve_data_dir,
 )
 
-SKLEARN_DIGITS = "sklearn_digits"
 AVAILABLE_SOURCES = tuple(TFDS_DATASETS) + (SKLEARN_DIGITS,)
-
-SKLEARN_DIGITS_NOTE = (
-    "digits from scikit-learn's 8x8 set (1,797 images, upsampled to 28x28), "
-    "not MNIST"
-)
-
-# The stand-in copies MNIST's layout: MNIST digits are size-normalised into a
-# 20x20 box centred in a 28x28 frame, whereas the 8x8 digits fill their frame.
-_DIGIT_BOX_SIZE = 20
-_MNIST_SIZE = 28
-_SKLEARN_DIGITS_MAX_VALUE = 16
-# Fixed so that the train/test split of the stand-in never changes.
-_SKLEARN_DIGITS_SPLIT_SEED = 0
-_SKLEARN_DIGITS_TRAIN_FRACTION = 0.8
-
-
-class DatasetNotFoundError(ValueError):
-  """A dataset is neither imported nor prepared (as array_record files)."""
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class ImageSplit:
-  """One split of an image classification dataset, held in memory.
-
-  Attributes:
-    images: uint8 array of shape (N, H, W, C), pixel values 0..255.
-    labels: int32 array of shape (N,), int32 being JAX's default integer width.
-    name: the source name, e.g. 'mnist' or 'sklearn_digits'.
-    split: the split it came from, e.g. 'train'.
-    is_mnist: False whenever the digits are not real MNIST, so that results
-      obtained with a stand-in are never reported as MNIST results.
-    note: empty for the real datasets; says what the data really is otherwise.
-  """
-
-  images: np.ndarray
-  labels: np.ndarray
-  name: str
-  split: str
-  is_mnist: bool
-  note: str = ""
-
-  def __post_init__(self):
-    # Checked here so that a malformed cache or source fails at load time,
-    # not deep inside a training step.
-    if self.images.dtype != np.uint8 or self.images.ndim != 4:
-      raise ValueError(
-          f"{self.name}/{self.split}: images must be uint8 NHWC, got "
-          f"{self.images.dtype} with shape {self.images.shape}."
-      )
-    if self.labels.ndim != 1 or len(self.labels) != len(self.images):
-      raise ValueError(
-          f"{self.name}/{self.split}: expected {len(self.images)} labels, got "
-          f"shape {self.labels.shape}."
-      )
-
-  @property
-  def num_examples(self) -> int:
-    return len(self.labels)
-
 
 def load_split(
     name: str,
@@ -322,73 +264,3 @@ def _write_cache(path: str, images: np.ndarray, labels: np.ndarray) -> None:
     logging.warning("Could not write the cache %s (%s).", path, error)
     if temp_path is not None and os.path.exists(temp_path):
       os.remove(temp_path)
-
-
-def _bilinear_resize_matrix(source_size: int, target_size: int) -> np.ndarray:
-  """(target_size, source_size) matrix that linearly resamples one axis.
-
-  Uses half-pixel centres (as PIL and tf.image do); each row is a convex
-  combination, so the resampled values stay within the source range.
-  """
-  centres = (np.arange(target_size) + 0.5) * source_size / target_size - 0.5
-  centres = np.clip(centres, 0, source_size - 1)
-  lower = np.floor(centres).astype(int)
-  upper = np.minimum(lower + 1, source_size - 1)
-  upper_weight = centres - lower
-  matrix = np.zeros((target_size, source_size))
-  rows = np.arange(target_size)
-  np.add.at(matrix, (rows, lower), 1 - upper_weight)
-  np.add.at(matrix, (rows, upper), upper_weight)
-  return matrix
-
-
-def sklearn_digits_as_mnist(digits_8x8: np.ndarray) -> np.ndarray:
-  """Turns (N, 8, 8) digits with values 0..16 into MNIST-like uint8 images.
-
-  Bilinear upsampling to 20x20, then 4 px of zero padding, gives 28x28x1
-  images whose digit occupies the same central box as in MNIST.
-  """
-  resize = _bilinear_resize_matrix(digits_8x8.shape[-1], _DIGIT_BOX_SIZE)
-  boxes = np.einsum("ij,njk,lk->nil", resize, digits_8x8, resize)
-  boxes = np.clip(
-      np.rint(boxes * (255 / _SKLEARN_DIGITS_MAX_VALUE)), 0, 255
-  ).astype(np.uint8)
-  margin = (_MNIST_SIZE - _DIGIT_BOX_SIZE) // 2
-  return np.pad(boxes, ((0, 0), (margin, margin), (margin, margin)))[..., None]
-
-
-def load_sklearn_digits(split: str) -> ImageSplit:
-  """scikit-learn's bundled digits shaped like MNIST: an offline stand-in.
-
-  Not MNIST: 1,797 images from 8x8 bitmaps. The split is fixed: a seeded
-  permutation, first 80% train, last 20% test.
-
-  Args:
-    split: 'train' or 'test'.
-
-  Returns:
-    The split as an ImageSplit with `is_mnist=False` and a note saying so.
-  """
-  # Imported here: only this offline stand-in needs scikit-learn.
-  # pylint: disable-next=g-import-not-at-top
-  from sklearn import datasets as sklearn_datasets
-
-  if split not in ("train", "test"):
-    raise ValueError(
-        f"{SKLEARN_DIGITS} has splits 'train' and 'test', not {split!r}."
-    )
-  digits = sklearn_datasets.load_digits()
-  num_digits = len(digits.target)
-  order = np.random.default_rng(_SKLEARN_DIGITS_SPLIT_SEED).permutation(
-      num_digits
-  )
-  num_train = int(num_digits * _SKLEARN_DIGITS_TRAIN_FRACTION)
-  chosen = order[:num_train] if split == "train" else order[num_train:]
-  return ImageSplit(
-      images=sklearn_digits_as_mnist(digits.images[chosen]),
-      labels=digits.target[chosen].astype(np.int32),
-      name=SKLEARN_DIGITS,
-      split=split,
-      is_mnist=False,
-      note=SKLEARN_DIGITS_NOTE,
-  )
