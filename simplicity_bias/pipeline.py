@@ -40,6 +40,7 @@ from simplicity_bias.data import registry, transforms
 from simplicity_bias.experiment_registry import get_experiment
 from simplicity_bias.members import Purpose
 from simplicity_bias.progress import Display
+from simplicity_bias.registries import reads
 from simplicity_bias.models import build as build_model
 from simplicity_bias.report.results import build_results, make_row, mean_ci95
 from simplicity_bias.report.run import RunWriter, prepare_workdir
@@ -394,7 +395,6 @@ def run_planned(cell: Cell, writer: RunWriter, progress: bool = True,
     def init_hook(trainer, states, data):
       del data
       if cell.init is not None:
-        from simplicity_bias.train import inits
         states = inits.apply(cell.init, trainer, states, layout=layout, points=cell.points,
                              earlier=earlier or {})
       start["variables"] = {"params": states.params, **states.model_state}
@@ -584,8 +584,7 @@ def run_cells(experiment, cells: List[Cell], writer: RunWriter, progress: bool) 
   rows = []
   rows_of = getattr(experiment, "rows", point_rows)
   cell_figures = getattr(experiment, "cell_figures", None)
-  read = {source for cell in cells
-          for source in inits.sources(cell.init) + transforms.sources(cell.transform)}
+  read = {source for cell in cells for source in reads(cell.init) + reads(cell.transform)}
   earlier: Dict[str, Outcome] = {}   # the outcomes a later cell's init or transform reads
   for cell in cells:
     outcome = run_planned(cell, writer, progress, earlier)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from simplicity_bias.attribution import diffroar as roar
 from simplicity_bias.data.randomize import coord_mask, strip_block
 from simplicity_bias.members import Attribution, Purpose, Strip, subkey
-from simplicity_bias.registries import Registry
+from simplicity_bias.registries import Registry, reads
 from simplicity_bias.validation import ConfigError
 
 _TRANSFORMS = Registry("data transform")
@@ -27,14 +27,6 @@ def names():
   return sorted(_TRANSFORMS)
 
 
-def sources(spec) -> tuple:
-  """The labels of the earlier cells a ``(name, options)`` spec reads (its ``from`` option)."""
-  if spec is None:
-    return ()
-  source = dict(spec[1]).get("from") or ()
-  return (source,) if isinstance(source, str) else tuple(source)
-
-
 def apply(spec, bundle, layout, earlier=None):
   """Runs the transform ``spec = (name, options)``; ``earlier``: outcomes by cell label."""
   name, options = spec
@@ -42,7 +34,7 @@ def apply(spec, bundle, layout, earlier=None):
     raise ConfigError(f"data transform {name!r} is unknown; valid: {', '.join(names())}.")
   options = dict(options)
   if "from" in options:
-    labels = sources(spec)
+    labels = reads(spec)
     options.pop("from")
     missing = [l for l in labels if l not in (earlier or {})]
     if missing:

@@ -22,14 +22,6 @@ def names():
   return sorted(_INITS)
 
 
-def sources(init) -> tuple:
-  """The labels of the earlier cells an ``init`` spec reads (its ``from`` option)."""
-  if init is None:
-    return ()
-  source = dict(init[1]).get("from")
-  return (source,) if source else ()
-
-
 def apply(init, trainer, states, *, layout, points, earlier):
   name, options = init
   if name not in _INITS:
